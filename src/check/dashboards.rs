@@ -1,0 +1,222 @@
+//! Grafana datasources and dashboards: stable, unique UIDs; panels that point at
+//! a datasource that exists; panel types the pinned Grafana still has.
+
+use super::{Findings, duplicates};
+use crate::model::stack::{DatasourceKind, PanelKind};
+use crate::model::{Kind, Stack};
+use crate::path;
+
+/// The datasources Grafana gets: the spec's list, or one per enabled component.
+pub fn effective_datasources(stack: &Stack) -> Vec<crate::model::stack::Datasource> {
+    if let Some(list) = &stack.datasources {
+        return list.clone();
+    }
+    let mut out = Vec::new();
+    let derive = |kind: DatasourceKind, name: &str, default: bool| crate::model::stack::Datasource {
+        name: name.to_string(),
+        uid: kind.as_str().to_string(),
+        kind,
+        url: None,
+        default: Some(default),
+        editable: None,
+        index: None,
+        time_field: None,
+    };
+    if stack.has(Kind::Prometheus) {
+        out.push(derive(DatasourceKind::Prometheus, "Prometheus", true));
+    }
+    if stack.has(Kind::Loki) {
+        out.push(derive(DatasourceKind::Loki, "Loki", false));
+    }
+    if stack.has(Kind::Jaeger) {
+        out.push(derive(DatasourceKind::Jaeger, "Jaeger", false));
+    }
+    if stack.has(Kind::Alertmanager) {
+        out.push(derive(DatasourceKind::Alertmanager, "Alertmanager", false));
+    }
+    if stack.has(Kind::Elasticsearch) {
+        let mut es = derive(DatasourceKind::Elasticsearch, "Elasticsearch", false);
+        es.index = Some(default_log_index(stack));
+        out.push(es);
+    }
+    out
+}
+
+/// The index pattern the logs land in: the first Logstash pipeline's index as a wildcard.
+pub fn default_log_index(stack: &Stack) -> String {
+    stack
+        .components
+        .logstash
+        .as_ref()
+        .and_then(|l| l.pipelines.values().next())
+        .map(|p| {
+            let base = p.index.split("%{").next().unwrap_or(&p.index);
+            format!("{}*", base.trim_end_matches(['-', '.']).to_string() + "-")
+        })
+        .unwrap_or_else(|| "logs-*".to_string())
+}
+
+pub fn component_for(kind: DatasourceKind) -> Kind {
+    match kind {
+        DatasourceKind::Prometheus => Kind::Prometheus,
+        DatasourceKind::Loki => Kind::Loki,
+        DatasourceKind::Jaeger => Kind::Jaeger,
+        DatasourceKind::Elasticsearch => Kind::Elasticsearch,
+        DatasourceKind::Alertmanager => Kind::Alertmanager,
+    }
+}
+
+pub fn check(stack: &Stack, found: &mut Findings) {
+    let sources = effective_datasources(stack);
+    if let Some(list) = &stack.datasources {
+        duplicates(found, "datasource uid", list.iter().enumerate().map(|(i, d)| (d.uid.as_str(), path!["datasources", i, "uid"])));
+        duplicates(found, "datasource name", list.iter().enumerate().map(|(i, d)| (d.name.as_str(), path!["datasources", i, "name"])));
+        let defaults: Vec<usize> = list.iter().enumerate().filter(|(_, d)| d.default == Some(true)).map(|(i, _)| i).collect();
+        if defaults.len() > 1 {
+            found.error(
+                path!["datasources", defaults[1], "default"],
+                "more than one datasource is the default",
+                "mark exactly one with `default: true`",
+            );
+        }
+        for (i, ds) in list.iter().enumerate() {
+            if !is_uid(&ds.uid) {
+                found.error(
+                    path!["datasources", i, "uid"],
+                    format!("invalid datasource uid `{}`", ds.uid),
+                    "UIDs are up to 40 letters, digits, `-` and `_`",
+                );
+            }
+            if ds.url.is_none() && !stack.has(component_for(ds.kind)) {
+                found.error(
+                    path!["datasources", i],
+                    format!("datasource `{}` has no `url` and the stack has no `{}`", ds.name, component_for(ds.kind).key()),
+                    "set `url:` to where it runs, or enable the component",
+                );
+            }
+            if ds.kind != DatasourceKind::Elasticsearch && (ds.index.is_some() || ds.time_field.is_some()) {
+                found.error(path!["datasources", i], "`index` and `time_field` apply to Elasticsearch datasources only", "");
+            }
+        }
+    }
+
+    let grafana = stack.version_of(Kind::Grafana);
+    duplicates(found, "dashboard uid", stack.dashboards.iter().enumerate().map(|(i, d)| (d.uid.as_str(), path!["dashboards", i, "uid"])));
+    for (d, dash) in stack.dashboards.iter().enumerate() {
+        if !is_uid(&dash.uid) {
+            found.error(
+                path!["dashboards", d, "uid"],
+                format!("invalid dashboard uid `{}`", dash.uid),
+                "UIDs are up to 40 letters, digits, `-` and `_`; they also name the JSON file",
+            );
+        }
+        match (&dash.file, dash.rows.is_empty()) {
+            (Some(_), false) => found.error(
+                path!["dashboards", d, "file"],
+                "a dashboard is either a JSON `file` or `rows` of panels, not both",
+                "",
+            ),
+            (None, true) => found.error(path!["dashboards", d], format!("dashboard `{}` has no rows", dash.uid), "add `rows:` with panels, or `file:`"),
+            (None, false) if dash.title.is_none() => found.error(path!["dashboards", d], format!("dashboard `{}` has no `title`", dash.uid), ""),
+            _ => {}
+        }
+        if let Some(file) = &dash.file {
+            let p = std::path::Path::new(file);
+            if p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+                found.error(
+                    path!["dashboards", d, "file"],
+                    format!("dashboard file `{file}` is outside the stack directory"),
+                    "use a path relative to the stack directory",
+                );
+            }
+        }
+        let mut panel_count = 0;
+        for (r, row) in dash.rows.iter().enumerate() {
+            for (p, panel) in row.panels.iter().enumerate() {
+                panel_count += 1;
+                let at = path!["dashboards", d, "rows", r, "panels", p];
+                let sub = |key: &str| {
+                    let mut x = at.clone();
+                    x.push(crate::yaml::node::Seg::Key(key.to_string()));
+                    x
+                };
+                match panel.kind {
+                    PanelKind::Singlestat if grafana.at_least(8, 0, 0) => found.error(
+                        sub("type"),
+                        format!("panel type `singlestat` was removed in Grafana 8 (this stack pins Grafana {grafana})"),
+                        "use `stat`",
+                    ),
+                    PanelKind::Graph if grafana.at_least(12, 0, 0) => found.error(
+                        sub("type"),
+                        format!("panel type `graph` was removed with Angular in Grafana 12 (this stack pins Grafana {grafana})"),
+                        "use `timeseries`",
+                    ),
+                    PanelKind::Graph if grafana.at_least(11, 0, 0) => found.warning(
+                        sub("type"),
+                        "panel type `graph` is an Angular panel, off by default since Grafana 11",
+                        "use `timeseries`",
+                    ),
+                    _ => {}
+                }
+                if let Some(w) = panel.width {
+                    if !(1..=24).contains(&w) {
+                        found.error(sub("width"), format!("panel width {w} is outside 1-24"), "Grafana's grid is 24 columns wide");
+                    }
+                }
+                if panel.height == Some(0) {
+                    found.error(sub("height"), "panel height is 0", "");
+                }
+                if panel.queries.is_empty() {
+                    found.error(sub("queries"), format!("panel `{}` has no queries", panel.title), "");
+                }
+                if let (Some(min), Some(max)) = (panel.min, panel.max) {
+                    if min >= max {
+                        found.error(sub("max"), "`max` must be greater than `min`", "");
+                    }
+                }
+                let uids: Vec<&str> = sources.iter().map(|s| s.uid.as_str()).collect();
+                match &panel.datasource {
+                    Some(uid) if !uids.contains(&uid.as_str()) => {
+                        let hint = match crate::yaml::de::did_you_mean(uid, &uids) {
+                            Some(best) => format!("did you mean `{best}`?"),
+                            None => format!("datasources are {}", uids.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")),
+                        };
+                        found.error(sub("datasource"), format!("panel refers to undefined datasource `{uid}`"), hint);
+                    }
+                    None if !sources.iter().any(|s| s.kind == DatasourceKind::Prometheus) => found.error(
+                        sub("datasource"),
+                        "panel has no datasource and the stack has no Prometheus datasource",
+                        "set `datasource:` to a datasource uid",
+                    ),
+                    _ => {}
+                }
+                for (t, threshold) in panel.thresholds.iter().enumerate() {
+                    if t == 0 && threshold.value.is_some() {
+                        found.warning(
+                            path!["dashboards", d, "rows", r, "panels", p, "thresholds", 0, "value"],
+                            "the first threshold is the base colour and takes no value",
+                            "remove `value` from the first step",
+                        );
+                    }
+                    if t > 0 && threshold.value.is_none() {
+                        found.error(
+                            path!["dashboards", d, "rows", r, "panels", p, "thresholds", t],
+                            "every threshold after the first needs a `value`",
+                            "",
+                        );
+                    }
+                }
+            }
+        }
+        let _ = panel_count;
+        for (v, var) in dash.variables.iter().enumerate() {
+            if !crate::model::types::LabelName::is_valid(&var.name) {
+                found.error(path!["dashboards", d, "variables", v, "name"], format!("invalid variable name `{}`", var.name), "use letters, digits and `_`");
+            }
+        }
+    }
+}
+
+pub fn is_uid(uid: &str) -> bool {
+    !uid.is_empty() && uid.len() <= 40 && uid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}

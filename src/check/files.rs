@@ -1,0 +1,61 @@
+//! Checks that read the stack directory: secret files exist (and whether they
+//! are empty), dashboard JSON files exist and parse.
+
+use crate::diag::Diagnostic;
+use crate::model::Stack;
+use crate::path;
+use std::path::Path;
+
+/// Where a secret's value lives, relative to the stack directory.
+pub fn secret_file(stack: &Stack, name: &str) -> String {
+    stack
+        .secrets
+        .get(name)
+        .and_then(|s| s.file.clone())
+        .unwrap_or_else(|| format!("secrets/{name}"))
+}
+
+/// `strict`: an empty notifier credential is an error (for `up`), else a warning.
+pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let used: std::collections::BTreeSet<String> =
+        super::secrets::references(stack).into_iter().map(|(n, _)| n).collect();
+    for name in stack.secrets.keys() {
+        let rel = secret_file(stack, name);
+        let file = dir.join(&rel);
+        match std::fs::metadata(&file) {
+            Err(_) => out.push(
+                Diagnostic::error(format!("secret `{name}`: file `{rel}` does not exist"))
+                    .with_hint(format!("create it with the value (no trailing newline), or run `stackctl init` to generate missing secrets"))
+                    .at(path!["secrets", name]),
+            ),
+            Ok(meta) if meta.len() == 0 && used.contains(name) => {
+                let d = if strict { Diagnostic::error } else { Diagnostic::warning };
+                out.push(
+                    d(format!("secret `{name}` is empty (`{rel}`)"))
+                        .with_hint("put the credential in the file; notifications that use it will fail until then")
+                        .at(path!["secrets", name]),
+                );
+            }
+            Ok(_) => {}
+        }
+    }
+    for (i, dash) in stack.dashboards.iter().enumerate() {
+        if let Some(rel) = &dash.file {
+            match std::fs::read_to_string(dir.join(rel)) {
+                Err(e) => out.push(
+                    Diagnostic::error(format!("cannot read dashboard file `{rel}`: {e}")).at(path!["dashboards", i, "file"]),
+                ),
+                Ok(text) => {
+                    if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
+                        out.push(
+                            Diagnostic::error(format!("dashboard file `{rel}` is not valid JSON: {e}"))
+                                .at(path!["dashboards", i, "file"]),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out
+}

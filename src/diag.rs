@@ -1,0 +1,282 @@
+//! Diagnostics: a problem with a position in `stack.yaml`, what is wrong, and a hint.
+//!
+//! Checks produce diagnostics against a model path (`alerting.route.receiver`);
+//! `resolve` turns the path into a line and column through the source tree, so
+//! checks never handle positions themselves.
+
+use crate::yaml::node::{Node, Path, Region, Seg};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub message: String,
+    pub hint: Option<String>,
+    /// Where in the model, when the check knows it.
+    pub path: Option<Path>,
+    /// Point at the key of `path` rather than its value.
+    pub on_key: bool,
+    /// Where in the file, once known.
+    pub region: Option<Region>,
+}
+
+impl Diagnostic {
+    pub fn error(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            hint: None,
+            path: None,
+            on_key: false,
+            region: None,
+        }
+    }
+
+    pub fn warning(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(message)
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn at(mut self, path: Path) -> Self {
+        self.path = Some(path);
+        self
+    }
+
+    pub fn at_key(mut self, path: Path) -> Self {
+        self.path = Some(path);
+        self.on_key = true;
+        self
+    }
+
+    pub fn at_region(mut self, region: Region) -> Self {
+        self.region = Some(region);
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Finds the position of `path` in the source; a path into a defaulted
+    /// (absent) field points at its nearest ancestor that is written down.
+    pub fn resolve(&mut self, root: &Node) {
+        if self.region.is_some() {
+            return;
+        }
+        let Some(path) = &self.path else { return };
+        let mut len = path.len();
+        loop {
+            let prefix = &path[..len];
+            let node = if self.on_key && len == path.len() {
+                root.key_at(prefix)
+            } else {
+                root.get(prefix)
+            };
+            if let Some(node) = node {
+                self.region = Some(node.region);
+                return;
+            }
+            if len == 0 {
+                return;
+            }
+            len -= 1;
+        }
+    }
+}
+
+/// Builds a model path: `path!["alerting", "receivers", 2, "name"]`.
+#[macro_export]
+macro_rules! path {
+    ($($seg:expr),* $(,)?) => {
+        vec![$($crate::diag::IntoSeg::into_seg($seg)),*]
+    };
+}
+
+pub trait IntoSeg {
+    fn into_seg(self) -> Seg;
+}
+
+impl IntoSeg for &str {
+    fn into_seg(self) -> Seg {
+        Seg::Key(self.to_string())
+    }
+}
+
+impl IntoSeg for String {
+    fn into_seg(self) -> Seg {
+        Seg::Key(self)
+    }
+}
+
+impl IntoSeg for &String {
+    fn into_seg(self) -> Seg {
+        Seg::Key(self.clone())
+    }
+}
+
+impl IntoSeg for usize {
+    fn into_seg(self) -> Seg {
+        Seg::Index(self)
+    }
+}
+
+impl IntoSeg for Seg {
+    fn into_seg(self) -> Seg {
+        self
+    }
+}
+
+/// Sorts by position so the report reads top to bottom; errors before warnings
+/// at the same place.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by_key(|d| {
+        let pos = d.region.map(|r| (r.start.line, r.start.col)).unwrap_or((0, 0));
+        (pos, d.severity)
+    });
+}
+
+/// Renders one diagnostic the way a compiler would:
+///
+/// ```text
+/// stack.yaml:6:5: error: unknown field `scrape_intervall` in `prometheus`
+///   |
+/// 6 |     scrape_intervall: 15s
+///   |     ^^^^^^^^^^^^^^^^
+///   = help: did you mean `scrape_interval`?
+/// ```
+pub fn render_text(diag: &Diagnostic, file: &str, source: &str) -> String {
+    let mut out = String::new();
+    match diag.region {
+        Some(r) => {
+            let _ = writeln!(
+                out,
+                "{file}:{}:{}: {}: {}",
+                r.start.line,
+                r.start.col,
+                diag.severity.as_str(),
+                diag.message
+            );
+            if let Some(line) = source.lines().nth(r.start.line.saturating_sub(1)) {
+                let number = r.start.line.to_string();
+                let pad = " ".repeat(number.len());
+                let start = r.start.col.saturating_sub(1);
+                let width = if r.end.line == r.start.line && r.end.col > r.start.col {
+                    r.end.col - r.start.col
+                } else {
+                    line.chars().count().saturating_sub(start).max(1)
+                };
+                let shown: String = line.chars().take(200).collect();
+                let _ = writeln!(out, "{pad} |");
+                let _ = writeln!(out, "{number} | {shown}");
+                let _ = writeln!(
+                    out,
+                    "{pad} | {}{}",
+                    " ".repeat(start.min(200)),
+                    "^".repeat(width.clamp(1, 200usize.saturating_sub(start).max(1)))
+                );
+                if let Some(hint) = &diag.hint {
+                    let _ = writeln!(out, "{pad} = help: {hint}");
+                }
+                return out;
+            }
+        }
+        None => {
+            let _ = writeln!(out, "{file}: {}: {}", diag.severity.as_str(), diag.message);
+        }
+    }
+    if let Some(hint) = &diag.hint {
+        let _ = writeln!(out, "  = help: {hint}");
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    file: &'a str,
+    line: Option<usize>,
+    column: Option<usize>,
+    end_line: Option<usize>,
+    end_column: Option<usize>,
+    severity: Severity,
+    message: &'a str,
+    hint: Option<&'a str>,
+    path: Option<String>,
+}
+
+pub fn to_json(diags: &[Diagnostic], file: &str) -> serde_json::Value {
+    let items: Vec<JsonDiagnostic> = diags
+        .iter()
+        .map(|d| JsonDiagnostic {
+            file,
+            line: d.region.map(|r| r.start.line),
+            column: d.region.map(|r| r.start.col),
+            end_line: d.region.map(|r| r.end.line),
+            end_column: d.region.map(|r| r.end.col),
+            severity: d.severity,
+            message: &d.message,
+            hint: d.hint.as_deref(),
+            path: d.path.as_ref().map(|p| crate::yaml::node::path_to_string(p)),
+        })
+        .collect();
+    serde_json::to_value(items).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::node::{Pos, parse};
+
+    #[test]
+    fn renders_snippet_with_caret_and_help() {
+        let source = "prometheus:\n    scrape_intervall: 15s\n";
+        let diag = Diagnostic::error("unknown field `scrape_intervall` in `prometheus`")
+            .with_hint("did you mean `scrape_interval`?")
+            .at_region(Region {
+                start: Pos { line: 2, col: 5 },
+                end: Pos { line: 2, col: 21 },
+            });
+        assert_eq!(
+            render_text(&diag, "stack.yaml", source),
+            "stack.yaml:2:5: error: unknown field `scrape_intervall` in `prometheus`\n  |\n2 |     scrape_intervall: 15s\n  |     ^^^^^^^^^^^^^^^^\n  = help: did you mean `scrape_interval`?\n"
+        );
+    }
+
+    #[test]
+    fn resolve_falls_back_to_nearest_written_ancestor() {
+        let mut problems = Vec::new();
+        let root = parse("alerting:\n  route:\n    receiver: x\n", &mut problems).unwrap();
+        let mut d = Diagnostic::error("e").at(path!["alerting", "route", "group_by"]);
+        d.resolve(&root);
+        assert_eq!(d.region.unwrap().start, Pos { line: 3, col: 5 });
+        let mut d = Diagnostic::error("e").at_key(path!["alerting", "route", "receiver"]);
+        d.resolve(&root);
+        assert_eq!(d.region.unwrap().start, Pos { line: 3, col: 5 });
+        let mut d = Diagnostic::error("e").at(path!["alerting", "route", "receiver"]);
+        d.resolve(&root);
+        assert_eq!(d.region.unwrap().start, Pos { line: 3, col: 15 });
+    }
+}

@@ -1,0 +1,13 @@
+//! stackctl: a complete monitoring stack from one typed, validated spec.
+//!
+//! The pipeline: `load` reads `stack.yaml` into the typed `model::Stack`
+//! (collecting every problem with its position), `check` validates it as a
+//! whole, `plan` turns it into a `Deployment` (services, volumes, config files),
+//! and `render` writes that as a Compose or Kubernetes tree. `docker` and
+//! `verify` read the same `Deployment`.
+
+pub mod check;
+pub mod diag;
+pub mod load;
+pub mod model;
+pub mod yaml;

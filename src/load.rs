@@ -1,0 +1,188 @@
+//! Reading `stack.yaml`: bytes → checked text → position tree → typed `Stack`,
+//! then the whole-stack checks. Every problem found on the way is kept, with
+//! its position, so the user sees all of them in one run.
+
+use crate::check;
+use crate::diag::Diagnostic;
+use crate::model::Stack;
+use crate::yaml::node::{self, Node, Pos, Region};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A spec larger than this is not a hand-written stack; refuse before parsing.
+pub const MAX_SPEC_BYTES: usize = 4 * 1024 * 1024;
+
+pub struct Loaded {
+    /// The name used in messages, e.g. `stack.yaml` or `mon/stack.yaml`.
+    pub file: String,
+    pub text: String,
+    /// `None` when the text could not be parsed as YAML at all.
+    pub tree: Option<Node>,
+    /// `None` when nothing usable was left; present (possibly partial) otherwise.
+    pub stack: Option<Stack>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.stack.is_none() || self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| !d.is_error())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no stack spec at `{}`", path.display())]
+    Missing { path: PathBuf },
+}
+
+/// Reads and checks the spec at `path`; `dir` is where its relative paths
+/// (secret files, dashboard files) are resolved.
+pub fn load_file(path: &Path, file: &str) -> Result<Loaded, LoadError> {
+    let handle = std::fs::File::open(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            LoadError::Missing {
+                path: path.to_path_buf(),
+            }
+        } else {
+            LoadError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    let mut bytes = Vec::new();
+    handle
+        .take(MAX_SPEC_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| LoadError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(load_bytes(file, &bytes))
+}
+
+pub fn load_bytes(file: &str, bytes: &[u8]) -> Loaded {
+    let fail = |text: String, diag: Diagnostic| Loaded {
+        file: file.to_string(),
+        text,
+        tree: None,
+        stack: None,
+        diagnostics: vec![diag],
+    };
+    if bytes.len() > MAX_SPEC_BYTES {
+        return fail(
+            String::new(),
+            Diagnostic::error(format!(
+                "the spec is larger than {} MiB",
+                MAX_SPEC_BYTES / (1024 * 1024)
+            ))
+            .with_hint("a stack spec is a few hundred lines; is this the right file?")
+            .at_region(Region::default()),
+        );
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_string(),
+        Err(e) => {
+            let valid = &bytes[..e.valid_up_to()];
+            let valid = std::str::from_utf8(valid).unwrap_or_default();
+            let line = valid.matches('\n').count() + 1;
+            let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let pos = Pos { line, col };
+            return fail(
+                String::from_utf8_lossy(bytes).into_owned(),
+                Diagnostic::error("the spec is not valid UTF-8")
+                    .with_hint("save the file as UTF-8")
+                    .at_region(Region {
+                        start: pos,
+                        end: Pos { line, col: col + 1 },
+                    }),
+            );
+        }
+    };
+    load_text(file, text)
+}
+
+pub fn load_text(file: &str, text: String) -> Loaded {
+    let mut tree_problems = Vec::new();
+    let tree = match node::parse(&text, &mut tree_problems) {
+        Ok(tree) => tree,
+        Err(problem) => {
+            let mut diag = Diagnostic::error(problem.message).at_region(problem.region);
+            if let Some(hint) = problem.hint {
+                diag = diag.with_hint(hint);
+            }
+            return Loaded {
+                file: file.to_string(),
+                text,
+                tree: None,
+                stack: None,
+                diagnostics: vec![diag],
+            };
+        }
+    };
+    let mut diagnostics: Vec<Diagnostic> = tree_problems
+        .into_iter()
+        .map(|p| {
+            let mut d = Diagnostic::error(p.message).at_region(p.region);
+            if let Some(hint) = p.hint {
+                d = d.with_hint(hint);
+            }
+            d
+        })
+        .collect();
+    let (stack, problems, tree) = crate::yaml::de::load::<Stack>(tree);
+    diagnostics.extend(problems);
+    if let Some(stack) = &stack {
+        let mut found = check::stack(stack);
+        for d in &mut found {
+            d.resolve(&tree);
+        }
+        diagnostics.extend(found);
+    }
+    crate::diag::sort(&mut diagnostics);
+    Loaded {
+        file: file.to_string(),
+        text,
+        tree: Some(tree),
+        stack,
+        diagnostics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_utf8_is_located() {
+        let loaded = load_bytes("stack.yaml", b"stackctl: 1\nname: \xff\n");
+        assert!(loaded.has_errors());
+        let d = &loaded.diagnostics[0];
+        assert_eq!(d.message, "the spec is not valid UTF-8");
+        assert_eq!(d.region.unwrap().start, Pos { line: 2, col: 7 });
+    }
+
+    #[test]
+    fn oversized_is_refused_before_parsing() {
+        let big = vec![b'#'; MAX_SPEC_BYTES + 1];
+        let loaded = load_bytes("stack.yaml", &big);
+        assert!(loaded.diagnostics[0].message.contains("larger than"));
+    }
+
+    #[test]
+    fn syntax_error_has_position() {
+        let loaded = load_bytes("stack.yaml", b"a: [1, 2\nb: 3\n");
+        assert!(loaded.has_errors());
+        assert!(loaded.diagnostics[0].message.starts_with("invalid YAML"));
+        assert!(loaded.diagnostics[0].region.is_some());
+    }
+}

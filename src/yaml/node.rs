@@ -1,0 +1,526 @@
+//! A YAML document as a tree of nodes that remember where they came from.
+//!
+//! The spec is parsed from `saphyr-parser` events into this tree, never into an
+//! untyped value that forgets positions. The tree exists for two reasons: the
+//! serde deserializer in `de.rs` reads from it (so every error knows its line and
+//! column), and validation later maps a model path back to a position through it.
+//!
+//! Guards against hostile input live here: aliases are expanded against a node
+//! budget (alias bombs), nesting depth is bounded, and duplicate keys are reported.
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use std::collections::HashMap;
+
+/// Upper bound on nodes after alias expansion; a real stack spec has a few thousand.
+pub const MAX_NODES: usize = 1_000_000;
+/// Nesting deeper than this is not a stack spec, and recursion must stay bounded.
+pub const MAX_DEPTH: usize = 128;
+
+/// A position in the source text: 1-based line and column, byte-free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+/// The region of the source a node spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Region {
+    pub start: Pos,
+    pub end: Pos,
+}
+
+impl Region {
+    fn from_span(span: Span) -> Region {
+        Region {
+            start: Pos {
+                line: span.start.line(),
+                col: span.start.col() + 1,
+            },
+            end: Pos {
+                line: span.end.line(),
+                col: span.end.col() + 1,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    Quoted,
+    Block,
+}
+
+#[derive(Debug, Clone)]
+pub enum Content {
+    Scalar { value: String, style: Style },
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: Node,
+    pub value: Node,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub content: Content,
+    pub region: Region,
+}
+
+/// One step of a path from the document root to a node.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+impl std::fmt::Display for Seg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Seg::Key(k) => write!(f, ".{k}"),
+            Seg::Index(i) => write!(f, "[{i}]"),
+        }
+    }
+}
+
+/// A path such as `alerting.route.routes[0].receiver`.
+pub type Path = Vec<Seg>;
+
+pub fn path_to_string(path: &[Seg]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) if out.is_empty() => out.push_str(k),
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    out
+}
+
+/// A problem found while building the tree: the parse can continue past a
+/// duplicate key, but not past a syntax error.
+#[derive(Debug, Clone)]
+pub struct TreeProblem {
+    pub region: Region,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Node {
+    pub fn scalar_str(&self) -> Option<&str> {
+        match &self.content {
+            Content::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(&self.content, Content::Scalar { value, style: Style::Plain }
+            if matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    /// Follows `path` down the tree; `None` where a step does not exist.
+    pub fn get(&self, path: &[Seg]) -> Option<&Node> {
+        let mut node = self;
+        for seg in path {
+            node = node.child(seg)?;
+        }
+        Some(node)
+    }
+
+    pub fn child(&self, seg: &Seg) -> Option<&Node> {
+        match (&self.content, seg) {
+            (Content::Map(entries), Seg::Key(k)) => entries
+                .iter()
+                .find(|e| e.key.scalar_str() == Some(k.as_str()))
+                .map(|e| &e.value),
+            (Content::Seq(items), Seg::Index(i)) => items.get(*i),
+            _ => None,
+        }
+    }
+
+    /// The key node of the last step of `path`, when that step is a mapping key.
+    pub fn key_at(&self, path: &[Seg]) -> Option<&Node> {
+        let (last, parent) = path.split_last()?;
+        let parent = self.get(parent)?;
+        match (&parent.content, last) {
+            (Content::Map(entries), Seg::Key(k)) => entries
+                .iter()
+                .find(|e| e.key.scalar_str() == Some(k.as_str()))
+                .map(|e| &e.key),
+            _ => None,
+        }
+    }
+
+    /// Removes the node at `path` from its parent. Returns false for the root
+    /// or a path that does not exist.
+    pub fn remove(&mut self, path: &[Seg]) -> bool {
+        let Some((last, parent_path)) = path.split_last() else {
+            return false;
+        };
+        let mut node = self;
+        for seg in parent_path {
+            let next = match (&mut node.content, seg) {
+                (Content::Map(entries), Seg::Key(k)) => entries
+                    .iter_mut()
+                    .find(|e| e.key.scalar_str() == Some(k.as_str()))
+                    .map(|e| &mut e.value),
+                (Content::Seq(items), Seg::Index(i)) => items.get_mut(*i),
+                _ => None,
+            };
+            match next {
+                Some(n) => node = n,
+                None => return false,
+            }
+        }
+        match (&mut node.content, last) {
+            (Content::Map(entries), Seg::Key(k)) => {
+                let before = entries.len();
+                entries.retain(|e| e.key.scalar_str() != Some(k.as_str()));
+                entries.len() != before
+            }
+            (Content::Seq(items), Seg::Index(i)) if *i < items.len() => {
+                items.remove(*i);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Parses one YAML document. Syntax errors are fatal (the parser cannot resume);
+/// duplicate keys are collected in `problems` and the first occurrence kept.
+pub fn parse(source: &str, problems: &mut Vec<TreeProblem>) -> Result<Node, TreeProblem> {
+    let mut builder = Builder {
+        parser: Parser::new_from_str(source),
+        anchors: HashMap::new(),
+        budget: 0,
+        problems,
+        last_region: Region::default(),
+    };
+    builder.document()
+}
+
+struct Builder<'a, 'p> {
+    parser: Parser<'a, saphyr_parser::StrInput<'a>>,
+    anchors: HashMap<usize, Node>,
+    budget: usize,
+    problems: &'p mut Vec<TreeProblem>,
+    last_region: Region,
+}
+
+impl<'a> Builder<'a, '_> {
+    fn next(&mut self) -> Result<(Event<'a>, Region), TreeProblem> {
+        match self.parser.next_event() {
+            Some(Ok((event, span))) => {
+                let region = Region::from_span(span);
+                self.last_region = region;
+                Ok((event, region))
+            }
+            Some(Err(e)) => Err(TreeProblem {
+                region: Region {
+                    start: Pos {
+                        line: e.marker().line(),
+                        col: e.marker().col() + 1,
+                    },
+                    end: Pos {
+                        line: e.marker().line(),
+                        col: e.marker().col() + 2,
+                    },
+                },
+                message: format!("invalid YAML: {}", e.info()),
+                hint: None,
+            }),
+            None => Err(self.problem("unexpected end of YAML input")),
+        }
+    }
+
+    fn problem(&self, message: &str) -> TreeProblem {
+        TreeProblem {
+            region: self.last_region,
+            message: message.to_string(),
+            hint: None,
+        }
+    }
+
+    fn document(&mut self) -> Result<Node, TreeProblem> {
+        loop {
+            let (event, region) = self.next()?;
+            match event {
+                Event::StreamStart => continue,
+                Event::DocumentStart(_) => break,
+                Event::StreamEnd => {
+                    return Ok(Node {
+                        content: Content::Map(Vec::new()),
+                        region,
+                    });
+                }
+                _ => return Err(self.problem("expected a YAML document")),
+            }
+        }
+        let (event, region) = self.next()?;
+        let root = self.node(event, region, 0)?;
+        let (event, _) = self.next()?;
+        if !matches!(event, Event::DocumentEnd) {
+            return Err(self.problem("expected the end of the document"));
+        }
+        match self.next()? {
+            (Event::StreamEnd, _) => Ok(root),
+            (_, region) => Err(TreeProblem {
+                region,
+                message: "the file holds more than one YAML document".into(),
+                hint: Some("a stack spec is a single document: remove the extra `---`".into()),
+            }),
+        }
+    }
+
+    fn spend(&mut self, nodes: usize) -> Result<(), TreeProblem> {
+        self.budget = self.budget.saturating_add(nodes);
+        if self.budget > MAX_NODES {
+            return Err(TreeProblem {
+                region: self.last_region,
+                message: format!(
+                    "YAML aliases expand to more than {MAX_NODES} nodes; refusing to load (alias bomb?)"
+                ),
+                hint: Some("use fewer nested aliases; a stack spec does not need them".into()),
+            });
+        }
+        Ok(())
+    }
+
+    fn node(&mut self, event: Event<'a>, region: Region, depth: usize) -> Result<Node, TreeProblem> {
+        if depth > MAX_DEPTH {
+            return Err(self.problem(&format!("YAML nested deeper than {MAX_DEPTH} levels")));
+        }
+        self.spend(1)?;
+        let (node, anchor) = match event {
+            Event::Scalar(value, style, anchor, _tag) => {
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Style::Quoted,
+                    _ => Style::Block,
+                };
+                let node = Node {
+                    content: Content::Scalar {
+                        value: value.into_owned(),
+                        style,
+                    },
+                    region,
+                };
+                (node, anchor)
+            }
+            Event::SequenceStart(anchor, _) => {
+                let mut items = Vec::new();
+                let end = loop {
+                    let (event, r) = self.next()?;
+                    if matches!(event, Event::SequenceEnd) {
+                        break r;
+                    }
+                    items.push(self.node(event, r, depth + 1)?);
+                };
+                let node = Node {
+                    content: Content::Seq(items),
+                    region: Region {
+                        start: region.start,
+                        end: end.end,
+                    },
+                };
+                (node, anchor)
+            }
+            Event::MappingStart(anchor, _) => {
+                let node = self.mapping(region, depth)?;
+                (node, anchor)
+            }
+            Event::Alias(id) => {
+                let Some(target) = self.anchors.get(&id) else {
+                    return Err(self.problem("alias refers to an unknown anchor"));
+                };
+                let size = count_nodes(target);
+                let mut copy = target.clone();
+                self.spend(size)?;
+                // Errors inside an alias point at the alias, where the user can act.
+                relocate(&mut copy, region);
+                (copy, 0)
+            }
+            _ => return Err(self.problem("unexpected YAML event")),
+        };
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        Ok(node)
+    }
+
+    fn mapping(&mut self, region: Region, depth: usize) -> Result<Node, TreeProblem> {
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut merged: Vec<Entry> = Vec::new();
+        let end = loop {
+            let (event, r) = self.next()?;
+            if matches!(event, Event::MappingEnd) {
+                break r;
+            }
+            let key = self.node(event, r, depth + 1)?;
+            let (event, r) = self.next()?;
+            let value = self.node(event, r, depth + 1)?;
+            if matches!(&key.content, Content::Scalar { value, style: Style::Plain } if value == "<<")
+            {
+                merged.extend(merge_entries(value, self.problems));
+                continue;
+            }
+            if !matches!(key.content, Content::Scalar { .. }) {
+                self.problems.push(TreeProblem {
+                    region: key.region,
+                    message: "mapping keys must be plain strings".into(),
+                    hint: None,
+                });
+                continue;
+            }
+            let name = key.scalar_str().unwrap_or_default().to_string();
+            if let Some(first) = entries.iter().find(|e| e.key.scalar_str() == Some(&name)) {
+                self.problems.push(TreeProblem {
+                    region: key.region,
+                    message: format!("duplicate key `{name}`"),
+                    hint: Some(format!(
+                        "`{name}` is already set on line {}; remove one of them",
+                        first.key.region.start.line
+                    )),
+                });
+                continue;
+            }
+            entries.push(Entry { key, value });
+        };
+        // Merge keys (`<<: *base`) fill in what the mapping does not set itself.
+        for entry in merged {
+            if !entries
+                .iter()
+                .any(|e| e.key.scalar_str() == entry.key.scalar_str())
+            {
+                entries.push(entry);
+            }
+        }
+        Ok(Node {
+            content: Content::Map(entries),
+            region: Region {
+                start: region.start,
+                end: end.end,
+            },
+        })
+    }
+}
+
+fn merge_entries(value: Node, problems: &mut Vec<TreeProblem>) -> Vec<Entry> {
+    match value.content {
+        Content::Map(entries) => entries,
+        Content::Seq(items) => items
+            .into_iter()
+            .flat_map(|item| merge_entries(item, problems))
+            .collect(),
+        Content::Scalar { .. } => {
+            problems.push(TreeProblem {
+                region: value.region,
+                message: "`<<` merges a mapping, not a scalar".into(),
+                hint: None,
+            });
+            Vec::new()
+        }
+    }
+}
+
+fn count_nodes(node: &Node) -> usize {
+    1 + match &node.content {
+        Content::Scalar { .. } => 0,
+        Content::Seq(items) => items.iter().map(count_nodes).sum(),
+        Content::Map(entries) => entries
+            .iter()
+            .map(|e| count_nodes(&e.key) + count_nodes(&e.value))
+            .sum(),
+    }
+}
+
+fn relocate(node: &mut Node, region: Region) {
+    node.region = region;
+    match &mut node.content {
+        Content::Scalar { .. } => {}
+        Content::Seq(items) => items.iter_mut().for_each(|n| relocate(n, region)),
+        Content::Map(entries) => entries.iter_mut().for_each(|e| {
+            relocate(&mut e.key, region);
+            relocate(&mut e.value, region);
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(src: &str) -> (Node, Vec<TreeProblem>) {
+        let mut problems = Vec::new();
+        let node = parse(src, &mut problems).expect("parses");
+        (node, problems)
+    }
+
+    #[test]
+    fn positions_are_one_based() {
+        let (root, _) = parse_ok("a:\n  b: 1\n");
+        let b = root.get(&[Seg::Key("a".into()), Seg::Key("b".into())]).unwrap();
+        assert_eq!(b.region.start, Pos { line: 2, col: 6 });
+        let key = root.key_at(&[Seg::Key("a".into()), Seg::Key("b".into())]).unwrap();
+        assert_eq!(key.region.start, Pos { line: 2, col: 3 });
+    }
+
+    #[test]
+    fn duplicate_keys_are_reported_and_first_kept() {
+        let (root, problems) = parse_ok("a: 1\nb: 2\na: 3\n");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].message, "duplicate key `a`");
+        assert_eq!(problems[0].region.start.line, 3);
+        assert_eq!(root.get(&[Seg::Key("a".into())]).unwrap().scalar_str(), Some("1"));
+    }
+
+    #[test]
+    fn alias_bomb_is_refused() {
+        let mut src = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            src.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let mut problems = Vec::new();
+        let err = parse(&src, &mut problems).unwrap_err();
+        assert!(err.message.contains("alias bomb"), "{}", err.message);
+    }
+
+    #[test]
+    fn merge_keys_fill_missing_entries() {
+        let (root, problems) = parse_ok("base: &b {x: 1, y: 2}\nitem:\n  <<: *b\n  y: 3\n");
+        assert!(problems.is_empty());
+        let item = root.get(&[Seg::Key("item".into())]).unwrap();
+        assert_eq!(item.get(&[Seg::Key("x".into())]).unwrap().scalar_str(), Some("1"));
+        assert_eq!(item.get(&[Seg::Key("y".into())]).unwrap().scalar_str(), Some("3"));
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded() {
+        let src = "[".repeat(MAX_DEPTH + 5) + &"]".repeat(MAX_DEPTH + 5);
+        let mut problems = Vec::new();
+        assert!(parse(&src, &mut problems).is_err());
+    }
+
+    #[test]
+    fn remove_drops_map_entries_and_seq_items() {
+        let (mut root, _) = parse_ok("a: [1, 2, 3]\nb: x\n");
+        assert!(root.remove(&[Seg::Key("a".into()), Seg::Index(1)]));
+        assert!(root.remove(&[Seg::Key("b".into())]));
+        assert!(!root.remove(&[]));
+        let a = root.get(&[Seg::Key("a".into())]).unwrap();
+        match &a.content {
+            Content::Seq(items) => assert_eq!(items.len(), 2),
+            _ => panic!("sequence expected"),
+        }
+        assert!(root.get(&[Seg::Key("b".into())]).is_none());
+    }
+}
