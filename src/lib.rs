@@ -7,7 +7,12 @@
 //! `verify` read the same `Deployment`.
 
 pub mod check;
+pub mod cli;
+pub mod commands;
 pub mod diag;
+pub mod fsutil;
 pub mod load;
 pub mod model;
+pub mod profiles;
+pub mod secrets;
 pub mod yaml;

@@ -27,14 +27,14 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
             Err(_) => out.push(
                 Diagnostic::error(format!("secret `{name}`: file `{rel}` does not exist"))
                     .with_hint(format!("create it with the value (no trailing newline), or run `stackctl init` to generate missing secrets"))
-                    .at(path!["secrets", name]),
+                    .at_key(path!["secrets", name]),
             ),
             Ok(meta) if meta.len() == 0 && used.contains(name) => {
                 let d = if strict { Diagnostic::error } else { Diagnostic::warning };
                 out.push(
                     d(format!("secret `{name}` is empty (`{rel}`)"))
                         .with_hint("put the credential in the file; notifications that use it will fail until then")
-                        .at(path!["secrets", name]),
+                        .at_key(path!["secrets", name]),
                 );
             }
             Ok(_) => {}

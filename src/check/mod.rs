@@ -93,3 +93,5 @@ pub(crate) fn duplicates<'a>(
         }
     }
 }
+
+pub use names::is_project_name;

@@ -1,0 +1,136 @@
+//! The command line, declared with clap. No I/O here: `commands` turns these
+//! arguments into work.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stackctl",
+    version,
+    about = "A complete monitoring stack from one typed, validated spec",
+    long_about = "stackctl provisions Prometheus, Alertmanager, Grafana, Loki, Jaeger and exporters \
+                  from one spec (stack.yaml): init writes the spec, validate checks it, render writes \
+                  docker-compose.monitoring.yml and every config file, up starts the stack and verify \
+                  proves it works."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    Text,
+    Json,
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    Compose,
+    Kubernetes,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the embedded profiles.
+    Profiles,
+    /// Write DIR/stack.yaml from a profile, and secrets/ with generated passwords.
+    Init {
+        #[arg(long)]
+        profile: String,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Project name to use instead of the profile's.
+        #[arg(long)]
+        name: Option<String>,
+        /// Overwrite an existing stack.yaml (the old one is kept as stack.yaml.bak).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check the spec: types, references, PromQL, durations, labels, ports.
+    Validate {
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Validate, then write the generated tree into DIR.
+    Render {
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value_t = Target::Compose)]
+        target: Target,
+        /// Write nothing; exit 1 if the tree on disk differs.
+        #[arg(long, conflicts_with = "diff")]
+        check: bool,
+        /// Show the unified diff render would apply, and write nothing.
+        #[arg(long)]
+        diff: bool,
+        /// Overwrite generated files edited since the last render (keeping a copy).
+        #[arg(long)]
+        force: bool,
+        /// Kubernetes namespace (kubernetes target).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// kube-prometheus-stack Helm release name (kubernetes target).
+        #[arg(long)]
+        release: Option<String>,
+    },
+    /// Render if needed, then create and start the stack through the Docker Engine API.
+    Up {
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// How long to wait for every service to be healthy.
+        #[arg(long, default_value = "3m")]
+        wait: String,
+        /// Remove containers of services no longer in the spec.
+        #[arg(long)]
+        remove_orphans: bool,
+    },
+    /// Remove the stack's containers and network (volumes are kept).
+    Down {
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Also remove the named data volumes.
+        #[arg(long)]
+        volumes: bool,
+    },
+    /// One row per service: state, health, published ports.
+    Status {
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Probe the running stack end to end; exit 0 only when every check passes.
+    Verify {
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Retry failing checks with backoff until this deadline (e.g. `2m`).
+        #[arg(long)]
+        wait: Option<String>,
+        /// Per-check timeout.
+        #[arg(long, default_value = "10s")]
+        timeout: String,
+        #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+        format: VerifyFormat,
+        /// Check only these services.
+        #[arg(long, num_args = 1..)]
+        only: Vec<String>,
+        /// Base URL override, `service=http://host:port`.
+        #[arg(long)]
+        url: Vec<String>,
+        /// Also run deep checks (panel queries return data, test log line and span).
+        #[arg(long)]
+        deep: bool,
+    },
+}

@@ -1,0 +1,57 @@
+//! `stackctl init`: write a profile as `DIR/stack.yaml` and create its secrets.
+
+use super::Exit;
+use crate::profiles;
+use std::path::Path;
+
+pub fn run(profile: &str, dir: &Path, name: Option<&str>, force: bool) -> anyhow::Result<Exit> {
+    let Some(found) = profiles::find(profile) else {
+        let names = profiles::names();
+        eprintln!("error: unknown profile `{profile}`");
+        match crate::yaml::de::did_you_mean(profile, &names) {
+            Some(best) => eprintln!("  = help: did you mean `{best}`?"),
+            None => eprintln!("  = help: the profiles are {}", names.join(", ")),
+        }
+        return Ok(Exit::Failed);
+    };
+    let mut text = found.text.to_string();
+    if let Some(name) = name {
+        if !crate::check::is_project_name(name) {
+            eprintln!("error: invalid stack name `{name}`");
+            eprintln!("  = help: use lowercase letters, digits, `-` and `_`, starting with a letter or digit");
+            return Ok(Exit::Failed);
+        }
+        text = text.replacen(&format!("\nname: {}\n", found.name), &format!("\nname: {name}\n"), 1);
+    }
+    let loaded = crate::load::load_text("stack.yaml", text.clone());
+    let Some(stack) = loaded.stack.as_ref().filter(|_| !loaded.has_errors()) else {
+        anyhow::bail!("the embedded profile `{profile}` does not load; this is a bug in stackctl");
+    };
+
+    let spec = dir.join("stack.yaml");
+    if spec.exists() {
+        if !force {
+            eprintln!("error: `{}` already exists", spec.display());
+            eprintln!("  = help: pass `--force` to replace it (the old file is kept as stack.yaml.bak)");
+            return Ok(Exit::Failed);
+        }
+        let backup = dir.join("stack.yaml.bak");
+        std::fs::copy(&spec, &backup)
+            .map_err(|e| anyhow::anyhow!("cannot back up `{}`: {e}", spec.display()))?;
+        eprintln!("kept the previous spec as {}", backup.display());
+    }
+    crate::fsutil::write_atomic(&spec, text.as_bytes(), 0o644)?;
+    eprintln!("wrote {}", spec.display());
+
+    let written = crate::secrets::materialise(stack, dir)?;
+    for w in &written {
+        if w.generated {
+            eprintln!("wrote {} (generated)", dir.join(&w.file).display());
+        } else {
+            eprintln!("wrote {} (empty: put the {} in it)", dir.join(&w.file).display(), w.name.replace('_', " "));
+        }
+    }
+    eprintln!();
+    eprintln!("next: edit {}, then `stackctl render --dir {}`", spec.display(), dir.display());
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,107 @@
+//! One function per subcommand. Each returns how the process should exit; an
+//! `Err` means stackctl could not do its job (exit 2), reported without a backtrace.
+
+mod init;
+mod profiles;
+mod validate;
+
+use crate::cli::{Cli, Command};
+use crate::diag::{self, Diagnostic};
+use crate::load::{self, Loaded};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// How a command ended, as the user should see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything worked.
+    Ok,
+    /// The spec or the stack is wrong (exit 1).
+    Failed,
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Profiles => profiles::run(),
+        Command::Init {
+            profile,
+            dir,
+            name,
+            force,
+        } => init::run(&profile, &dir, name.as_deref(), force),
+        Command::Validate {
+            dir,
+            format,
+            deny_warnings,
+        } => validate::run(&dir, format, deny_warnings),
+        _ => Err(anyhow::anyhow!("this command is not implemented yet")),
+    };
+    match result {
+        Ok(Exit::Ok) => ExitCode::SUCCESS,
+        Ok(Exit::Failed) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `DIR/stack.yaml`, and the name messages use for it.
+pub fn spec_path(dir: &Path) -> (PathBuf, String) {
+    let path = dir.join("stack.yaml");
+    let shown = if dir == Path::new(".") || dir.as_os_str().is_empty() {
+        "stack.yaml".to_string()
+    } else {
+        path.display().to_string()
+    };
+    (path, shown)
+}
+
+/// Loads and checks `DIR/stack.yaml`, including the files it refers to.
+/// `strict` turns empty notifier credentials into errors (for `up`).
+pub fn load_stack(dir: &Path, strict: bool) -> anyhow::Result<Loaded> {
+    let (path, shown) = spec_path(dir);
+    let mut loaded = match load::load_file(&path, &shown) {
+        Ok(loaded) => loaded,
+        Err(load::LoadError::Missing { path }) => {
+            anyhow::bail!(
+                "no stack spec at `{}`\n  = help: create one with `stackctl init --profile minimal --dir {}`",
+                path.display(),
+                dir.display()
+            )
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let (Some(stack), Some(tree)) = (&loaded.stack, &loaded.tree) {
+        let mut found = crate::check::files::check(stack, dir, strict);
+        for d in &mut found {
+            d.resolve(tree);
+        }
+        loaded.diagnostics.extend(found);
+        diag::sort(&mut loaded.diagnostics);
+    }
+    Ok(loaded)
+}
+
+/// Prints diagnostics to stderr, then a one-line summary.
+pub fn print_diagnostics(loaded: &Loaded) {
+    for d in &loaded.diagnostics {
+        eprint!("{}", diag::render_text(d, &loaded.file, &loaded.text));
+    }
+    let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = loaded.diagnostics.len() - errors;
+    if errors > 0 || warnings > 0 {
+        eprintln!(
+            "{}: {} error{}, {} warning{}",
+            loaded.file,
+            errors,
+            if errors == 1 { "" } else { "s" },
+            warnings,
+            if warnings == 1 { "" } else { "s" }
+        );
+    }
+}
+
+pub fn has_errors(diags: &[Diagnostic]) -> bool {
+    diags.iter().any(Diagnostic::is_error)
+}

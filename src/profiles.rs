@@ -1,0 +1,24 @@
+//! The profiles embedded in the binary. Each is a complete, commented
+//! `stack.yaml` kept readable under `profiles/`; `init` writes it out as is.
+
+pub struct Profile {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub text: &'static str,
+}
+
+pub const PROFILES: &[Profile] = &[
+    Profile {
+        name: "minimal",
+        summary: "Prometheus, Alertmanager, Grafana and node-exporter for one host",
+        text: include_str!("../profiles/minimal.yaml"),
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Profile> {
+    PROFILES.iter().find(|p| p.name == name)
+}
+
+pub fn names() -> Vec<&'static str> {
+    PROFILES.iter().map(|p| p.name).collect()
+}

@@ -1,0 +1,84 @@
+//! Secret files: generated once by `init`, never regenerated, never copied into
+//! a rendered file. Values are written without a trailing newline because
+//! Alertmanager before 0.27 sends the file's bytes as they are.
+
+use crate::model::Stack;
+use std::path::Path;
+
+pub const DIR_MODE: u32 = 0o700;
+pub const FILE_MODE: u32 = 0o600;
+
+/// A random password of 32 characters from a 62-letter alphabet (~190 bits).
+pub fn generate_password() -> anyhow::Result<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(32);
+    let mut buf = [0u8; 64];
+    while out.len() < 32 {
+        getrandom::fill(&mut buf).map_err(|e| anyhow::anyhow!("cannot get random bytes: {e}"))?;
+        // Rejection sampling keeps every letter equally likely.
+        for b in buf {
+            if (b as usize) < ALPHABET.len() * 4 && out.len() < 32 {
+                out.push(ALPHABET[b as usize % ALPHABET.len()] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub struct Written {
+    pub name: String,
+    pub file: String,
+    pub generated: bool,
+}
+
+/// Creates every declared secret file that does not exist yet; existing files
+/// are left exactly as they are.
+pub fn materialise(stack: &Stack, dir: &Path) -> anyhow::Result<Vec<Written>> {
+    let mut written = Vec::new();
+    for (name, secret) in &stack.secrets {
+        let rel = crate::check::files::secret_file(stack, name);
+        let path = dir.join(&rel);
+        if path.exists() {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            if !parent.exists() {
+                crate::fsutil::create_dir_with_mode(parent, DIR_MODE)?;
+            }
+        }
+        let generated = secret.generate == Some(true);
+        let value = if generated { generate_password()? } else { String::new() };
+        crate::fsutil::write_atomic(&path, value.as_bytes(), FILE_MODE)?;
+        written.push(Written {
+            name: name.clone(),
+            file: rel,
+            generated,
+        });
+    }
+    Ok(written)
+}
+
+/// Every non-empty secret value of the stack, for tests and scans that prove
+/// no value leaked into a rendered file.
+pub fn values(stack: &Stack, dir: &Path) -> Vec<String> {
+    stack
+        .secrets
+        .keys()
+        .filter_map(|name| std::fs::read_to_string(dir.join(crate::check::files::secret_file(stack, name))).ok())
+        .filter(|v| !v.trim().is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_long_and_distinct() {
+        let a = generate_password().unwrap();
+        let b = generate_password().unwrap();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+}
