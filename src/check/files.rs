@@ -24,11 +24,14 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
         let rel = secret_file(stack, name);
         let file = dir.join(&rel);
         match std::fs::metadata(&file) {
-            Err(_) => out.push(
-                Diagnostic::error(format!("secret `{name}`: file `{rel}` does not exist"))
-                    .with_hint(format!("create it with the value (no trailing newline), or run `stackctl init` to generate missing secrets"))
-                    .at_key(path!["secrets", name]),
-            ),
+            Err(_) => {
+                let d = if strict { Diagnostic::error } else { Diagnostic::warning };
+                out.push(
+                    d(format!("secret `{name}`: file `{rel}` does not exist"))
+                        .with_hint("`stackctl render` creates it (generated, or an empty placeholder to fill in)")
+                        .at_key(path!["secrets", name]),
+                )
+            }
             Ok(meta) if meta.len() == 0 && used.contains(name) => {
                 let d = if strict { Diagnostic::error } else { Diagnostic::warning };
                 out.push(

@@ -6,7 +6,7 @@
 
 mod alerting;
 mod components;
-mod dashboards;
+pub mod dashboards;
 mod logs;
 mod names;
 mod ports;

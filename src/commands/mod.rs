@@ -1,9 +1,14 @@
 //! One function per subcommand. Each returns how the process should exit; an
 //! `Err` means stackctl could not do its job (exit 2), reported without a backtrace.
 
+mod down;
 mod init;
 mod profiles;
+pub mod render;
+mod status;
+mod up;
 mod validate;
+pub mod verify;
 
 use crate::cli::{Cli, Command};
 use crate::diag::{self, Diagnostic};
@@ -34,7 +39,51 @@ pub fn run(cli: Cli) -> ExitCode {
             format,
             deny_warnings,
         } => validate::run(&dir, format, deny_warnings),
-        _ => Err(anyhow::anyhow!("this command is not implemented yet")),
+        Command::Render {
+            dir,
+            target,
+            check,
+            diff,
+            force,
+            namespace,
+            release,
+        } => render::run(
+            &dir,
+            render::Options {
+                target,
+                check,
+                diff,
+                force,
+                namespace: namespace.as_deref(),
+                release: release.as_deref(),
+            },
+        ),
+        Command::Up {
+            dir,
+            wait,
+            remove_orphans,
+        } => up::run(&dir, &wait, remove_orphans),
+        Command::Down { dir, volumes } => down::run(&dir, volumes),
+        Command::Status { dir } => status::run(&dir),
+        Command::Verify {
+            dir,
+            wait,
+            timeout,
+            format,
+            only,
+            url,
+            deep,
+        } => verify::run(
+            &dir,
+            verify::Options {
+                wait: wait.as_deref(),
+                timeout: &timeout,
+                format,
+                only: &only,
+                urls: &url,
+                deep,
+            },
+        ),
     };
     match result {
         Ok(Exit::Ok) => ExitCode::SUCCESS,

@@ -1,0 +1,1 @@
+//! Running the plan on a Docker engine (not implemented yet).

@@ -1,0 +1,193 @@
+//! Grafana Alloy, the log shipper: `alloy/config.alloy` from `logs.sources`.
+//!
+//! The config is laid out by a minijinja template; every user string reaches
+//! it as data and is quoted by the `alloy_str` filter, never pasted as source.
+
+use super::{Condition, Deployment, Service};
+use crate::model::Stack;
+use crate::model::catalog::Resolved;
+use crate::model::stack::LogSource;
+use serde::Serialize;
+
+pub const CONFIG: &str = "alloy/config.alloy";
+const TEMPLATE: &str = include_str!("../../templates/config.alloy.j2");
+
+#[derive(Serialize)]
+struct SourceView {
+    name: String,
+    id: String,
+    targets: Vec<Vec<(String, String)>>,
+    stages: Vec<StageView>,
+}
+
+#[derive(Serialize, Default)]
+struct StageView {
+    kind: &'static str,
+    pairs: Vec<(String, String)>,
+    source: Option<String>,
+    expression: Option<String>,
+    format: Option<String>,
+}
+
+pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+    let mut service = Service::for_component(stack, c);
+    let http = c.kind.port("http").map_or(12345, |p| p.container);
+    service.command = vec![
+        "run".into(),
+        // Alloy listens on 127.0.0.1 by default, unreachable from outside the container.
+        format!("--server.http.listen-addr=0.0.0.0:{http}"),
+        "--storage.path=/var/lib/alloy/data".into(),
+        "--disable-reporting".into(),
+    ];
+    service.command.extend(c.common.extra_args.iter().cloned());
+    service.command.push("/etc/alloy/config.alloy".into());
+    service.mount_config("alloy", "/etc/alloy");
+    for dir in super::promtail::host_dirs(&stack.logs.sources) {
+        service.host_mount(&dir, &dir);
+    }
+    service.after("loki", Condition::Started);
+    d.files.insert(CONFIG.into(), config(&stack.logs.sources));
+    d.services.push(service);
+}
+
+pub fn config(sources: &[LogSource]) -> String {
+    let mut used = std::collections::BTreeSet::new();
+    let views: Vec<SourceView> = sources
+        .iter()
+        .map(|s| {
+            let mut id = identifier(&s.name);
+            while !used.insert(id.clone()) {
+                id.push('_');
+            }
+            view(s, id)
+        })
+        .collect();
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_filter("alloy_str", alloy_str);
+    env.add_filter("alloy_key", alloy_key);
+    // The template is part of the binary and covered by tests; a failure here
+    // is a stackctl bug, reported as such rather than hidden.
+    match env.render_str(
+        TEMPLATE,
+        minijinja::context! { sources => minijinja::value::Serde(&views), loki_url => "http://loki:3100/loki/api/v1/push" },
+    ) {
+        Ok(text) => text,
+        Err(e) => format!("// stackctl bug: the Alloy template failed to render: {e}\n"),
+    }
+}
+
+fn view(s: &LogSource, id: String) -> SourceView {
+    let docker = s.docker == Some(true);
+    let paths: Vec<String> = if docker {
+        vec![format!("{}/*/*-json.log", super::promtail::DOCKER_LOGS)]
+    } else {
+        s.paths.clone()
+    };
+    let targets = paths
+        .iter()
+        .map(|p| {
+            let mut t = vec![("__path__".to_string(), p.clone()), ("job".to_string(), s.name.clone())];
+            t.extend(s.labels.iter().map(|(k, v)| (k.to_string(), v.clone())));
+            t
+        })
+        .collect();
+    let mut stages = Vec::new();
+    if docker {
+        stages.push(StageView { kind: "docker", ..Default::default() });
+    }
+    for st in &s.pipeline {
+        if let Some(j) = &st.json {
+            stages.push(StageView {
+                kind: "json",
+                pairs: j.expressions.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                source: j.source.clone(),
+                ..Default::default()
+            });
+        } else if let Some(r) = &st.regex {
+            stages.push(StageView {
+                kind: "regex",
+                expression: Some(r.expression.clone()),
+                source: r.source.clone(),
+                ..Default::default()
+            });
+        } else if let Some(t) = &st.timestamp {
+            stages.push(StageView {
+                kind: "timestamp",
+                source: Some(t.source.clone()),
+                format: Some(t.format.clone()),
+                ..Default::default()
+            });
+        } else if let Some(labels) = &st.labels {
+            stages.push(StageView {
+                kind: "labels",
+                pairs: labels.iter().map(|(k, v)| (k.to_string(), v.clone().unwrap_or_default())).collect(),
+                ..Default::default()
+            });
+        } else if let Some(o) = &st.output {
+            stages.push(StageView {
+                kind: "output",
+                source: Some(o.source.clone()),
+                ..Default::default()
+            });
+        }
+    }
+    SourceView {
+        name: s.name.clone(),
+        id,
+        targets,
+        stages,
+    }
+}
+
+/// A component label/identifier: letters, digits and `_`, not starting with a digit.
+fn identifier(name: &str) -> String {
+    let mut id: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    if id.is_empty() || id.starts_with(|c: char| c.is_ascii_digit()) {
+        id.insert(0, '_');
+    }
+    id
+}
+
+/// An Alloy string literal: double quotes with Go-style escapes.
+pub fn alloy_str(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// An object key: bare when it is an identifier, quoted otherwise.
+fn alloy_key(key: &str) -> String {
+    let bare = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if bare { key.to_string() } else { alloy_str(key) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_quoted_not_pasted() {
+        assert_eq!(alloy_str(r#"a "b" \d+"#), r#""a \"b\" \\d+""#);
+        assert_eq!(alloy_key("level"), "level");
+        assert_eq!(alloy_key("request_User-Agent"), "\"request_User-Agent\"");
+        assert_eq!(identifier("pynomaly-api"), "pynomaly_api");
+        assert_eq!(identifier("1x"), "_1x");
+    }
+}

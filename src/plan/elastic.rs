@@ -1,0 +1,289 @@
+//! Elasticsearch, Logstash and Kibana, secured: Elasticsearch runs with
+//! security on and the `elastic` password from a secret; a one-shot setup job
+//! gives Kibana its own `kibana_system` password (Kibana may not use `elastic`
+//! since 8.0) and installs the log retention policy.
+//!
+//! Logstash and Kibana take passwords only from the environment, so their
+//! entrypoint reads the secret file into a variable at start: the value never
+//! appears in a rendered file.
+
+use super::{Condition, Deployment, Healthcheck, Service};
+use crate::model::catalog::Resolved;
+use crate::model::{Kind, Stack};
+use serde_json::json;
+
+pub const SETUP_SERVICE: &str = "elasticsearch-setup";
+pub const KIBANA_SETUP_SERVICE: &str = "kibana-setup";
+
+fn elastic_secret(stack: &Stack) -> String {
+    stack
+        .components
+        .elasticsearch
+        .as_ref()
+        .and_then(|e| e.password_secret.clone())
+        .unwrap_or_else(|| "elastic_password".into())
+}
+
+fn kibana_secret(stack: &Stack) -> String {
+    stack
+        .components
+        .elasticsearch
+        .as_ref()
+        .and_then(|e| e.kibana_password_secret.clone())
+        .unwrap_or_else(|| "kibana_system_password".into())
+}
+
+fn es_url() -> String {
+    format!("http://elasticsearch:{}", Kind::Elasticsearch.port("http").map_or(9200, |p| p.container))
+}
+
+fn environment() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_filter("sh_quote", sh_quote);
+    env.add_filter("ls_str", ls_str);
+    env
+}
+
+fn render(template: &str, ctx: minijinja::Value) -> String {
+    environment()
+        .render_str(template, ctx)
+        .unwrap_or_else(|e| format!("# stackctl bug: template failed to render: {e}\n"))
+}
+
+/// A POSIX shell single-quoted word.
+pub fn sh_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
+/// A Logstash double-quoted string (the spec forbids `"` and `\` in these values).
+fn ls_str(value: &str) -> String {
+    format!("\"{}\"", value.replace(['"', '\\'], ""))
+}
+
+fn shell_check(command: String) -> Healthcheck {
+    Healthcheck {
+        test: vec![command],
+        shell: true,
+        interval_s: 15,
+        timeout_s: 10,
+        retries: 20,
+        start_period_s: 30,
+    }
+}
+
+pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+    match c.kind {
+        Kind::Elasticsearch => elasticsearch(stack, c, d),
+        Kind::Logstash => logstash(stack, c, d),
+        Kind::Kibana => kibana(stack, c, d),
+        _ => {}
+    }
+}
+
+fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+    let spec = stack.components.elasticsearch.clone().unwrap_or_default();
+    let mut service = Service::for_component(stack, c);
+    let secret = elastic_secret(stack);
+    let password_file = service.use_secret(&secret);
+    let heap = spec.heap.as_ref().map_or("512m", |h| h.as_str());
+    let env = &mut service.environment;
+    env.insert("discovery.type".into(), "single-node".into());
+    env.insert("cluster.name".into(), spec.cluster_name.clone().unwrap_or_else(|| format!("{}-logs", stack.name)));
+    env.insert("ES_JAVA_OPTS".into(), format!("-Xms{heap} -Xmx{heap}"));
+    env.insert("ELASTIC_PASSWORD_FILE".into(), password_file.clone());
+    env.insert("xpack.security.enabled".into(), "true".into());
+    // Plain HTTP inside the stack network; set explicitly so Elasticsearch
+    // does not generate certificates on first start.
+    env.insert("xpack.security.http.ssl.enabled".into(), "false".into());
+    env.insert("xpack.security.transport.ssl.enabled".into(), "false".into());
+    env.insert("xpack.license.self_generated.type".into(), "basic".into());
+    service.healthcheck = Some(shell_check(format!(
+        "curl -fsS -u \"elastic:$(cat {password_file})\" 'http://localhost:9200/_cluster/health?wait_for_status=yellow&timeout=5s' >/dev/null"
+    )));
+    let image = service.image.clone();
+    d.services.push(service);
+
+    // The one-shot setup job, on the Elasticsearch image (it has bash and curl).
+    let kibana = stack.has(Kind::Kibana).then(|| kibana_secret(stack));
+    let index = crate::check::dashboards::default_log_index(stack);
+    let retention = spec.log_retention.as_ref().map(|r| es_duration(r.millis()));
+    let script = render(
+        include_str!("../../templates/elasticsearch-setup.sh.j2"),
+        minijinja::context! {
+            es_url => es_url(),
+            elastic_secret => super::secret_path(&secret),
+            kibana_secret => kibana.as_ref().map(|s| super::secret_path(s)),
+            retention => retention.clone(),
+            ilm_policy => retention.as_ref().map(|r| json!({"policy": {"phases": {
+                "hot": {"actions": {}},
+                "delete": {"min_age": r, "actions": {"delete": {}}},
+            }}}).to_string()),
+            index_template => json!({
+                "index_patterns": [index],
+                "template": {"settings": {"index.lifecycle.name": "stackctl-logs", "number_of_replicas": 0}},
+            }).to_string(),
+        },
+    );
+    d.files.insert("elasticsearch/setup/setup.sh".into(), script);
+    let mut setup = one_shot(stack, SETUP_SERVICE, image, "elasticsearch/setup/setup.sh");
+    setup.use_secret(&secret);
+    if let Some(k) = &kibana {
+        setup.use_secret(k);
+    }
+    setup.after("elasticsearch", Condition::Healthy);
+    d.services.push(setup);
+}
+
+fn one_shot(stack: &Stack, name: &str, image: String, script: &str) -> Service {
+    let dir = script.rsplit_once('/').map_or(script, |(dir, _)| dir);
+    let file = script.rsplit('/').next().unwrap_or(script);
+    Service {
+        name: name.to_string(),
+        kind: None,
+        image,
+        entrypoint: Some(vec!["/bin/bash".into(), format!("/setup/{file}")]),
+        command: Vec::new(),
+        environment: Default::default(),
+        ports: Vec::new(),
+        mounts: vec![super::Mount {
+            source: super::MountSource::Generated(dir.to_string()),
+            target: "/setup".into(),
+            read_only: true,
+        }],
+        secrets: Vec::new(),
+        healthcheck: None,
+        ready: None,
+        depends_on: Vec::new(),
+        restart: "no".into(),
+        cpus: None,
+        memory_bytes: None,
+        privileged: false,
+        devices: Vec::new(),
+        cap_add: Vec::new(),
+        extra_hosts: Vec::new(),
+        config_files: Vec::new(),
+        uid: 1000,
+        one_shot: true,
+    }
+    .with_restart_of(stack)
+}
+
+impl Service {
+    fn with_restart_of(self, _stack: &Stack) -> Service {
+        // One-shot jobs never restart, whatever the stack's default policy.
+        self
+    }
+}
+
+fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+    let spec = stack.components.logstash.clone().unwrap_or_default();
+    let mut service = Service::for_component(stack, c);
+    let password = service.use_secret(&elastic_secret(stack));
+    service.entrypoint = Some(vec![
+        "/bin/bash".into(),
+        "-c".into(),
+        format!("export ES_PASSWORD=\"$(cat {password})\"; exec /usr/local/bin/docker-entrypoint \"$@\""),
+        "--".into(),
+    ]);
+    let heap = spec.heap.as_ref().map_or("512m", |h| h.as_str());
+    service.environment.insert("LS_JAVA_OPTS".into(), format!("-Xms{heap} -Xmx{heap}"));
+    service.environment.insert("XPACK_MONITORING_ENABLED".into(), "false".into());
+    service.mount_config("logstash/pipeline", "/usr/share/logstash/pipeline");
+    service.healthcheck = Some(shell_check("curl -fsS http://localhost:9600/ >/dev/null".into()));
+    service.after("elasticsearch", Condition::Healthy);
+    for (name, pipeline) in &spec.pipelines {
+        let conf = render(
+            include_str!("../../templates/logstash.conf.j2"),
+            minijinja::context! {
+                name => name,
+                inputs => minijinja::context! {
+                    beats => pipeline.inputs.beats.map(|p| p.0),
+                    http => pipeline.inputs.http.map(|p| p.0),
+                    tcp => pipeline.inputs.tcp.map(|p| p.0),
+                    udp => pipeline.inputs.udp.map(|p| p.0),
+                },
+                parse_json => pipeline.parse_json != Some(false),
+                categorize => pipeline.categorize == Some(true),
+                es_url => es_url(),
+                index => pipeline.index.clone(),
+            },
+        );
+        d.files.insert(format!("logstash/pipeline/{name}.conf"), conf);
+    }
+    d.services.push(service);
+}
+
+fn kibana(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+    let spec = stack.components.kibana.clone().unwrap_or_default();
+    let mut service = Service::for_component(stack, c);
+    let password = service.use_secret(&kibana_secret(stack));
+    service.entrypoint = Some(vec![
+        "/bin/bash".into(),
+        "-c".into(),
+        format!("export ELASTICSEARCH_PASSWORD=\"$(cat {password})\"; exec /bin/tini -- /usr/local/bin/kibana-docker"),
+    ]);
+    let env = &mut service.environment;
+    env.insert("ELASTICSEARCH_HOSTS".into(), format!("[\"{}\"]", es_url()));
+    env.insert("ELASTICSEARCH_USERNAME".into(), "kibana_system".into());
+    env.insert("TELEMETRY_OPTIN".into(), "false".into());
+    if let Some(url) = &spec.public_base_url {
+        env.insert("SERVER_PUBLICBASEURL".into(), url.clone());
+    }
+    service.healthcheck = Some(shell_check(format!(
+        "curl -fsS -u \"kibana_system:$(cat {password})\" http://localhost:5601/api/status >/dev/null"
+    )));
+    if stack.has(Kind::Elasticsearch) {
+        service.after(SETUP_SERVICE, Condition::CompletedSuccessfully);
+    }
+    let image = stack
+        .component(Kind::Elasticsearch)
+        .map(|es| es.image(stack.defaults.image_registry.as_deref()));
+    d.services.push(service);
+
+    if let (Some(pattern), Some(image)) = (&spec.index_pattern, image) {
+        let kibana_port = Kind::Kibana.port("web").map_or(5601, |p| p.container);
+        let script = render(
+            include_str!("../../templates/kibana-setup.sh.j2"),
+            minijinja::context! {
+                kibana_url => format!("http://kibana:{kibana_port}"),
+                elastic_secret => super::secret_path(&elastic_secret(stack)),
+                index_pattern => pattern,
+                data_view => json!({"data_view": {
+                    "title": pattern,
+                    "name": pattern.trim_end_matches(['*', '-']),
+                    "timeFieldName": "@timestamp",
+                }}).to_string(),
+            },
+        );
+        d.files.insert("kibana/setup/setup.sh".into(), script);
+        let mut setup = one_shot(stack, KIBANA_SETUP_SERVICE, image, "kibana/setup/setup.sh");
+        setup.use_secret(&elastic_secret(stack));
+        setup.after("kibana", Condition::Healthy);
+        d.services.push(setup);
+    }
+}
+
+/// An Elasticsearch time value: whole days, else hours, else seconds.
+fn es_duration(millis: u64) -> String {
+    let seconds = millis / 1000;
+    if seconds % 86_400 == 0 {
+        format!("{}d", seconds / 86_400)
+    } else if seconds % 3600 == 0 {
+        format!("{}h", seconds / 3600)
+    } else {
+        format!("{seconds}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting_survives_quotes() {
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+        assert_eq!(es_duration(30 * 86_400_000), "30d");
+        assert_eq!(es_duration(36 * 3_600_000), "36h");
+    }
+}

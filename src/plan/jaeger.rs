@@ -1,0 +1,106 @@
+//! Jaeger v2: one binary configured by `jaeger/config.yaml`, receiving OTLP
+//! (and, when asked, the legacy Jaeger and Zipkin protocols). Every listener is
+//! bound to 0.0.0.0 explicitly: the collector's defaults are localhost.
+
+use super::{Condition, Deployment, Service};
+use crate::model::catalog::Resolved;
+use crate::model::components::JaegerStorage;
+use crate::model::{Kind, Stack};
+use crate::yaml::emit::to_yaml;
+use serde_json::json;
+
+pub const CONFIG: &str = "jaeger/config.yaml";
+
+pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+    let Some(spec) = &stack.components.jaeger else { return };
+    let mut service = Service::for_component(stack, c);
+    service.command = vec!["--config".into(), "/etc/jaeger/config.yaml".into()];
+    service.command.extend(c.common.extra_args.iter().cloned());
+    service.mount_config("jaeger", "/etc/jaeger");
+    let port = |name: &str, fallback: u16| c.kind.port(name).map_or(fallback, |p| p.container);
+    let listen = |p: u16| format!("0.0.0.0:{p}");
+    service.wget_healthcheck(port("health", 13133), "/status");
+
+    let storage = spec.storage.unwrap_or(JaegerStorage::Memory);
+    let backend = match storage {
+        JaegerStorage::Memory => json!({"memory": {"max_traces": spec.max_traces.unwrap_or(100_000)}}),
+        JaegerStorage::Badger => {
+            service.mounts.push(super::Mount {
+                source: super::MountSource::Volume(
+                    c.common.data_volume.map_or_else(|| "jaeger_data".to_string(), str::to_string),
+                ),
+                target: "/badger".into(),
+                read_only: false,
+            });
+            json!({"badger": {
+                "directories": {"keys": "/badger/keys", "values": "/badger/values"},
+                "ephemeral": false,
+                "ttl": {"spans": "168h"},
+            }})
+        }
+        JaegerStorage::Elasticsearch => {
+            let url = spec.elasticsearch_url.clone().unwrap_or_else(|| {
+                format!("http://elasticsearch:{}", Kind::Elasticsearch.port("http").map_or(9200, |p| p.container))
+            });
+            let mut es = json!({"server_urls": [url], "indices": {"index_prefix": "jaeger-main"}});
+            if spec.elasticsearch_url.is_none() && stack.has(Kind::Elasticsearch) {
+                let secret = stack
+                    .components
+                    .elasticsearch
+                    .as_ref()
+                    .and_then(|e| e.password_secret.clone())
+                    .unwrap_or_else(|| "elastic_password".into());
+                es["auth"] = json!({"basic": {"username": "elastic", "password_file": service.use_secret(&secret)}});
+                service.after("elasticsearch", Condition::Healthy);
+            }
+            json!({"elasticsearch": es})
+        }
+    };
+    let legacy = spec.legacy_receivers == Some(true);
+    let mut receivers = json!({"otlp": {"protocols": {
+        "grpc": {"endpoint": listen(port("otlp_grpc", 4317))},
+        "http": {"endpoint": listen(port("otlp_http", 4318))},
+    }}});
+    let mut receiver_names = vec!["otlp"];
+    if legacy {
+        receivers["jaeger"] = json!({"protocols": {
+            "grpc": {"endpoint": listen(port("jaeger_grpc", 14250))},
+            "thrift_http": {"endpoint": listen(port("jaeger_thrift_http", 14268))},
+        }});
+        receivers["zipkin"] = json!({"endpoint": listen(port("zipkin", 9411))});
+        receiver_names.extend(["jaeger", "zipkin"]);
+    }
+    let config = json!({
+        "service": {
+            "extensions": ["jaeger_storage", "jaeger_query", "healthcheckv2"],
+            "pipelines": {"traces": {
+                "receivers": receiver_names,
+                "processors": ["batch"],
+                "exporters": ["jaeger_storage_exporter"],
+            }},
+            "telemetry": {
+                "resource": {"service.name": "jaeger"},
+                // `metrics.address` is rejected by current collectors; readers work on every 2.x.
+                "metrics": {"level": "detailed", "readers": [{"pull": {"exporter": {"prometheus": {
+                    "host": "0.0.0.0",
+                    "port": port("metrics", 8888),
+                }}}}]},
+                "logs": {"level": "info"},
+            },
+        },
+        "extensions": {
+            "healthcheckv2": {"use_v2": true, "http": {"endpoint": listen(port("health", 13133))}},
+            "jaeger_query": {
+                "storage": {"traces": "main_store"},
+                "http": {"endpoint": listen(port("ui", 16686))},
+                "grpc": {"endpoint": listen(16685)},
+            },
+            "jaeger_storage": {"backends": {"main_store": backend}},
+        },
+        "receivers": receivers,
+        "processors": {"batch": {}},
+        "exporters": {"jaeger_storage_exporter": {"trace_storage": "main_store"}},
+    });
+    d.files.insert(CONFIG.into(), format!("# Generated by stackctl from stack.yaml.\n{}", to_yaml(&config)));
+    d.services.push(service);
+}

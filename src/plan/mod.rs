@@ -1,0 +1,364 @@
+//! The deployment plan: what runs (services with images, commands, mounts,
+//! ports, healthchecks) and which config files they read, derived from a
+//! valid `Stack`. The Compose file, the Kubernetes values and `stackctl up` all
+//! come from this one plan, so they cannot drift apart.
+//!
+//! Pure: no filesystem, no network. Files referenced by the spec (dashboard
+//! JSON) are passed in through `Inputs` by the command layer.
+
+mod alertmanager;
+mod alloy;
+pub mod dashboard;
+mod elastic;
+mod exporters;
+mod grafana;
+mod jaeger;
+mod loki;
+mod prometheus;
+mod promtail;
+
+use crate::model::catalog::Resolved;
+use crate::model::{Kind, Stack};
+use std::collections::BTreeMap;
+
+/// Where secrets appear inside containers, as with Compose file secrets.
+pub const SECRETS_DIR: &str = "/run/secrets";
+
+/// Files the spec refers to, read by the caller: path (as written in the spec) → contents.
+#[derive(Debug, Default, Clone)]
+pub struct Inputs {
+    pub files: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployment {
+    /// Compose project name; prefixes containers, network and volumes.
+    pub project: String,
+    /// Existing networks every service joins, besides the project's own.
+    pub external_networks: Vec<String>,
+    /// Named volumes (short names; Compose prefixes them with the project).
+    pub volumes: Vec<String>,
+    /// Secrets: name → file relative to the stack directory.
+    pub secrets: BTreeMap<String, String>,
+    pub services: Vec<Service>,
+    /// Generated config files, relative to the stack directory.
+    pub files: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub name: String,
+    /// The component this service runs; `None` for helper jobs (setup).
+    pub kind: Option<Kind>,
+    pub image: String,
+    pub entrypoint: Option<Vec<String>>,
+    pub command: Vec<String>,
+    pub environment: BTreeMap<String, String>,
+    pub ports: Vec<PortBinding>,
+    pub mounts: Vec<Mount>,
+    pub secrets: Vec<String>,
+    pub healthcheck: Option<Healthcheck>,
+    /// An HTTP endpoint that answers 200 when the service is ready, probed from
+    /// outside when the image has no tool for an in-container healthcheck.
+    pub ready: Option<HttpCheck>,
+    pub depends_on: Vec<Dependency>,
+    pub restart: String,
+    pub cpus: Option<f64>,
+    pub memory_bytes: Option<u64>,
+    pub privileged: bool,
+    pub devices: Vec<String>,
+    pub cap_add: Vec<String>,
+    pub extra_hosts: Vec<(String, String)>,
+    /// Generated files this service reads (for change detection).
+    pub config_files: Vec<String>,
+    /// The user the image runs as, which must be able to read its secrets.
+    pub uid: u32,
+    /// Runs once and exits (a setup job), rather than staying up.
+    pub one_shot: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortBinding {
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub udp: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountSource {
+    /// A named volume of the project.
+    Volume(String),
+    /// A path relative to the stack directory (generated config).
+    Generated(String),
+    /// An absolute host path (host metrics, log files).
+    Host(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub source: MountSource,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Healthcheck {
+    /// Exec form (`CMD`) unless `shell` is set (`CMD-SHELL`).
+    pub test: Vec<String>,
+    pub shell: bool,
+    pub interval_s: u32,
+    pub timeout_s: u32,
+    pub retries: u32,
+    pub start_period_s: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCheck {
+    pub container_port: u16,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    Started,
+    Healthy,
+    CompletedSuccessfully,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    pub service: String,
+    pub condition: Condition,
+}
+
+impl Service {
+    /// A service for a component with the settings every component shares:
+    /// image, published ports, data volume, resources, restart policy.
+    fn for_component(stack: &Stack, c: &Resolved<'_>) -> Service {
+        let info = c.kind.info();
+        let mut service = Service {
+            name: info.service.to_string(),
+            kind: Some(c.kind),
+            image: c.image(stack.defaults.image_registry.as_deref()),
+            entrypoint: None,
+            command: Vec::new(),
+            environment: c.common.environment.clone(),
+            ports: Vec::new(),
+            mounts: Vec::new(),
+            secrets: Vec::new(),
+            healthcheck: None,
+            ready: info.ready.and_then(|(port, path)| {
+                c.kind.port(port).map(|p| HttpCheck {
+                    container_port: p.container,
+                    path: path.to_string(),
+                })
+            }),
+            depends_on: Vec::new(),
+            restart: stack
+                .defaults
+                .restart
+                .map_or("unless-stopped", |r| r.as_str())
+                .to_string(),
+            cpus: c.common.resources.and_then(|r| r.cpus),
+            memory_bytes: c.common.resources.and_then(|r| r.memory.as_ref()).map(|m| m.bytes()),
+            privileged: false,
+            devices: Vec::new(),
+            cap_add: Vec::new(),
+            extra_hosts: stack
+                .network
+                .external_hosts
+                .iter()
+                .filter_map(|(host, addr)| addr.as_ref().map(|a| (host.clone(), a.clone())))
+                .collect(),
+            config_files: Vec::new(),
+            uid: info.uid,
+            one_shot: false,
+        };
+        for port in crate::model::ports::published(stack) {
+            if port.kind == c.kind {
+                service.ports.push(PortBinding {
+                    host_ip: port.host_ip,
+                    host_port: port.host_port,
+                    container_port: port.container_port,
+                    udp: port.udp,
+                });
+            }
+        }
+        if let Some(dir) = info.data_dir {
+            service.mounts.push(Mount {
+                source: MountSource::Volume(data_volume(c)),
+                target: dir.to_string(),
+                read_only: false,
+            });
+        }
+        for v in c.common.volumes {
+            let source = if v.source.starts_with('/') {
+                MountSource::Host(v.source.clone())
+            } else if v.source.starts_with('.') {
+                MountSource::Generated(v.source.trim_start_matches("./").to_string())
+            } else {
+                MountSource::Volume(v.source.clone())
+            };
+            service.mounts.push(Mount {
+                source,
+                target: v.target.clone(),
+                read_only: v.read_only.unwrap_or(false),
+            });
+        }
+        service
+    }
+
+    /// Mounts a generated config directory read-only. Directories, not single
+    /// files: an atomic rename on the host would not reach a file bind mount.
+    fn mount_config(&mut self, dir: &str, target: &str) {
+        self.mounts.push(Mount {
+            source: MountSource::Generated(dir.to_string()),
+            target: target.to_string(),
+            read_only: true,
+        });
+    }
+
+    fn host_mount(&mut self, source: &str, target: &str) {
+        self.mounts.push(Mount {
+            source: MountSource::Host(source.to_string()),
+            target: target.to_string(),
+            read_only: true,
+        });
+    }
+
+    fn use_secret(&mut self, name: &str) -> String {
+        if !self.secrets.iter().any(|s| s == name) {
+            self.secrets.push(name.to_string());
+        }
+        secret_path(name)
+    }
+
+    fn after(&mut self, service: &str, condition: Condition) {
+        if !self.depends_on.iter().any(|d| d.service == service) {
+            self.depends_on.push(Dependency {
+                service: service.to_string(),
+                condition,
+            });
+        }
+    }
+
+    /// An in-container check with busybox/alpine `wget`, which the upstream
+    /// images of this service ship.
+    fn wget_healthcheck(&mut self, port: u16, path: &str) {
+        self.healthcheck = Some(Healthcheck {
+            test: vec![
+                "wget".into(),
+                "-q".into(),
+                "-O".into(),
+                "/dev/null".into(),
+                format!("http://localhost:{port}{path}"),
+            ],
+            shell: false,
+            interval_s: 10,
+            timeout_s: 5,
+            retries: 5,
+            start_period_s: 10,
+        });
+    }
+}
+
+pub fn secret_path(name: &str) -> String {
+    format!("{SECRETS_DIR}/{name}")
+}
+
+fn data_volume(c: &Resolved<'_>) -> String {
+    c.common
+        .data_volume
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}_data", c.kind.service().replace('-', "_")))
+}
+
+/// Names of the secrets the stack declares, with their files.
+fn secret_files(stack: &Stack) -> BTreeMap<String, String> {
+    stack
+        .secrets
+        .keys()
+        .map(|name| (name.clone(), crate::check::files::secret_file(stack, name)))
+        .collect()
+}
+
+/// The plan for a stack that passed validation.
+pub fn plan(stack: &Stack, inputs: &Inputs) -> Deployment {
+    let mut d = Deployment {
+        project: stack.name.clone(),
+        external_networks: stack.network.attach.clone(),
+        volumes: Vec::new(),
+        secrets: BTreeMap::new(),
+        services: Vec::new(),
+        files: BTreeMap::new(),
+    };
+    for kind in stack.components.enabled_kinds() {
+        let Some(c) = stack.component(kind) else { continue };
+        match kind {
+            Kind::Prometheus => prometheus::plan(stack, &c, &mut d),
+            Kind::Alertmanager => alertmanager::plan(stack, &c, &mut d),
+            Kind::Grafana => grafana::plan(stack, &c, inputs, &mut d),
+            Kind::Loki => loki::plan(stack, &c, &mut d),
+            Kind::Promtail => promtail::plan(stack, &c, &mut d),
+            Kind::Alloy => alloy::plan(stack, &c, &mut d),
+            Kind::Jaeger => jaeger::plan(stack, &c, &mut d),
+            Kind::NodeExporter
+            | Kind::Cadvisor
+            | Kind::BlackboxExporter
+            | Kind::PostgresExporter
+            | Kind::RedisExporter
+            | Kind::NginxExporter
+            | Kind::Pushgateway => exporters::plan(stack, &c, &mut d),
+            Kind::Elasticsearch | Kind::Logstash | Kind::Kibana => elastic::plan(stack, &c, &mut d),
+        }
+    }
+    // Volumes and secrets in use, in a stable order.
+    let mut volumes: Vec<String> = d
+        .services
+        .iter()
+        .flat_map(|s| s.mounts.iter())
+        .filter_map(|m| match &m.source {
+            MountSource::Volume(v) => Some(v.clone()),
+            _ => None,
+        })
+        .collect();
+    volumes.sort();
+    volumes.dedup();
+    d.volumes = volumes;
+    let declared = secret_files(stack);
+    for service in &d.services {
+        for name in &service.secrets {
+            if let Some(file) = declared.get(name) {
+                d.secrets.insert(name.clone(), file.clone());
+            }
+        }
+    }
+    for service in &mut d.services {
+        let mut files: Vec<String> = d
+            .files
+            .keys()
+            .filter(|f| {
+                service.mounts.iter().any(|m| match &m.source {
+                    MountSource::Generated(dir) => f.starts_with(&format!("{dir}/")),
+                    _ => false,
+                })
+            })
+            .cloned()
+            .collect();
+        files.sort();
+        service.config_files = files;
+    }
+    d
+}
+
+impl Deployment {
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+}
+
+/// `serde_json::json!` shorthand that keeps key order.
+pub(crate) fn obj() -> serde_json::Map<String, serde_json::Value> {
+    serde_json::Map::new()
+}

@@ -1,0 +1,1 @@
+//! Proving a running stack works (not implemented yet).

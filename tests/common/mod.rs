@@ -1,0 +1,93 @@
+//! Shared helpers for the integration tests: the real `stackctl` binary,
+//! stack directories made from profiles, and external tools that must exist
+//! in CI (`STACKCTL_REQUIRE_TOOLS=1`) and are reported loudly as skipped elsewhere.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn stackctl() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_stackctl"))
+}
+
+/// Runs stackctl with `args`, returning (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = stackctl().args(args).output().expect("stackctl runs");
+    decode(out)
+}
+
+pub fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = stackctl().current_dir(dir).args(args).output().expect("stackctl runs");
+    decode(out)
+}
+
+pub fn decode(out: Output) -> (i32, String, String) {
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A temporary directory holding `stack.yaml` (and secrets) from a profile.
+pub fn init_profile(profile: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, _, err) = run(&["init", "--profile", profile, "--dir", path_str(dir.path())]);
+    assert_eq!(code, 0, "init {profile} failed: {err}");
+    dir
+}
+
+/// A temporary directory with `stack.yaml` written from `text`.
+pub fn spec_dir(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("stack.yaml"), text).expect("write spec");
+    dir
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 temp path")
+}
+
+/// True when CI demands every external tool (a missing one fails the test).
+pub fn tools_required() -> bool {
+    std::env::var("STACKCTL_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
+}
+
+/// The path of an external tool, or `None` after printing a loud SKIPPED line.
+/// In CI (`STACKCTL_REQUIRE_TOOLS=1`) a missing tool is a failure, never a skip.
+pub fn require_tool(name: &str, why: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    match found {
+        Some(path) => Some(path),
+        None if tools_required() => panic!("`{name}` is required ({why}) but not installed; .ci/run installs it"),
+        None => {
+            eprintln!("SKIPPED: `{name}` is not installed; {why} was not checked");
+            None
+        }
+    }
+}
+
+/// Every regular file under `dir`, as sorted relative paths.
+pub fn list_files(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(root, &path, out);
+                } else if let Ok(rel) = path.strip_prefix(root) {
+                    out.push(rel.to_string_lossy().into_owned());
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
