@@ -4,7 +4,7 @@
 //! `resolve` turns the path into a line and column through the source tree, so
 //! checks never handle positions themselves.
 
-use crate::yaml::node::{Node, Path, Region, Seg};
+use crate::yaml::node::{Content, Node, Path, Pos, Region, Seg};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -13,6 +13,8 @@ use std::fmt::Write as _;
 pub enum Severity {
     Error,
     Warning,
+    /// Worth knowing, never a failure (not even under `--deny-warnings`).
+    Info,
 }
 
 impl Severity {
@@ -20,6 +22,7 @@ impl Severity {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Info => "info",
         }
     }
 }
@@ -35,6 +38,11 @@ pub struct Diagnostic {
     pub on_key: bool,
     /// Where in the file, once known.
     pub region: Option<Region>,
+    /// A stable identifier of the check, e.g. `promql-syntax` (JSON `code`).
+    pub code: Option<&'static str>,
+    /// A character offset inside the scalar at `path` (a position inside a
+    /// PromQL expression or a template), mapped to a line and column by `resolve_in`.
+    pub offset: Option<usize>,
 }
 
 impl Diagnostic {
@@ -46,7 +54,27 @@ impl Diagnostic {
             path: None,
             on_key: false,
             region: None,
+            code: None,
+            offset: None,
         }
+    }
+
+    pub fn info(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Info,
+            ..Diagnostic::error(message)
+        }
+    }
+
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
+    }
+
+    /// Points at character `offset` of the scalar value at the path.
+    pub fn at_offset(mut self, offset: usize) -> Self {
+        self.offset = Some(offset);
+        self
     }
 
     pub fn warning(message: impl Into<String>) -> Self {
@@ -79,6 +107,31 @@ impl Diagnostic {
 
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+
+    /// Like `resolve`, and places an `offset` inside a scalar precisely by
+    /// reading the scalar's raw text (quotes, escapes, block indentation).
+    pub fn resolve_in(&mut self, root: &Node, source: &str) {
+        if self.region.is_some() {
+            return;
+        }
+        self.resolve(root);
+        let (Some(offset), Some(path)) = (self.offset, &self.path) else {
+            return;
+        };
+        let Some(node) = root.get(path) else { return };
+        if let (Content::Scalar { value, style }, Some(region)) = (&node.content, self.region) {
+            if region == node.region {
+                let pos = crate::yaml::node::scalar_pos(source, node.region, *style, value, offset);
+                self.region = Some(Region {
+                    start: pos,
+                    end: Pos {
+                        line: pos.line,
+                        col: pos.col + 1,
+                    },
+                });
+            }
+        }
     }
 
     /// Finds the position of `path` in the source; a path into a defaulted
@@ -154,7 +207,10 @@ impl IntoSeg for Seg {
 /// at the same place.
 pub fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by_key(|d| {
-        let pos = d.region.map(|r| (r.start.line, r.start.col)).unwrap_or((0, 0));
+        let pos = d
+            .region
+            .map(|r| (r.start.line, r.start.col))
+            .unwrap_or((0, 0));
         (pos, d.severity)
     });
 }
@@ -222,6 +278,7 @@ struct JsonDiagnostic<'a> {
     end_line: Option<usize>,
     end_column: Option<usize>,
     severity: Severity,
+    code: &'a str,
     message: &'a str,
     hint: Option<&'a str>,
     path: Option<String>,
@@ -237,9 +294,13 @@ pub fn to_json(diags: &[Diagnostic], file: &str) -> serde_json::Value {
             end_line: d.region.map(|r| r.end.line),
             end_column: d.region.map(|r| r.end.col),
             severity: d.severity,
+            code: d.code.unwrap_or("spec"),
             message: &d.message,
             hint: d.hint.as_deref(),
-            path: d.path.as_ref().map(|p| crate::yaml::node::path_to_string(p)),
+            path: d
+                .path
+                .as_ref()
+                .map(|p| crate::yaml::node::path_to_string(p)),
         })
         .collect();
     serde_json::to_value(items).unwrap_or_default()
@@ -248,7 +309,7 @@ pub fn to_json(diags: &[Diagnostic], file: &str) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::node::{Pos, parse};
+    use crate::yaml::node::parse;
 
     #[test]
     fn renders_snippet_with_caret_and_help() {

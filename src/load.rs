@@ -144,7 +144,7 @@ pub fn load_text(file: &str, text: String) -> Loaded {
     if let Some(stack) = &stack {
         let mut found = check::stack(stack);
         for d in &mut found {
-            d.resolve(&tree);
+            d.resolve_in(&tree, &text);
         }
         diagnostics.extend(found);
     }

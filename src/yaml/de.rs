@@ -209,7 +209,12 @@ pub fn load<T: DeserializeOwned>(mut root: Node) -> (Option<T>, Vec<Diagnostic>,
 
 fn dedupe(problems: &mut Vec<Diagnostic>) {
     let mut seen = std::collections::HashSet::new();
-    problems.retain(|d| seen.insert((d.region.map(|r| (r.start.line, r.start.col)), d.message.clone())));
+    problems.retain(|d| {
+        seen.insert((
+            d.region.map(|r| (r.start.line, r.start.col)),
+            d.message.clone(),
+        ))
+    });
 }
 
 pub struct NodeDe<'n, 's> {
@@ -404,7 +409,9 @@ impl<'n> de::Deserializer<'n> for NodeDe<'n, '_> {
         } else {
             let path = self.path.clone();
             let region = self.node.region;
-            visitor.visit_some(self).map_err(|e| e.locate(&path, region))
+            visitor
+                .visit_some(self)
+                .map_err(|e| e.locate(&path, region))
         }
     }
 
@@ -450,7 +457,11 @@ impl<'n> de::Deserializer<'n> for NodeDe<'n, '_> {
         visitor.visit_seq(access).map_err(|e| self.err(e))
     }
 
-    fn deserialize_tuple<V: Visitor<'n>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'n>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -605,7 +616,10 @@ struct Map<'a, 'n, 's> {
 impl<'n> MapAccess<'n> for Map<'_, 'n, '_> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'n>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'n>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         match self.entries.next() {
             Some(entry) => {
                 self.value = Some(entry);
@@ -646,7 +660,10 @@ impl<'n, 's> EnumAccess<'n> for Enum<'n, 's> {
     type Error = DeError;
     type Variant = NodeDe<'n, 's>;
 
-    fn variant_seed<V: DeserializeSeed<'n>>(self, seed: V) -> Result<(V::Value, Self::Variant), DeError> {
+    fn variant_seed<V: DeserializeSeed<'n>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Self::Variant), DeError> {
         let de: de::value::BorrowedStrDeserializer<'n, DeError> =
             de::value::BorrowedStrDeserializer::new(self.name);
         let value = seed.deserialize(de)?;
@@ -781,7 +798,10 @@ mod tests {
 
     #[test]
     fn did_you_mean_needs_closeness() {
-        assert_eq!(did_you_mean("scrape_intervall", &["scrape_interval", "name"]), Some("scrape_interval"));
+        assert_eq!(
+            did_you_mean("scrape_intervall", &["scrape_interval", "name"]),
+            Some("scrape_interval")
+        );
         assert_eq!(did_you_mean("zzz", &["scrape_interval", "name"]), None);
     }
 }

@@ -192,6 +192,98 @@ impl Node {
     }
 }
 
+/// The position of character `offset` of a scalar's value in the source.
+///
+/// The value and its raw text differ by quotes, escapes, folded line breaks and
+/// block indentation, so the raw text is walked alongside the value. Anything
+/// unexpected falls back to the start of the scalar: a position is a help, and a
+/// wrong one would be worse than a coarse one.
+pub fn scalar_pos(source: &str, region: Region, style: Style, value: &str, offset: usize) -> Pos {
+    // Raw characters from the scalar's start, with their positions.
+    let mut raw = source
+        .lines()
+        .enumerate()
+        .skip(region.start.line.saturating_sub(1))
+        .flat_map(|(i, line)| {
+            line.chars()
+                .chain(std::iter::once('\n'))
+                .enumerate()
+                .map(move |(c, ch)| {
+                    (
+                        Pos {
+                            line: i + 1,
+                            col: c + 1,
+                        },
+                        ch,
+                    )
+                })
+        })
+        .skip_while(|(pos, _)| pos.line == region.start.line && pos.col < region.start.col)
+        .peekable();
+    let first = raw.peek().map(|(_, c)| *c);
+    let quote = match (style, first) {
+        (Style::Quoted, Some(q @ ('"' | '\''))) => {
+            raw.next();
+            Some(q)
+        }
+        _ => None,
+    };
+    for (i, want) in value.chars().enumerate() {
+        let Some(&(pos, got)) = raw.peek() else {
+            return region.start;
+        };
+        if i == offset {
+            return pos;
+        }
+        if got == want && !(quote == Some('"') && got == '\\') {
+            raw.next();
+            // `''` is one quote in a single-quoted scalar.
+            if quote == Some('\'') && got == '\'' {
+                raw.next();
+            }
+            continue;
+        }
+        match (got, quote) {
+            ('\\', Some('"')) => {
+                raw.next();
+                let escape = raw.next().map(|(_, c)| c);
+                let digits = match escape {
+                    Some('x') => 2,
+                    Some('u') => 4,
+                    Some('U') => 8,
+                    _ => 0,
+                };
+                for _ in 0..digits {
+                    raw.next();
+                }
+            }
+            ('\n', _) | (' ', _) => {
+                // A folded line break (or indentation) stands for this value character.
+                while raw
+                    .peek()
+                    .is_some_and(|(_, c)| *c == ' ' || *c == '\n' || *c == '\t')
+                {
+                    raw.next();
+                }
+                if want != ' ' && want != '\n' {
+                    // The value character is the next raw one.
+                    match raw.peek() {
+                        Some(&(_, c)) if c == want => {
+                            raw.next();
+                        }
+                        _ => return region.start,
+                    }
+                }
+            }
+            _ => return region.start,
+        }
+    }
+    match raw.peek() {
+        Some(&(pos, _)) if offset >= value.chars().count() => pos,
+        _ => region.start,
+    }
+}
+
 /// Parses one YAML document. Syntax errors are fatal (the parser cannot resume);
 /// duplicate keys are collected in `problems` and the first occurrence kept.
 pub fn parse(source: &str, problems: &mut Vec<TreeProblem>) -> Result<Node, TreeProblem> {
@@ -292,7 +384,12 @@ impl<'a> Builder<'a, '_> {
         Ok(())
     }
 
-    fn node(&mut self, event: Event<'a>, region: Region, depth: usize) -> Result<Node, TreeProblem> {
+    fn node(
+        &mut self,
+        event: Event<'a>,
+        region: Region,
+        depth: usize,
+    ) -> Result<Node, TreeProblem> {
         if depth > MAX_DEPTH {
             return Err(self.problem(&format!("YAML nested deeper than {MAX_DEPTH} levels")));
         }
@@ -465,9 +562,13 @@ mod tests {
     #[test]
     fn positions_are_one_based() {
         let (root, _) = parse_ok("a:\n  b: 1\n");
-        let b = root.get(&[Seg::Key("a".into()), Seg::Key("b".into())]).unwrap();
+        let b = root
+            .get(&[Seg::Key("a".into()), Seg::Key("b".into())])
+            .unwrap();
         assert_eq!(b.region.start, Pos { line: 2, col: 6 });
-        let key = root.key_at(&[Seg::Key("a".into()), Seg::Key("b".into())]).unwrap();
+        let key = root
+            .key_at(&[Seg::Key("a".into()), Seg::Key("b".into())])
+            .unwrap();
         assert_eq!(key.region.start, Pos { line: 2, col: 3 });
     }
 
@@ -477,7 +578,10 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].message, "duplicate key `a`");
         assert_eq!(problems[0].region.start.line, 3);
-        assert_eq!(root.get(&[Seg::Key("a".into())]).unwrap().scalar_str(), Some("1"));
+        assert_eq!(
+            root.get(&[Seg::Key("a".into())]).unwrap().scalar_str(),
+            Some("1")
+        );
     }
 
     #[test]
@@ -499,8 +603,14 @@ mod tests {
         let (root, problems) = parse_ok("base: &b {x: 1, y: 2}\nitem:\n  <<: *b\n  y: 3\n");
         assert!(problems.is_empty());
         let item = root.get(&[Seg::Key("item".into())]).unwrap();
-        assert_eq!(item.get(&[Seg::Key("x".into())]).unwrap().scalar_str(), Some("1"));
-        assert_eq!(item.get(&[Seg::Key("y".into())]).unwrap().scalar_str(), Some("3"));
+        assert_eq!(
+            item.get(&[Seg::Key("x".into())]).unwrap().scalar_str(),
+            Some("1")
+        );
+        assert_eq!(
+            item.get(&[Seg::Key("y".into())]).unwrap().scalar_str(),
+            Some("3")
+        );
     }
 
     #[test]
@@ -508,6 +618,26 @@ mod tests {
         let src = "[".repeat(MAX_DEPTH + 5) + &"]".repeat(MAX_DEPTH + 5);
         let mut problems = Vec::new();
         assert!(parse(&src, &mut problems).is_err());
+    }
+
+    #[test]
+    fn scalar_positions_follow_quotes_escapes_and_blocks() {
+        let src = "a: sum(x) by job\nb: \"say \\\"hi\\\" now\"\nc: 'it''s {{ x'\nd: |\n  up\n  == 0 +\ne: >\n  f1\n  f2 g\n";
+        let (root, _) = parse_ok(src);
+        let at = |key: &str, offset: usize| {
+            let n = root.get(&[Seg::Key(key.into())]).unwrap();
+            let Content::Scalar { value, style } = &n.content else {
+                panic!()
+            };
+            let p = scalar_pos(src, n.region, *style, value, offset);
+            (p.line, p.col)
+        };
+        assert_eq!(at("a", 13), (1, 17));
+        assert_eq!(at("b", 5), (2, 11));
+        assert_eq!(at("b", 9), (2, 16));
+        assert_eq!(at("c", 5), (3, 11));
+        assert_eq!(at("d", 6), (6, 6));
+        assert_eq!(at("e", 6), (9, 6));
     }
 
     #[test]
