@@ -29,7 +29,9 @@ impl Loaded {
     }
 
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics.iter().filter(|d| !d.is_error())
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::diag::Severity::Warning)
     }
 }
 

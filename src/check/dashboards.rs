@@ -67,7 +67,8 @@ pub fn component_for(kind: DatasourceKind) -> Kind {
     }
 }
 
-pub fn check(stack: &Stack, found: &mut Findings) {
+pub fn check(stack: &Stack, index: &super::promql::Index<'_>, found: &mut Findings) {
+    queries(stack, index, found);
     let sources = effective_datasources(stack);
     if let Some(list) = &stack.datasources {
         duplicates(
@@ -295,6 +296,116 @@ pub fn check(stack: &Stack, found: &mut Findings) {
             }
         }
     }
+}
+
+/// Dashboard queries and variable queries: PromQL that parses once Grafana's
+/// variables are filled in, and variables that the dashboard defines.
+fn queries(stack: &Stack, index: &super::promql::Index<'_>, found: &mut Findings) {
+    use super::promql::Site;
+    for entry in &index.entries {
+        let (dashboard, what) = match entry.site {
+            Site::Query {
+                dashboard,
+                row,
+                panel,
+                ..
+            } => {
+                let title = &stack.dashboards[dashboard].rows[row].panels[panel].title;
+                (dashboard, format!("panel `{title}`"))
+            }
+            Site::Variable {
+                dashboard,
+                variable,
+            } => (
+                dashboard,
+                format!(
+                    "variable `{}`",
+                    stack.dashboards[dashboard].variables[variable].name
+                ),
+            ),
+            Site::Rule { .. } => continue,
+        };
+        if let Err(e) = &entry.result {
+            found.push(
+                crate::diag::Diagnostic::error(format!(
+                    "invalid PromQL in {what} of dashboard `{}`: {}",
+                    stack.dashboards[dashboard].uid, e.message
+                ))
+                .with_hint(super::rules::promql_hint(&e.message))
+                .with_code("promql")
+                .at(entry.site.path())
+                .at_offset(entry.base + e.offset),
+            );
+        }
+    }
+    for (d, dash) in stack.dashboards.iter().enumerate() {
+        let defined: Vec<&str> = dash.variables.iter().map(|v| v.name.as_str()).collect();
+        for (r, row) in dash.rows.iter().enumerate() {
+            for (p, panel) in row.panels.iter().enumerate() {
+                for (q, query) in panel.queries.iter().enumerate() {
+                    for (offset, name) in variable_refs(&query.expr) {
+                        if name.starts_with("__") || defined.contains(&name.as_str()) {
+                            continue;
+                        }
+                        let hint = match crate::yaml::de::did_you_mean(&name, &defined) {
+                            Some(best) => format!("did you mean `${best}`?"),
+                            None => format!(
+                                "define it under `dashboards[{d}].variables`, or write the value"
+                            ),
+                        };
+                        found.push(
+                            crate::diag::Diagnostic::warning(format!(
+                                "panel `{}` uses `${name}`, which dashboard `{}` does not define",
+                                panel.title, dash.uid
+                            ))
+                            .with_hint(hint)
+                            .with_code("dashboard-variable")
+                            .at(path![
+                                "dashboards",
+                                d,
+                                "rows",
+                                r,
+                                "panels",
+                                p,
+                                "queries",
+                                q,
+                                "expr"
+                            ])
+                            .at_offset(offset),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `$name`, `${name}`, `${name:fmt}` and `[[name]]` references: (offset, name).
+fn variable_refs(query: &str) -> Vec<(usize, String)> {
+    let chars: Vec<char> = query.chars().collect();
+    let mut out = Vec::new();
+    let word = |from: usize| -> String {
+        chars[from.min(chars.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
+            .collect()
+    };
+    let mut i = 0;
+    while i < chars.len() {
+        let name = match (chars[i], chars.get(i + 1)) {
+            ('$', Some('{')) => word(i + 2),
+            ('$', _) => word(i + 1),
+            ('[', Some('[')) => word(i + 2),
+            _ => String::new(),
+        };
+        if !name.is_empty() {
+            out.push((i, name.clone()));
+            i += name.len() + 1;
+        } else {
+            i += 1;
+        }
+    }
+    out
 }
 
 pub fn is_uid(uid: &str) -> bool {

@@ -25,7 +25,31 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
     for name in stack.secrets.keys() {
         let rel = secret_file(stack, name);
         let file = dir.join(&rel);
+        let generated = stack
+            .secrets
+            .get(name)
+            .is_some_and(|s| s.generate == Some(true));
         match std::fs::metadata(&file) {
+            Err(_) if generated => out.push(
+                Diagnostic::info(format!("secret `{name}`: file `{rel}` does not exist yet"))
+                    .with_hint("`stackctl render` generates a random value into it")
+                    .with_code("secret-file")
+                    .at_key(path!["secrets", name]),
+            ),
+            Err(_) if !used.contains(name) => out.push(
+                Diagnostic::info(format!(
+                    "secret `{name}` is not used, and `{rel}` does not exist"
+                ))
+                .with_hint("remove it from `secrets:`, or refer to it where it is needed")
+                .with_code("secret-file")
+                .at_key(path!["secrets", name]),
+            ),
+            Ok(meta) if meta.is_dir() => out.push(
+                Diagnostic::error(format!("secret `{name}`: `{rel}` is a directory"))
+                    .with_hint("a secret is one file holding the value")
+                    .with_code("secret-file")
+                    .at_key(path!["secrets", name]),
+            ),
             Err(_) => {
                 let d = if strict {
                     Diagnostic::error
@@ -34,7 +58,10 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
                 };
                 out.push(
                     d(format!("secret `{name}`: file `{rel}` does not exist"))
-                        .with_hint("`stackctl render` creates it (generated, or an empty placeholder to fill in)")
+                        .with_hint(format!(
+                            "put the value in `{rel}`; `stackctl render` would create it empty, and what uses it fails until it is filled"
+                        ))
+                        .with_code("secret-file")
                         .at_key(path!["secrets", name]),
                 )
             }
@@ -47,6 +74,7 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
                 out.push(
                     d(format!("secret `{name}` is empty (`{rel}`)"))
                         .with_hint("put the credential in the file; notifications that use it will fail until then")
+                        .with_code("secret-file")
                         .at_key(path!["secrets", name]),
                 );
             }
@@ -58,6 +86,7 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
             match std::fs::read_to_string(dir.join(rel)) {
                 Err(e) => out.push(
                     Diagnostic::error(format!("cannot read dashboard file `{rel}`: {e}"))
+                        .with_code("dashboard-file")
                         .at(path!["dashboards", i, "file"]),
                 ),
                 Ok(text) => {
@@ -66,6 +95,7 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
                             Diagnostic::error(format!(
                                 "dashboard file `{rel}` is not valid JSON: {e}"
                             ))
+                            .with_code("dashboard-file")
                             .at(path!["dashboards", i, "file"]),
                         );
                     }

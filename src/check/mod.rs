@@ -7,13 +7,18 @@
 mod alerting;
 mod components;
 pub mod dashboards;
+mod deployment;
 mod logs;
+pub mod metrics_catalog;
 mod names;
 mod ports;
 pub mod promql;
+mod routing;
 mod rules;
 mod scrape;
 mod secrets;
+pub mod templates;
+mod version;
 
 use crate::diag::Diagnostic;
 use crate::model::Stack;
@@ -25,16 +30,35 @@ pub mod files;
 #[derive(Default)]
 pub struct Findings {
     pub items: Vec<Diagnostic>,
+    /// The code given to findings that do not name their own (the check module).
+    code: &'static str,
 }
 
 impl Findings {
+    /// Adds a finding; one without a code gets the running check's.
+    pub fn push(&mut self, mut d: Diagnostic) {
+        if d.code.is_none() {
+            d.code = Some(self.code);
+        }
+        self.items.push(d);
+    }
+
+    pub fn info(&mut self, path: Path, message: impl Into<String>, hint: impl Into<String>) {
+        let hint = hint.into();
+        let mut d = Diagnostic::info(message).at(path);
+        if !hint.is_empty() {
+            d = d.with_hint(hint);
+        }
+        self.push(d);
+    }
+
     pub fn error(&mut self, path: Path, message: impl Into<String>, hint: impl Into<String>) {
         let hint = hint.into();
         let mut d = Diagnostic::error(message).at(path);
         if !hint.is_empty() {
             d = d.with_hint(hint);
         }
-        self.items.push(d);
+        self.push(d);
     }
 
     pub fn warning(&mut self, path: Path, message: impl Into<String>, hint: impl Into<String>) {
@@ -43,7 +67,7 @@ impl Findings {
         if !hint.is_empty() {
             d = d.with_hint(hint);
         }
-        self.items.push(d);
+        self.push(d);
     }
 
     /// An error that points at the key of `path` (e.g. a duplicate name's key).
@@ -58,22 +82,32 @@ impl Findings {
         if !hint.is_empty() {
             d = d.with_hint(hint);
         }
-        self.items.push(d);
+        self.push(d);
     }
 }
 
-/// Runs every model check.
+/// Runs every model check. Every PromQL expression is parsed once, up front,
+/// and the checks that need to know what an expression reads share the result.
 pub fn stack(stack: &Stack) -> Vec<Diagnostic> {
     let mut found = Findings::default();
-    names::check(stack, &mut found);
-    components::check(stack, &mut found);
-    ports::check(stack, &mut found);
-    secrets::check(stack, &mut found);
-    scrape::check(stack, &mut found);
-    rules::check(stack, &mut found);
-    alerting::check(stack, &mut found);
-    dashboards::check(stack, &mut found);
-    logs::check(stack, &mut found);
+    let index = promql::Index::build(stack);
+    let mut run = |code: &'static str, check: &dyn Fn(&mut Findings)| {
+        found.code = code;
+        check(&mut found);
+    };
+    run("spec", &|f| names::check(stack, f));
+    run("components", &|f| components::check(stack, f));
+    run("ports", &|f| ports::check(stack, f));
+    run("secrets", &|f| secrets::check(stack, f));
+    run("scrape", &|f| scrape::check(stack, f));
+    run("rules", &|f| rules::check(stack, &index, f));
+    run("alerting", &|f| alerting::check(stack, f));
+    run("routing", &|f| routing::check(stack, &index, f));
+    run("dashboards", &|f| dashboards::check(stack, &index, f));
+    run("metrics", &|f| metrics_catalog::check(stack, &index, f));
+    run("version", &|f| version::check(stack, &index, f));
+    run("deployment", &|f| deployment::check(stack, f));
+    run("logs", &|f| logs::check(stack, f));
     found.items
 }
 

@@ -1,13 +1,22 @@
-//! Rule groups: unique names, each rule either recording or alerting, fields
-//! that belong to its kind, valid recording-rule names.
+//! Rule groups, as Prometheus loads them: unique group names per rule file,
+//! each rule either recording or alerting with the fields of its kind, valid
+//! recording-rule and label names, expressions that parse (with the position of
+//! the problem inside the expression), alert labels and annotations that are
+//! valid Go templates, and a `severity` on every alert.
 
 use super::names::{is_file_stem, is_metric_name};
-use super::{Findings, duplicates};
-use crate::model::Stack;
+use super::promql::{Index, Site};
+use super::{Findings, duplicates, templates};
+use crate::diag::Diagnostic;
+use crate::model::stack::Rule;
+use crate::model::{Kind, Stack};
 use crate::path;
+use crate::yaml::node::{Path, Seg};
 
-pub fn check(stack: &Stack, found: &mut Findings) {
-    let mut groups = Vec::new();
+pub fn check(stack: &Stack, index: &Index<'_>, found: &mut Findings) {
+    let prometheus = stack.version_of(Kind::Prometheus);
+    let mut across_files: std::collections::BTreeMap<&str, Path> =
+        std::collections::BTreeMap::new();
     for (file, list) in &stack.rules {
         if !is_file_stem(file) {
             found.error_at_key(
@@ -16,33 +25,89 @@ pub fn check(stack: &Stack, found: &mut Findings) {
                 "rule file names are letters, digits, `-`, `_` and `.`; it becomes `prometheus/rules/NAME.yml`",
             );
         }
+        // Prometheus requires unique group names within one rule file.
+        duplicates(
+            found,
+            "rule group",
+            list.iter()
+                .enumerate()
+                .map(|(g, group)| (group.name.as_str(), path!["rules", file, g, "name"])),
+        );
         for (g, group) in list.iter().enumerate() {
-            groups.push((group.name.as_str(), path!["rules", file, g, "name"]));
-            if group.rules.is_empty() {
+            let at = path!["rules", file, g, "name"];
+            if group.name.is_empty() {
                 found.error(
-                    path!["rules", file, g, "rules"],
-                    format!("rule group `{}` has no rules", group.name),
-                    "",
+                    at.clone(),
+                    "rule group name is empty",
+                    "Prometheus requires a group name",
                 );
             }
+            match across_files.get(group.name.as_str()) {
+                Some(first) if !first.starts_with(&[Seg::Key("rules".into()), Seg::Key(file.clone())]) => found.push(
+                    Diagnostic::warning(format!("rule group `{}` is also defined in another rule file", group.name))
+                        .with_hint(format!(
+                            "Prometheus allows it, but both appear as `{}` in its UI and metrics; see `{}`",
+                            group.name,
+                            crate::yaml::node::path_to_string(first)
+                        ))
+                        .at(at.clone()),
+                ),
+                Some(_) => {}
+                None => {
+                    across_files.insert(&group.name, at.clone());
+                }
+            }
+            if group.rules.is_empty() {
+                found.warning(
+                    path!["rules", file, g, "rules"],
+                    format!("rule group `{}` has no rules", group.name),
+                    "add rules or remove the group",
+                );
+            }
+            let mut recorded: std::collections::BTreeMap<(String, Vec<(String, String)>), usize> =
+                std::collections::BTreeMap::new();
             for (r, rule) in group.rules.iter().enumerate() {
                 let at = path!["rules", file, g, "rules", r];
-                check_rule(found, rule, at);
+                check_rule(found, rule, &at, &prometheus);
+                if let Some(record) = &rule.record {
+                    let labels = rule
+                        .labels
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.clone()))
+                        .collect();
+                    if let Some(first) = recorded.insert((record.clone(), labels), r) {
+                        found.push(
+                            Diagnostic::warning(format!(
+                                "recording rule `{record}` with the same labels is already rule {} of this group",
+                                first + 1
+                            ))
+                            .with_hint("both write the same series; remove one or give them different labels")
+                            .with_code("rule-duplicate")
+                            .at(with(&at, "record")),
+                        );
+                    }
+                }
             }
         }
     }
-    duplicates(found, "rule group", groups);
+    promql_errors(stack, index, found);
 }
 
-fn check_rule(found: &mut Findings, rule: &crate::model::stack::Rule, at: crate::yaml::node::Path) {
-    let with = |seg: &str| {
-        let mut p = at.clone();
-        p.push(crate::yaml::node::Seg::Key(seg.to_string()));
-        p
-    };
+fn with(at: &Path, key: &str) -> Path {
+    let mut p = at.clone();
+    p.push(Seg::Key(key.to_string()));
+    p
+}
+
+fn check_rule(
+    found: &mut Findings,
+    rule: &Rule,
+    at: &Path,
+    prometheus: &crate::model::types::Version,
+) {
     match (&rule.record, &rule.alert) {
         (Some(_), Some(_)) => found.error(
-            with("alert"),
+            with(at, "alert"),
             "a rule has both `record` and `alert`",
             "split it into a recording rule and an alerting rule",
         ),
@@ -54,28 +119,32 @@ fn check_rule(found: &mut Findings, rule: &crate::model::stack::Rule, at: crate:
         (Some(record), None) => {
             if !is_metric_name(record) {
                 found.error(
-                    with("record"),
+                    with(at, "record"),
                     format!("`{record}` is not a valid metric name"),
                     "recording rule names are letters, digits, `_` and `:`, e.g. `job:http_requests:rate5m`",
                 );
             }
-            if rule.for_.is_some() {
+            if rule.for_.as_ref().is_some_and(|d| d.millis() > 0) {
                 found.error(
-                    with("for"),
+                    with(at, "for"),
                     "`for` applies to alerting rules only",
                     "remove it from this recording rule",
                 );
             }
-            if rule.keep_firing_for.is_some() {
+            if rule
+                .keep_firing_for
+                .as_ref()
+                .is_some_and(|d| d.millis() > 0)
+            {
                 found.error(
-                    with("keep_firing_for"),
+                    with(at, "keep_firing_for"),
                     "`keep_firing_for` applies to alerting rules only",
                     "",
                 );
             }
             if !rule.annotations.is_empty() {
                 found.error(
-                    with("annotations"),
+                    with(at, "annotations"),
                     "annotations apply to alerting rules only",
                     "",
                 );
@@ -83,15 +152,129 @@ fn check_rule(found: &mut Findings, rule: &crate::model::stack::Rule, at: crate:
         }
         (None, Some(alert)) => {
             if alert.trim().is_empty() {
-                found.error(with("alert"), "alert name is empty", "");
+                found.error(with(at, "alert"), "alert name is empty", "");
+            }
+            if !rule.labels.keys().any(|k| k.as_str() == "severity") {
+                found.push(
+                    Diagnostic::warning(format!("alert `{alert}` has no `severity` label"))
+                        .with_hint("add `labels: {severity: warning}` (or `critical`); routes and inhibit rules match on it")
+                        .with_code("alert-severity")
+                        .at(if rule.labels.is_empty() { with(at, "alert") } else { with(at, "labels") }),
+                );
+            }
+            // Prometheus parses alert labels and annotations as Go templates.
+            for (section, map) in [("labels", &rule.labels), ("annotations", &rule.annotations)] {
+                for (key, text) in map {
+                    if let Some(e) = templates::prometheus(text, prometheus) {
+                        let what = if section == "labels" {
+                            "label"
+                        } else {
+                            "annotation"
+                        };
+                        found.push(
+                            Diagnostic::error(format!(
+                                "invalid template in {what} `{key}`: {}",
+                                e.message
+                            ))
+                            .with_hint(template_hint(&e.message))
+                            .with_code("template")
+                            .at(path_with(at, section, key.as_str()))
+                            .at_offset(e.offset),
+                        );
+                    }
+                }
             }
         }
     }
+    if rule.labels.keys().any(|k| k.as_str() == "__name__") {
+        found.error(
+            path_with(at, "labels", "__name__"),
+            "`__name__` cannot be set as a rule label",
+            "the metric name of a recording rule is its `record`",
+        );
+    }
     if rule.expr.trim().is_empty() {
         found.error(
-            with("expr"),
+            with(at, "expr"),
             "`expr` is empty",
             "write the PromQL expression",
         );
+    }
+}
+
+fn path_with(at: &Path, section: &str, key: &str) -> Path {
+    let mut p = with(at, section);
+    p.push(Seg::Key(key.to_string()));
+    p
+}
+
+fn template_hint(message: &str) -> String {
+    if message.contains("undefined variable") {
+        "alert templates know `$labels`, `$value`, `$externalLabels` and `$externalURL`, e.g. `{{ $labels.instance }}`".into()
+    } else if message.contains("not defined") {
+        "see the template functions of Prometheus, e.g. `humanize`, `humanizeDuration`, `printf`"
+            .into()
+    } else if message.contains("unclosed action") {
+        "close it with `}}`; write a literal `{{` as `{{ \"{{\" }}`".into()
+    } else if message.contains("EOF") {
+        "close every `{{ if }}`, `{{ range }}` and `{{ with }}` with `{{ end }}`".into()
+    } else {
+        "alert labels and annotations are Go templates (text/template)".into()
+    }
+}
+
+/// Parse errors of rule expressions, and spellings the pinned Prometheus 2 rejects.
+fn promql_errors(stack: &Stack, index: &Index<'_>, found: &mut Findings) {
+    let prometheus = stack.version_of(Kind::Prometheus);
+    for entry in index.rules() {
+        let Site::Rule { file, group, rule } = entry.site else {
+            continue;
+        };
+        let r = &stack.rules[file][group].rules[rule];
+        let what = match (&r.alert, &r.record) {
+            (Some(a), _) => format!("alert `{a}`"),
+            (None, Some(rec)) => format!("recording rule `{rec}`"),
+            _ => "rule".to_string(),
+        };
+        match &entry.result {
+            Err(e) => found.push(
+                Diagnostic::error(format!("invalid PromQL in {what}: {}", e.message))
+                    .with_hint(promql_hint(&e.message))
+                    .with_code("promql")
+                    .at(entry.site.path())
+                    .at_offset(e.offset),
+            ),
+            Ok(_) if !prometheus.at_least(3, 0, 0) => {
+                for (offset, spelling) in super::promql::prometheus3_spellings(&r.expr) {
+                    found.push(
+                        Diagnostic::error(format!("{spelling} needs Prometheus 3 (this stack pins {prometheus})"))
+                            .with_hint("write names unquoted and durations with a unit (`5m`), or upgrade Prometheus")
+                            .with_code("version")
+                            .at(entry.site.path())
+                            .at_offset(offset),
+                    );
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+pub fn promql_hint(message: &str) -> String {
+    if message.contains("grouping opts") {
+        "`by` and `without` take a list in parentheses: `sum by (job) (...)`".into()
+    } else if message.contains("unclosed left parenthesis") || message.contains("right parenthesis")
+    {
+        "every `(` needs a matching `)`".into()
+    } else if message.contains("expected type matrix") {
+        "this function takes a range vector: add a range, e.g. `rate(x[5m])`".into()
+    } else if message.contains("unknown function") {
+        "see the PromQL function list; names are lowercase with underscores".into()
+    } else if message.contains("duration") {
+        "durations are a number with a unit: `30s`, `5m`, `1h30m`".into()
+    } else if message.contains("label matching") {
+        "matchers are `label=\"value\"`, with the value in double quotes".into()
+    } else {
+        "see https://prometheus.io/docs/prometheus/latest/querying/basics/".into()
     }
 }

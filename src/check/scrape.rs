@@ -129,9 +129,53 @@ fn check_target(stack: &Stack, found: &mut Findings, target: &str, at: crate::ya
         return;
     }
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let known = Kind::from_service(host).is_some_and(|k| stack.has(k))
-        || stack.network.external_hosts.contains_key(host)
-        || host == "localhost"
+    let port: u16 = port.parse().unwrap_or_default();
+    if matches!(host, "localhost" | "127.0.0.1" | "::1") {
+        let own = Kind::Prometheus.port("web").map_or(9090, |p| p.container);
+        if port != own {
+            found.warning(
+                at,
+                format!("inside the Prometheus container `{host}` is Prometheus itself; `{target}` reaches nothing"),
+                format!(
+                    "scrape the service by its name on an attached network (`network.attach`), or declare this machine as \
+                     `network.external_hosts: {{host: host-gateway}}` and target `host:{port}`"
+                ),
+            );
+        }
+        return;
+    }
+    if let Some(kind) = Kind::from_service(host) {
+        if !stack.has(kind) {
+            found.warning(
+                at,
+                format!(
+                    "target `{target}` is the `{}` component, which this stack does not enable",
+                    kind.key()
+                ),
+                format!(
+                    "add `{}: {{}}` under `components:`, or remove the target",
+                    kind.key()
+                ),
+            );
+        } else if !kind.info().ports.iter().any(|p| p.container == port) {
+            let ports: Vec<String> = kind
+                .info()
+                .ports
+                .iter()
+                .map(|p| format!("{} ({})", p.container, p.name))
+                .collect();
+            found.warning(
+                at,
+                format!("`{host}` does not listen on port {port}"),
+                format!(
+                    "`{host}` listens on {}; targets use container ports, not published host ports",
+                    ports.join(", ")
+                ),
+            );
+        }
+        return;
+    }
+    let known = stack.network.external_hosts.contains_key(host)
         || host.parse::<std::net::IpAddr>().is_ok()
         || host.contains('.');
     if !known {

@@ -137,8 +137,14 @@ pub fn print_diagnostics(loaded: &Loaded) {
     for d in &loaded.diagnostics {
         eprint!("{}", diag::render_text(d, &loaded.file, &loaded.text));
     }
-    let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
-    let warnings = loaded.diagnostics.len() - errors;
+    let count = |s: diag::Severity| {
+        loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == s)
+            .count()
+    };
+    let (errors, warnings) = (count(diag::Severity::Error), count(diag::Severity::Warning));
     if errors > 0 || warnings > 0 {
         eprintln!(
             "{}: {} error{}, {} warning{}",

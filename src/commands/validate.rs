@@ -1,16 +1,38 @@
-//! `stackctl validate`: every problem in the spec, with positions and hints.
+//! `stackctl validate`: every problem in the spec, with positions and hints,
+//! in one run. Text for people (stderr), JSON for editors and CI (stdout).
+//! Exit 1 on any error, or on any warning with `--deny-warnings`.
 
 use super::{Exit, load_stack, print_diagnostics};
 use crate::cli::Format;
+use crate::diag::Severity;
 use std::path::Path;
 
 pub fn run(dir: &Path, format: Format, deny_warnings: bool) -> anyhow::Result<Exit> {
     let loaded = load_stack(dir, false)?;
+    let count = |s: Severity| {
+        loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == s)
+            .count()
+    };
+    let (errors, warnings, infos) = (
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info),
+    );
     match format {
         Format::Text => {
             print_diagnostics(&loaded);
-            if loaded.diagnostics.is_empty() {
-                eprintln!("{}: ok", loaded.file);
+            if errors == 0 && warnings == 0 {
+                match infos {
+                    0 => eprintln!("{}: ok", loaded.file),
+                    n => eprintln!(
+                        "{}: ok ({n} note{})",
+                        loaded.file,
+                        if n == 1 { "" } else { "s" }
+                    ),
+                }
             }
         }
         Format::Json => {
@@ -18,6 +40,6 @@ pub fn run(dir: &Path, format: Format, deny_warnings: bool) -> anyhow::Result<Ex
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
     }
-    let failed = loaded.has_errors() || (deny_warnings && loaded.warnings().next().is_some());
+    let failed = loaded.has_errors() || (deny_warnings && warnings > 0);
     Ok(if failed { Exit::Failed } else { Exit::Ok })
 }

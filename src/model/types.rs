@@ -32,6 +32,13 @@ impl Duration {
         if text.is_empty() {
             return Err("empty duration".into());
         }
+        // Prometheus accepts a bare `0` (and only that number without a unit).
+        if text == "0" {
+            return Ok(Duration {
+                text: text.to_string(),
+                millis: 0,
+            });
+        }
         let mut rest = text;
         let mut millis: u64 = 0;
         let mut last_rank: Option<usize> = None;
@@ -454,6 +461,7 @@ mod tests {
     #[test]
     fn durations() {
         for (text, millis) in [
+            ("0", 0),
             ("30s", 30_000),
             ("5m", 300_000),
             ("1h30m", 5_400_000),

@@ -81,7 +81,7 @@ pub fn substitute(query: &str) -> Substituted {
         } else {
             match c {
                 '"' | '\'' | '`' => quote = Some(c),
-                '[' if !chars.get(i + 1).is_some_and(|n| *n == '[') => bracket += 1,
+                '[' if chars.get(i + 1).is_none_or(|n| *n != '[') => bracket += 1,
                 ']' if bracket > 0 => bracket -= 1,
                 '(' => parens.push(LABEL_LISTS.contains(&word_before(&chars, i))),
                 ')' => {

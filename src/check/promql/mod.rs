@@ -139,6 +139,50 @@ pub enum Site<'a> {
 }
 
 impl Site<'_> {
+    /// The text of the scalar at `path` (for a variable, its whole query).
+    pub fn text<'s>(&self, stack: &'s Stack) -> Option<&'s str> {
+        match *self {
+            Site::Rule { file, group, rule } => {
+                Some(&stack.rules.get(file)?.get(group)?.rules.get(rule)?.expr)
+            }
+            Site::Query {
+                dashboard,
+                row,
+                panel,
+                query,
+            } => Some(
+                &stack
+                    .dashboards
+                    .get(dashboard)?
+                    .rows
+                    .get(row)?
+                    .panels
+                    .get(panel)?
+                    .queries
+                    .get(query)?
+                    .expr,
+            ),
+            Site::Variable {
+                dashboard,
+                variable,
+            } => Some(
+                &stack
+                    .dashboards
+                    .get(dashboard)?
+                    .variables
+                    .get(variable)?
+                    .query,
+            ),
+        }
+    }
+
+    /// Character offset of the first occurrence of `needle` in the text.
+    pub fn offset_of(&self, stack: &Stack, needle: &str) -> usize {
+        self.text(stack)
+            .and_then(|t| find_chars(t, needle))
+            .unwrap_or(0)
+    }
+
     /// The model path of the expression's scalar.
     pub fn path(&self) -> crate::yaml::node::Path {
         match *self {
