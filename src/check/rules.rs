@@ -270,7 +270,7 @@ pub fn promql_hint(message: &str) -> String {
         "this function takes a range vector: add a range, e.g. `rate(x[5m])`".into()
     } else if message.contains("unknown function") {
         "see the PromQL function list; names are lowercase with underscores".into()
-    } else if message.contains("duration") {
+    } else if message.contains("duration") || message.contains("brackets") {
         "durations are a number with a unit: `30s`, `5m`, `1h30m`".into()
     } else if message.contains("label matching") {
         "matchers are `label=\"value\"`, with the value in double quotes".into()

@@ -56,12 +56,19 @@ fn explain(expr: &str, message: String) -> PromqlError {
         let (offset, message) = located.unwrap_or((0, "invalid PromQL expression".to_string()));
         return PromqlError { offset, message };
     }
-    // A name the message quotes ('rate', 'holt_winters') is where to look first.
-    let quoted = message.split('\'').nth(1).filter(|q| !q.is_empty());
-    let regex = message.strip_prefix("illegal regex for ");
-    let offset = quoted
+    // A function the message names ('rate', 'holt_winters') is where to look;
+    // otherwise the first token the grammar cannot take.
+    let function = message
+        .contains("function")
+        .then(|| message.split('\'').nth(1).filter(|q| !q.is_empty()))
+        .flatten()
+        .map(|name| format!("{name}("));
+    let regex = message
+        .strip_prefix("illegal regex for ")
+        .map(str::to_string);
+    let offset = function
         .or(regex)
-        .and_then(|needle| find_chars(expr, needle))
+        .and_then(|needle| find_chars(expr, &needle))
         .or(located.map(|(o, _)| o))
         .unwrap_or(0);
     PromqlError { offset, message }
