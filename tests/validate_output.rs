@@ -41,7 +41,10 @@ fn every_problem_in_one_run_as_text() {
     let (code, stdout, stderr) = common::run_in(dir.path(), &["validate"]);
     assert_eq!(code, 1);
     assert_eq!(stdout, "");
-    let headlines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("stack.yaml:")).collect();
+    let headlines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("stack.yaml:"))
+        .collect();
     assert_eq!(
         headlines,
         vec![
@@ -63,20 +66,48 @@ fn json_is_a_list_with_stable_fields() {
     let items = json.as_array().expect("a list");
     assert_eq!(items.len(), 4);
     let promql = &items[1];
-    let keys: Vec<&str> = promql.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = promql
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         keys,
-        vec!["file", "line", "column", "end_line", "end_column", "severity", "code", "message", "hint", "path"]
+        vec![
+            "file",
+            "line",
+            "column",
+            "end_line",
+            "end_column",
+            "severity",
+            "code",
+            "message",
+            "hint",
+            "path"
+        ]
     );
     assert_eq!(promql["file"], "stack.yaml");
-    assert_eq!((promql["line"].as_u64(), promql["column"].as_u64()), (Some(20), Some(28)));
+    assert_eq!(
+        (promql["line"].as_u64(), promql["column"].as_u64()),
+        (Some(20), Some(28))
+    );
     assert_eq!(promql["severity"], "error");
     assert_eq!(promql["code"], "promql");
     assert_eq!(promql["path"], "rules.app[0].rules[0].expr");
-    assert_eq!(promql["hint"], "`by` and `without` take a list in parentheses: `sum by (job) (...)`");
+    assert_eq!(
+        promql["hint"],
+        "`by` and `without` take a list in parentheses: `sum by (job) (...)`"
+    );
     let codes: Vec<&str> = items.iter().map(|i| i["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, vec!["alerting", "promql", "alert-severity", "template"]);
-    let severities: Vec<&str> = items.iter().map(|i| i["severity"].as_str().unwrap()).collect();
+    assert_eq!(
+        codes,
+        vec!["alerting", "promql", "alert-severity", "template"]
+    );
+    let severities: Vec<&str> = items
+        .iter()
+        .map(|i| i["severity"].as_str().unwrap())
+        .collect();
     assert_eq!(severities, vec!["error", "error", "warning", "error"]);
 }
 
@@ -94,13 +125,19 @@ fn warnings_fail_only_with_deny_warnings_and_notes_never() {
     let warning = "stackctl: 1\nname: w\ncomponents:\n  prometheus:\n    version: v3.14.0\nrules:\n  r:\n    - name: g\n      rules:\n        - record: job:x:sum\n          expr: sum by (job) (job:y:rate5m)\n";
     let dir = common::spec_dir(warning);
     assert_eq!(common::run_in(dir.path(), &["validate"]).0, 0);
-    assert_eq!(common::run_in(dir.path(), &["validate", "--deny-warnings"]).0, 1);
+    assert_eq!(
+        common::run_in(dir.path(), &["validate", "--deny-warnings"]).0,
+        1
+    );
 
     let note = "stackctl: 1\nname: n\ncomponents:\n  prometheus:\n    version: v3.14.0\n  cadvisor:\n    version: v0.60.5\n";
     let dir = common::spec_dir(note);
     let (code, _, stderr) = common::run_in(dir.path(), &["validate", "--deny-warnings"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains(": info: `cadvisor` runs privileged"), "{stderr}");
+    assert!(
+        stderr.contains(": info: `cadvisor` runs privileged"),
+        "{stderr}"
+    );
     assert!(stderr.ends_with("stack.yaml: ok (1 note)\n"), "{stderr}");
 }
 
