@@ -106,14 +106,7 @@ pub fn check(
         chars: &chars,
         dialect,
         is_function,
-        scopes: vec![
-            dialect
-                .variables
-                .iter()
-                .map(|v| v.to_string())
-                .chain(["$".to_string()])
-                .collect(),
-        ],
+        scopes: vec![Vec::new()],
         blocks: Vec::new(),
         else_with: dialect.else_with,
     };
@@ -384,9 +377,17 @@ impl Checker<'_> {
         self.chars[from..to].iter().collect()
     }
 
+    /// Inside `{{define}}` only the template's own variables exist (Go gives
+    /// each template its own scope), not the ones Prometheus defines up front.
     fn declared(&self, name: &str) -> bool {
         let base = name.split('.').next().unwrap_or(name);
-        self.scopes.iter().any(|s| s.iter().any(|v| v == base))
+        let define = self.blocks.iter().position(|(b, _)| *b == Block::Define);
+        let from = define.map_or(0, |d| self.scopes.len() - (self.blocks.len() - d));
+        base == "$"
+            || (define.is_none() && self.dialect.variables.contains(&base))
+            || self.scopes[from.min(self.scopes.len())..]
+                .iter()
+                .any(|s| s.iter().any(|v| v == base))
     }
 
     /// One action: a keyword statement or a pipeline.
@@ -464,7 +465,7 @@ impl Checker<'_> {
                 if keyword == "block" {
                     self.pipeline(open, &rest[1..], "block", false)?;
                 }
-                self.scopes.push(vec!["$".to_string()]);
+                self.scopes.push(Vec::new());
                 self.blocks.push((
                     if keyword == "define" {
                         Block::Define
@@ -582,7 +583,6 @@ impl Checker<'_> {
                 }
             }
         }
-        let _ = self.dialect;
         // Variables are visible from the next action on.
         if let Some(scope) = self.scopes.last_mut() {
             scope.extend(declared);
@@ -771,6 +771,11 @@ mod tests {
                 "unrecognized character in action: '#'",
             ),
             ("{{ now }}", 3, "function \"now\" not defined"),
+            (
+                "{{ define \"x\" }}{{ $labels.job }}{{ end }}",
+                19,
+                "undefined variable \"$labels\"",
+            ),
         ];
         for (text, offset, message) in cases {
             assert_eq!(prom(text), Some((offset, message.to_string())), "{text}");

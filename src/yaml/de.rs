@@ -44,9 +44,11 @@ impl DeError {
         self
     }
 
-    fn locate(mut self, path: &Path, region: Region) -> Self {
+    /// Records where the error happened, unless an inner node already did.
+    /// The path is built only here, on the error path.
+    fn locate(mut self, path: &PathLink<'_>, region: Region) -> Self {
         if self.at.is_none() {
-            self.at = Some((path.clone(), region));
+            self.at = Some((path.to_path(), region));
         }
         self
     }
@@ -168,7 +170,7 @@ pub fn load<T: DeserializeOwned>(mut root: Node) -> (Option<T>, Vec<Diagnostic>,
     let mut removed: Vec<Path> = Vec::new();
     for _ in 0..MAX_ATTEMPTS {
         let sink = RefCell::new(Vec::new());
-        let result = T::deserialize(NodeDe::new(&root, Vec::new(), &sink));
+        let result = T::deserialize(NodeDe::new(&root, &sink));
         match result {
             Ok(value) => {
                 // Unknown keys found in earlier attempts stay reported even when
@@ -217,23 +219,70 @@ fn dedupe(problems: &mut Vec<Diagnostic>) {
     });
 }
 
-pub struct NodeDe<'n, 's> {
+/// Where a node is, as a chain of links on the deserializer's call stack.
+///
+/// Deserializing visits every node; building each node's full path (a vector
+/// of owned keys) there dominated loading time. A link costs nothing, and the
+/// path is only materialised for an error or an unknown key.
+#[derive(Debug, Clone, Copy)]
+pub struct PathLink<'p> {
+    parent: Option<&'p PathLink<'p>>,
+    seg: SegRef<'p>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum SegRef<'p> {
+    Root,
+    Key(&'p str),
+    Index(usize),
+}
+
+impl PathLink<'_> {
+    const ROOT: PathLink<'static> = PathLink {
+        parent: None,
+        seg: SegRef::Root,
+    };
+
+    pub fn to_path(&self) -> Path {
+        let mut segs = Vec::new();
+        let mut link = Some(self);
+        while let Some(l) = link {
+            match l.seg {
+                SegRef::Root => {}
+                SegRef::Key(k) => segs.push(Seg::Key(k.to_string())),
+                SegRef::Index(i) => segs.push(Seg::Index(i)),
+            }
+            link = l.parent;
+        }
+        segs.reverse();
+        segs
+    }
+}
+
+pub struct NodeDe<'n, 's, 'p> {
     node: &'n Node,
-    path: Path,
+    path: PathLink<'p>,
     sink: &'s RefCell<Vec<Diagnostic>>,
 }
 
-impl<'n, 's> NodeDe<'n, 's> {
-    pub fn new(node: &'n Node, path: Path, sink: &'s RefCell<Vec<Diagnostic>>) -> Self {
-        NodeDe { node, path, sink }
-    }
-
-    fn child(&self, node: &'n Node, seg: Seg) -> NodeDe<'n, 's> {
-        let mut path = self.path.clone();
-        path.push(seg);
+impl<'n, 's> NodeDe<'n, 's, 'static> {
+    pub fn new(node: &'n Node, sink: &'s RefCell<Vec<Diagnostic>>) -> Self {
         NodeDe {
             node,
-            path,
+            path: PathLink::ROOT,
+            sink,
+        }
+    }
+}
+
+impl<'n, 's, 'p> NodeDe<'n, 's, 'p> {
+    fn child<'c>(&'c self, node: &'n Node, seg: SegRef<'c>) -> NodeDe<'n, 's, 'c> {
+        NodeDe {
+            node,
+            path: PathLink {
+                parent: Some(&self.path),
+                seg,
+            },
             sink: self.sink,
         }
     }
@@ -308,7 +357,7 @@ macro_rules! int_method {
     };
 }
 
-impl<'n> de::Deserializer<'n> for NodeDe<'n, '_> {
+impl<'n> de::Deserializer<'n> for NodeDe<'n, '_, '_> {
     type Error = DeError;
 
     fn deserialize_any<V: Visitor<'n>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -407,7 +456,7 @@ impl<'n> de::Deserializer<'n> for NodeDe<'n, '_> {
         if self.node.is_null() {
             visitor.visit_none().map_err(|e| self.err(e))
         } else {
-            let path = self.path.clone();
+            let path = self.path;
             let region = self.node.region;
             visitor
                 .visit_some(self)
@@ -436,7 +485,7 @@ impl<'n> de::Deserializer<'n> for NodeDe<'n, '_> {
         _name: &'static str,
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        let path = self.path.clone();
+        let path = self.path;
         let region = self.node.region;
         visitor
             .visit_newtype_struct(self)
@@ -503,7 +552,7 @@ impl<'n> de::Deserializer<'n> for NodeDe<'n, '_> {
                 if !variants.contains(&name) {
                     return Err(self.err(de::Error::unknown_variant(name, variants)));
                 }
-                let content = self.child(&entry.value, Seg::Key(name.to_string()));
+                let content = self.child(&entry.value, SegRef::Key(name));
                 visitor.visit_enum(Enum { name, content })
             }
             _ => return Err(self.wrong_type(&visitor)),
@@ -520,7 +569,7 @@ impl<'n> de::Deserializer<'n> for NodeDe<'n, '_> {
     }
 }
 
-impl<'n> NodeDe<'n, '_> {
+impl<'n> NodeDe<'n, '_, '_> {
     fn mapping<V: Visitor<'n>>(
         self,
         visitor: V,
@@ -549,9 +598,10 @@ impl<'n> NodeDe<'n, '_> {
     }
 
     fn report_unknown(&self, key: &str, entry: &super::node::Entry, fields: &[&str]) {
-        let section = match self.path.last() {
+        let path = self.path.to_path();
+        let section = match path.last() {
             Some(Seg::Key(k)) => format!(" in `{k}`"),
-            Some(Seg::Index(_)) => match self.path.iter().rev().find_map(|s| match s {
+            Some(Seg::Index(_)) => match path.iter().rev().find_map(|s| match s {
                 Seg::Key(k) => Some(k),
                 Seg::Index(_) => None,
             }) {
@@ -578,12 +628,12 @@ impl<'n> NodeDe<'n, '_> {
     }
 }
 
-struct Seq<'a, 'n, 's> {
-    parent: &'a NodeDe<'n, 's>,
+struct Seq<'a, 'n, 's, 'p> {
+    parent: &'a NodeDe<'n, 's, 'p>,
     items: std::iter::Enumerate<std::slice::Iter<'n, Node>>,
 }
 
-impl<'n> SeqAccess<'n> for Seq<'_, 'n, '_> {
+impl<'n> SeqAccess<'n> for Seq<'_, 'n, '_, '_> {
     type Error = DeError;
 
     fn next_element_seed<T: DeserializeSeed<'n>>(
@@ -592,8 +642,8 @@ impl<'n> SeqAccess<'n> for Seq<'_, 'n, '_> {
     ) -> Result<Option<T::Value>, DeError> {
         match self.items.next() {
             Some((i, node)) => {
-                let de = self.parent.child(node, Seg::Index(i));
-                let path = de.path.clone();
+                let de = self.parent.child(node, SegRef::Index(i));
+                let path = de.path;
                 seed.deserialize(de)
                     .map(Some)
                     .map_err(|e| e.locate(&path, node.region))
@@ -607,13 +657,13 @@ impl<'n> SeqAccess<'n> for Seq<'_, 'n, '_> {
     }
 }
 
-struct Map<'a, 'n, 's> {
-    parent: &'a NodeDe<'n, 's>,
+struct Map<'a, 'n, 's, 'p> {
+    parent: &'a NodeDe<'n, 's, 'p>,
     entries: std::vec::IntoIter<&'n super::node::Entry>,
     value: Option<&'n super::node::Entry>,
 }
 
-impl<'n> MapAccess<'n> for Map<'_, 'n, '_> {
+impl<'n> MapAccess<'n> for Map<'_, 'n, '_, '_> {
     type Error = DeError;
 
     fn next_key_seed<K: DeserializeSeed<'n>>(
@@ -623,9 +673,9 @@ impl<'n> MapAccess<'n> for Map<'_, 'n, '_> {
         match self.entries.next() {
             Some(entry) => {
                 self.value = Some(entry);
-                let name = entry.key.scalar_str().unwrap_or_default().to_string();
-                let de = self.parent.child(&entry.key, Seg::Key(name));
-                let path = de.path.clone();
+                let name = entry.key.scalar_str().unwrap_or_default();
+                let de = self.parent.child(&entry.key, SegRef::Key(name));
+                let path = de.path;
                 seed.deserialize(de)
                     .map(Some)
                     .map_err(|e| e.locate(&path, entry.key.region))
@@ -639,9 +689,9 @@ impl<'n> MapAccess<'n> for Map<'_, 'n, '_> {
             .value
             .take()
             .ok_or_else(|| DeError::new("internal: value requested before key"))?;
-        let name = entry.key.scalar_str().unwrap_or_default().to_string();
-        let de = self.parent.child(&entry.value, Seg::Key(name));
-        let path = de.path.clone();
+        let name = entry.key.scalar_str().unwrap_or_default();
+        let de = self.parent.child(&entry.value, SegRef::Key(name));
+        let path = de.path;
         seed.deserialize(de)
             .map_err(|e| e.locate(&path, entry.value.region))
     }
@@ -651,14 +701,14 @@ impl<'n> MapAccess<'n> for Map<'_, 'n, '_> {
     }
 }
 
-struct Enum<'n, 's> {
+struct Enum<'n, 's, 'p> {
     name: &'n str,
-    content: NodeDe<'n, 's>,
+    content: NodeDe<'n, 's, 'p>,
 }
 
-impl<'n, 's> EnumAccess<'n> for Enum<'n, 's> {
+impl<'n, 's, 'p> EnumAccess<'n> for Enum<'n, 's, 'p> {
     type Error = DeError;
-    type Variant = NodeDe<'n, 's>;
+    type Variant = NodeDe<'n, 's, 'p>;
 
     fn variant_seed<V: DeserializeSeed<'n>>(
         self,
@@ -671,7 +721,7 @@ impl<'n, 's> EnumAccess<'n> for Enum<'n, 's> {
     }
 }
 
-impl<'n> VariantAccess<'n> for NodeDe<'n, '_> {
+impl<'n> VariantAccess<'n> for NodeDe<'n, '_, '_> {
     type Error = DeError;
 
     fn unit_variant(self) -> Result<(), DeError> {

@@ -11,7 +11,9 @@
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::collections::HashMap;
 
-/// Upper bound on nodes after alias expansion; a real stack spec has a few thousand.
+/// Upper bound on nodes copied by alias expansion (alias bombs). Nodes written
+/// out in the text are bounded by the file size limit instead: a stack with
+/// 50,000 rules has over a million of them.
 pub const MAX_NODES: usize = 1_000_000;
 /// Nesting deeper than this is not a stack spec, and recursion must stay bounded.
 pub const MAX_DEPTH: usize = 128;
@@ -393,7 +395,6 @@ impl<'a> Builder<'a, '_> {
         if depth > MAX_DEPTH {
             return Err(self.problem(&format!("YAML nested deeper than {MAX_DEPTH} levels")));
         }
-        self.spend(1)?;
         let (node, anchor) = match event {
             Event::Scalar(value, style, anchor, _tag) => {
                 let style = match style {

@@ -13,6 +13,7 @@ pub use facts::{Facts, LabelsOut};
 
 use crate::model::Stack;
 use crate::model::stack::DatasourceKind;
+use promql_parser::label::MatchOp;
 use promql_parser::parser::{Function, value::ValueType};
 
 /// A parse failure: the parser's message and where in the expression.
@@ -26,10 +27,96 @@ pub struct PromqlError {
 /// Parses `expr` and extracts its facts.
 pub fn analyse(expr: &str) -> Result<Facts, PromqlError> {
     register_legacy_functions();
+    if let Some((text, regexes)) = without_regexes(expr) {
+        if let Ok(mut ast) = promql_parser::parser::parse(&text) {
+            restore_regexes(&mut ast, &regexes);
+            return Ok(facts::extract(&ast));
+        }
+    }
     match promql_parser::parser::parse(expr) {
         Ok(ast) => Ok(facts::extract(&ast)),
         Err(message) => Err(explain(expr, message)),
     }
+}
+
+/// A regex matcher written as an equality matcher for parsing: label, value,
+/// and the regex operator the parser built for it (compiled once).
+type RegexMatcher = (String, String, MatchOp);
+
+/// Compiling regexes is most of what parsing costs, and the parser compiles
+/// every regex matcher again. Each distinct regex is judged once (per thread)
+/// by the parser itself, and expressions are then parsed with `=~` written as
+/// `= ` and `!~` as `!=` (same length, so positions stay). The verdict is the
+/// same: a regex that compiles and cannot match the empty string behaves like a
+/// non-empty equality value in every check the parser makes (which only asks
+/// whether a matcher matches the empty string). Anything else is parsed as is.
+fn without_regexes(expr: &str) -> Option<(String, Vec<RegexMatcher>)> {
+    if !expr.contains("=~") && !expr.contains("!~") {
+        return None;
+    }
+    let tokens = lexer::lex(expr).ok()?;
+    let mut chars: Vec<char> = expr.chars().collect();
+    let mut regexes = Vec::new();
+    for w in tokens.windows(3) {
+        let [name, op, value] = w else { continue };
+        if op.kind != lexer::Tok::RegexOp {
+            continue;
+        }
+        if !matches!(name.kind, lexer::Tok::Ident | lexer::Tok::Str)
+            || name.text == "__name__"
+            || value.kind != lexer::Tok::Str
+        {
+            return None;
+        }
+        let (unquoted, compiled) = plain_regex(&value.text)?;
+        let negated = op.text == "!~";
+        let compiled = match (negated, compiled) {
+            (true, MatchOp::Re(re)) => MatchOp::NotRe(re),
+            (_, op) => op,
+        };
+        chars[op.start + 1] = if negated { '=' } else { ' ' };
+        if negated {
+            chars[op.start] = '!';
+        }
+        regexes.push((
+            name.text.trim_matches(['"', '\'', '`']).to_string(),
+            unquoted,
+            compiled,
+        ));
+    }
+    Some((chars.into_iter().collect(), regexes))
+}
+
+/// The unquoted value and the compiled matcher of a regex that compiles and
+/// cannot match the empty string, as the parser sees it; `None` otherwise.
+/// Cached per thread.
+fn plain_regex(quoted: &str) -> Option<(String, MatchOp)> {
+    use promql_parser::parser::Expr;
+    type Judged = Option<(String, MatchOp)>;
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashMap<String, Judged>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    if let Some(known) = SEEN.with(|s| s.borrow().get(quoted).cloned()) {
+        return known;
+    }
+    let judged = (|| {
+        // Compiles (as the parser compiles it)…
+        let Ok(Expr::VectorSelector(vs)) =
+            promql_parser::parser::parse(&format!("x{{a=~{quoted}}}"))
+        else {
+            return None;
+        };
+        // …and a selector of only this matcher is not rejected for matching everything.
+        promql_parser::parser::parse(&format!("{{a=~{quoted}}}")).ok()?;
+        vs.matchers
+            .matchers
+            .iter()
+            .find(|m| m.name == "a")
+            .map(|m| (m.value.clone(), m.op.clone()))
+    })();
+    SEEN.with(|s| s.borrow_mut().insert(quoted.to_string(), judged.clone()));
+    judged
 }
 
 /// `holt_winters` is gone from the parser (Prometheus 3 renamed it), but
@@ -47,6 +134,44 @@ fn register_legacy_functions() {
         // Fails only if the crate gains a built-in of that name, which is fine.
         let _ = promql_parser::parser::register_extra_functions(vec![holt_winters]);
     });
+}
+
+/// Puts back the regex operators of `without_regexes` into the parsed tree.
+fn restore_regexes(expr: &mut promql_parser::parser::Expr, regexes: &[RegexMatcher]) {
+    use promql_parser::parser::Expr;
+    let fix = |vs: &mut promql_parser::parser::VectorSelector| {
+        for m in vs.matchers.matchers.iter_mut() {
+            let negated = matches!(m.op, MatchOp::NotEqual);
+            if let Some((_, _, op)) = regexes.iter().find(|(l, v, op)| {
+                *l == m.name && *v == m.value && matches!(op, MatchOp::NotRe(_)) == negated
+            }) {
+                m.op = op.clone();
+            }
+        }
+    };
+    match expr {
+        Expr::Aggregate(a) => {
+            restore_regexes(&mut a.expr, regexes);
+            if let Some(p) = a.param.as_deref_mut() {
+                restore_regexes(p, regexes);
+            }
+        }
+        Expr::Unary(u) => restore_regexes(&mut u.expr, regexes),
+        Expr::Binary(b) => {
+            restore_regexes(&mut b.lhs, regexes);
+            restore_regexes(&mut b.rhs, regexes);
+        }
+        Expr::Paren(p) => restore_regexes(&mut p.expr, regexes),
+        Expr::Subquery(s) => restore_regexes(&mut s.expr, regexes),
+        Expr::VectorSelector(vs) => fix(vs),
+        Expr::MatrixSelector(ms) => fix(&mut ms.vs),
+        Expr::Call(c) => c
+            .args
+            .args
+            .iter_mut()
+            .for_each(|a| restore_regexes(a, regexes)),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
 }
 
 /// The crate's message, made specific where it is generic, with a position.
@@ -452,6 +577,37 @@ mod tests {
             let e = analyse(expr).unwrap_err();
             assert_eq!((e.offset, e.message.as_str()), (offset, message), "{expr}");
         }
+    }
+
+    #[test]
+    fn regex_matchers_parse_once_and_keep_their_meaning() {
+        // The same facts whether or not the fast path is taken.
+        for expr in [
+            "sum by (job) (rate(x{job=~\"api|web\", code!~\"5..\", le=~\"1|2\"}[5m]))",
+            "up{job=~\"api\"} == 0",
+        ] {
+            let fast = analyse(expr).unwrap();
+            let slow = facts::extract(&promql_parser::parser::parse(expr).unwrap());
+            assert_eq!(fast, slow, "{expr}");
+        }
+        assert!(
+            analyse("up{job=~\"api\"} == 0")
+                .unwrap()
+                .labels
+                .known
+                .is_empty()
+        );
+        // Regexes the fast path must not take: empty-matching, invalid, on `__name__`.
+        assert!(analyse("{a=~\".*\"}").is_err());
+        assert!(analyse("{a=~\".*\", b!~\"\"}").is_ok());
+        assert_eq!(
+            analyse("x{a=~\"(\"}").unwrap_err().message,
+            "illegal regex for ("
+        );
+        assert_eq!(
+            analyse("{__name__=~\"x.*\"}").unwrap().metrics,
+            Vec::<String>::new()
+        );
     }
 
     #[test]
