@@ -218,6 +218,7 @@ fn check_receivers(
 ) {
     for (r, receiver) in alerting.receivers.iter().enumerate() {
         let at = path!["alerting", "receivers", r];
+        notification_templates(receiver, r, found);
         for (i, email) in receiver.email.iter().enumerate() {
             if alerting.smtp.is_none() {
                 found.error(
@@ -319,4 +320,63 @@ fn is_weekday(day: &str) -> bool {
         day.trim().to_ascii_lowercase().as_str(),
         "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday"
     )
+}
+
+/// Notification texts are Go templates that Alertmanager parses when it sends;
+/// a broken one fails every notification of the receiver.
+fn notification_templates(
+    receiver: &crate::model::stack::Receiver,
+    r: usize,
+    found: &mut Findings,
+) {
+    let mut texts: Vec<(Path, &str)> = Vec::new();
+    for (i, e) in receiver.email.iter().enumerate() {
+        for (key, value) in [
+            ("to", Some(&e.to)),
+            ("subject", e.subject.as_ref()),
+            ("text", e.text.as_ref()),
+            ("html", e.html.as_ref()),
+        ] {
+            if let Some(v) = value {
+                texts.push((path!["alerting", "receivers", r, "email", i, key], v));
+            }
+        }
+    }
+    for (i, s) in receiver.slack.iter().enumerate() {
+        for (key, value) in [
+            ("channel", Some(&s.channel)),
+            ("title", s.title.as_ref()),
+            ("text", s.text.as_ref()),
+        ] {
+            if let Some(v) = value {
+                texts.push((path!["alerting", "receivers", r, "slack", i, key], v));
+            }
+        }
+    }
+    for (i, p) in receiver.pagerduty.iter().enumerate() {
+        for (key, value) in [
+            ("description", p.description.as_ref()),
+            ("severity", p.severity.as_ref()),
+        ] {
+            if let Some(v) = value {
+                texts.push((path!["alerting", "receivers", r, "pagerduty", i, key], v));
+            }
+        }
+    }
+    for (at, text) in texts {
+        let Some(e) = super::templates::alertmanager(text) else {
+            continue;
+        };
+        // Alertmanager's function set grows between releases: an unknown one is a warning.
+        let d = if e.message.ends_with("not defined") {
+            crate::diag::Diagnostic::warning(format!("notification template: {}", e.message))
+                .with_hint("Alertmanager templates know Go's functions and `toUpper`, `toLower`, `title`, `join`, `safeHtml`, …")
+        } else {
+            crate::diag::Diagnostic::error(format!("invalid notification template: {}", e.message))
+                .with_hint(
+                    "Alertmanager fails every notification of this receiver until it is fixed",
+                )
+        };
+        found.push(d.with_code("template").at(at).at_offset(e.offset));
+    }
 }
