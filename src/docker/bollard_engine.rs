@@ -46,10 +46,10 @@ impl BollardEngine {
             host: host.clone(),
             reason,
         };
-        let docker = Docker::connect_with_host(&host).map_err(|e| unreachable(e.to_string()))?;
+        let docker = Docker::connect_with_host(&host).map_err(|e| unreachable(describe(&e)))?;
         let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await {
             Ok(Ok(docker)) => docker,
-            Ok(Err(e)) => return Err(unreachable(e.to_string())),
+            Ok(Err(e)) => return Err(unreachable(describe(&e))),
             Err(_) => return Err(unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()))),
         };
         Ok(BollardEngine {
@@ -67,7 +67,7 @@ impl BollardEngine {
             // Transport failures: the socket is gone, the daemon stopped answering.
             other => EngineError::Unreachable {
                 host: self.host.clone(),
-                reason: other.to_string(),
+                reason: describe(&other),
             },
         }
     }
@@ -75,6 +75,16 @@ impl BollardEngine {
     fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
         HashMap::from([("label".to_string(), vec![format!("{}={project}", super::spec::PROJECT)])])
     }
+}
+
+/// The innermost cause says what happened ("Connection refused (os error
+/// 111)"); the outer layers only say which client library noticed.
+fn describe(e: &BollardError) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 fn hash_map(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
@@ -179,7 +189,7 @@ impl Engine for BollardEngine {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(EngineError::Unreachable {
                 host: self.host.clone(),
-                reason: e.to_string(),
+                reason: describe(&e),
             }),
             Err(_) => Err(EngineError::Unreachable {
                 host: self.host.clone(),

@@ -47,7 +47,7 @@ impl Default for Stderr {
 }
 
 pub fn format_line(subject: &str, message: &str) -> String {
-    format!("  {subject:<22} {message}")
+    format!("  {subject:<24} {message}")
 }
 
 impl Progress for Stderr {

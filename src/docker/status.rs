@@ -23,7 +23,7 @@ impl Row {
     /// Running (and healthy where checked), or a one-shot job that finished.
     pub fn ok(&self, one_shot: bool) -> bool {
         if one_shot {
-            return self.state == "exited" || self.state == "running";
+            return self.state == "exited (0)" || self.state == "running";
         }
         self.state == "running" && matches!(self.health.as_str(), "healthy" | "-")
     }
@@ -63,7 +63,7 @@ pub async fn status<E: Engine>(
 fn row(c: &Existing, planned: bool) -> Row {
     Row {
         service: c.service.clone(),
-        state: c.state.clone(),
+        state: state(c),
         health: health(&c.status).to_string(),
         ports: c
             .ports
@@ -76,6 +76,19 @@ fn row(c: &Existing, planned: bool) -> Row {
             .join(", "),
         planned,
         outdated: false,
+    }
+}
+
+/// `exited (CODE)` for a stopped container, from the status text `Exited (1) 3 seconds ago`.
+fn state(c: &Existing) -> String {
+    let code = c
+        .status
+        .strip_prefix("Exited (")
+        .and_then(|rest| rest.split_once(')'))
+        .map(|(code, _)| code);
+    match code {
+        Some(code) if c.state == "exited" => format!("exited ({code})"),
+        _ => c.state.clone(),
     }
 }
 

@@ -286,6 +286,7 @@ async fn run<E: Engine>(
                 progress.line(&s.name, &format!("{unchanged}completed ({elapsed:.1}s)"));
                 phases.insert(&s.name, Phase::Completed);
             } else if died || state.status == "restarting" || state.restart_count > baseline {
+                let state = settle(engine, &id, state).await;
                 let logs = engine.logs(&id, LOG_LINES).await.unwrap_or_default();
                 failures.push(exited(s, &specs[s.name.as_str()].name, &state, &logs));
             } else if state.health.as_deref() == Some("unhealthy") {
@@ -345,6 +346,21 @@ async fn launch<E: Engine>(
     Ok(id)
 }
 
+/// Docker resets the exit code once a restarted process runs again; it is
+/// visible only while the container waits to restart (or has stopped). Looks
+/// again for a moment to catch it.
+async fn settle<E: Engine>(engine: &E, id: &str, mut state: State) -> State {
+    let until = Instant::now() + Duration::from_secs(3);
+    while state.status == "running" && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        match engine.inspect(id).await {
+            Ok(next) => state = next,
+            Err(_) => break,
+        }
+    }
+    state
+}
+
 /// A running service without a Docker healthcheck is ready when its `ready`
 /// endpoint answers (through its published port, else its address on the
 /// project network), or at once when it has none.
@@ -397,14 +413,18 @@ fn start_failure(s: &Service, e: &EngineError) -> Problem {
 }
 
 fn exited(s: &Service, container: &str, state: &State, logs: &str) -> Problem {
-    let mut message = format!("service `{}` exited with code {}", s.name, state.exit_code);
+    let mut message = if state.status == "running" {
+        format!("service `{}` keeps exiting (restarted {} times)", s.name, state.restart_count)
+    } else {
+        format!("service `{}` exited with code {}", s.name, state.exit_code)
+    };
     if state.oom_killed {
         message.push_str(" (killed: out of memory)");
     }
     if let Some(err) = state.error.as_deref().filter(|e| !e.is_empty()) {
         message.push_str(&format!(": {err}"));
     }
-    message.push_str(&indented_block("last log lines", logs));
+    message.push_str(&indented_block("last log lines", &collapse_repeats(logs)));
     let hint = if state.oom_killed {
         format!("raise `resources.memory` of the component; `docker logs {container}` shows the whole log")
     } else {
@@ -447,6 +467,21 @@ fn timeouts(d: &Deployment, phases: &BTreeMap<&str, Phase>, wait: Duration) -> V
     out
 }
 
+/// A crash-looping process prints the same error on every restart: show it once.
+fn collapse_repeats(logs: &str) -> String {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for line in logs.lines() {
+        match out.last_mut() {
+            Some((last, n)) if last == line => *n += 1,
+            _ => out.push((line.to_string(), 1)),
+        }
+    }
+    out.into_iter()
+        .map(|(line, n)| if n > 1 { format!("{line}  (×{n})") } else { line })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn indented_block(title: &str, text: &str) -> String {
     let text = text.trim_end();
     if text.is_empty() {
@@ -458,4 +493,15 @@ fn indented_block(title: &str, text: &str) -> String {
         out.push_str(line);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn repeated_log_lines_are_shown_once() {
+        assert_eq!(
+            super::collapse_repeats("start\nerror: bad flag\nerror: bad flag\nerror: bad flag\nend\n"),
+            "start\nerror: bad flag  (×3)\nend"
+        );
+    }
 }
