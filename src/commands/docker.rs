@@ -11,7 +11,8 @@ pub fn prepare(dir: &Path) -> anyhow::Result<Option<Deployment>> {
 }
 
 pub fn absolute(dir: &Path) -> anyhow::Result<PathBuf> {
-    std::fs::canonicalize(dir).map_err(|e| anyhow::anyhow!("cannot resolve `{}`: {e}", dir.display()))
+    std::fs::canonicalize(dir)
+        .map_err(|e| anyhow::anyhow!("cannot resolve `{}`: {e}", dir.display()))
 }
 
 /// One thread is plenty: the work is waiting on the daemon.

@@ -10,7 +10,8 @@ pub fn run(dir: &Path, volumes: bool) -> anyhow::Result<Exit> {
     let removed = super::docker::runtime()?
         .block_on(async {
             let engine = BollardEngine::connect().await?;
-            crate::docker::down::down(&engine, &d.project, &d.volumes, volumes, &mut Stderr::new()).await
+            crate::docker::down::down(&engine, &d.project, &d.volumes, volumes, &mut Stderr::new())
+                .await
         })
         .map_err(super::docker::engine_error)?;
     if removed.containers.is_empty() && !removed.network && removed.volumes.is_empty() {
@@ -20,7 +21,11 @@ pub fn run(dir: &Path, volumes: bool) -> anyhow::Result<Exit> {
             "`{}` is down: {} container(s){} removed",
             d.project,
             removed.containers.len(),
-            if removed.network { " and the network" } else { "" }
+            if removed.network {
+                " and the network"
+            } else {
+                ""
+            }
         );
     }
     if !removed.kept_volumes.is_empty() {

@@ -28,7 +28,10 @@ pub fn run(dir: &Path) -> anyhow::Result<Exit> {
         })
         .map_err(super::docker::engine_error)?;
     if !valid {
-        eprintln!("note: the spec does not validate; showing every container of project `{}`", d.project);
+        eprintln!(
+            "note: the spec does not validate; showing every container of project `{}`",
+            d.project
+        );
         for r in &mut rows {
             r.planned = true;
         }

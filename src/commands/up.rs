@@ -13,8 +13,9 @@ use std::path::Path;
 use std::time::Instant;
 
 pub fn run(dir: &Path, wait: &str, remove_orphans: bool) -> anyhow::Result<Exit> {
-    let wait = Duration::parse(wait)
-        .map_err(|e| anyhow::anyhow!("--wait: {e}\n  = help: a duration such as `90s`, `3m` or `1m30s`"))?;
+    let wait = Duration::parse(wait).map_err(|e| {
+        anyhow::anyhow!("--wait: {e}\n  = help: a duration such as `90s`, `3m` or `1m30s`")
+    })?;
     let started = Instant::now();
     let Some(d) = super::docker::prepare(dir)? else {
         return Ok(Exit::Failed);
@@ -35,7 +36,11 @@ pub fn run(dir: &Path, wait: &str, remove_orphans: bool) -> anyhow::Result<Exit>
     match outcome.map_err(super::docker::engine_error)? {
         Outcome::Up(s) => {
             let mut parts = Vec::new();
-            for (n, what) in [(s.created.len(), "created"), (s.recreated.len(), "recreated"), (s.unchanged.len(), "unchanged")] {
+            for (n, what) in [
+                (s.created.len(), "created"),
+                (s.recreated.len(), "recreated"),
+                (s.unchanged.len(), "unchanged"),
+            ] {
                 if n > 0 {
                     parts.push(format!("{n} {what}"));
                 }
@@ -59,7 +64,9 @@ pub fn run(dir: &Path, wait: &str, remove_orphans: bool) -> anyhow::Result<Exit>
             for p in &problems {
                 eprint!("{}", p.render());
             }
-            eprintln!("`stackctl up` failed after {secs:.1}s; fix the above and run it again (it picks up where it stopped)");
+            eprintln!(
+                "`stackctl up` failed after {secs:.1}s; fix the above and run it again (it picks up where it stopped)"
+            );
             Ok(Exit::Failed)
         }
     }
@@ -84,12 +91,21 @@ pub(super) fn render_and_check(dir: &Path) -> anyhow::Result<Option<crate::plan:
     let errors: Vec<_> = strict.diagnostics.iter().filter(|d| d.is_error()).collect();
     if !errors.is_empty() {
         for d in &errors {
-            eprint!("{}", crate::diag::render_text(d, &strict.file, &strict.text));
+            eprint!(
+                "{}",
+                crate::diag::render_text(d, &strict.file, &strict.text)
+            );
         }
-        eprintln!("{}: {} error(s): `stackctl up` needs them fixed first", strict.file, errors.len());
+        eprintln!(
+            "{}: {} error(s): `stackctl up` needs them fixed first",
+            strict.file,
+            errors.len()
+        );
         return Ok(None);
     }
-    let Some(stack) = strict.stack else { return Ok(None) };
+    let Some(stack) = strict.stack else {
+        return Ok(None);
+    };
     let inputs = super::render::read_inputs(&stack, dir)?;
     Ok(Some(crate::plan::plan(&stack, &inputs)))
 }

@@ -10,12 +10,14 @@ use super::engine::{ContainerSpec, Engine, EngineError, Existing, Published, Res
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig, NetworkConnectRequest,
-    NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
+    NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder, ListVolumesOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
+    ListVolumesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
@@ -50,7 +52,12 @@ impl BollardEngine {
         let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await {
             Ok(Ok(docker)) => docker,
             Ok(Err(e)) => return Err(unreachable(describe(&e))),
-            Err(_) => return Err(unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()))),
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "no answer within {}s",
+                    CONNECT_TIMEOUT.as_secs()
+                )));
+            }
         };
         Ok(BollardEngine {
             docker: docker.with_timeout(REQUEST_TIMEOUT),
@@ -60,10 +67,18 @@ impl BollardEngine {
 
     fn error(&self, e: BollardError) -> EngineError {
         match e {
-            BollardError::DockerResponseServerError { status_code: 404, message } => EngineError::NotFound(message),
-            BollardError::DockerResponseServerError { status_code: 409, message } => EngineError::Conflict(message),
+            BollardError::DockerResponseServerError {
+                status_code: 404,
+                message,
+            } => EngineError::NotFound(message),
+            BollardError::DockerResponseServerError {
+                status_code: 409,
+                message,
+            } => EngineError::Conflict(message),
             BollardError::DockerResponseServerError { message, .. } => EngineError::Api(message),
-            BollardError::JsonDataError { .. } | BollardError::JsonSerdeError { .. } => EngineError::Api(e.to_string()),
+            BollardError::JsonDataError { .. } | BollardError::JsonSerdeError { .. } => {
+                EngineError::Api(e.to_string())
+            }
             // Transport failures: the socket is gone, the daemon stopped answering.
             other => EngineError::Unreachable {
                 host: self.host.clone(),
@@ -73,7 +88,10 @@ impl BollardEngine {
     }
 
     fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
-        HashMap::from([("label".to_string(), vec![format!("{}={project}", super::spec::PROJECT)])])
+        HashMap::from([(
+            "label".to_string(),
+            vec![format!("{}={project}", super::spec::PROJECT)],
+        )])
     }
 }
 
@@ -107,7 +125,11 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
                 host_port: Some(p.host_port.to_string()),
             });
     }
-    let exposed: Vec<String> = spec.ports.iter().map(|p| port_key(p.container_port, p.udp)).collect();
+    let exposed: Vec<String> = spec
+        .ports
+        .iter()
+        .map(|p| port_key(p.container_port, p.udp))
+        .collect();
     let healthcheck = spec.healthcheck.as_ref().map(|h| {
         let mut test = vec![if h.shell { "CMD-SHELL" } else { "CMD" }.to_string()];
         test.extend(h.test.iter().cloned());
@@ -145,7 +167,11 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
     ContainerCreateBody {
         image: Some(spec.image.clone()),
         entrypoint: spec.entrypoint.clone(),
-        cmd: if spec.cmd.is_empty() && spec.entrypoint.is_none() { None } else { Some(spec.cmd.clone()) },
+        cmd: if spec.cmd.is_empty() && spec.entrypoint.is_none() {
+            None
+        } else {
+            Some(spec.cmd.clone())
+        },
         env: Some(spec.env.clone()),
         labels: Some(hash_map(&spec.labels)),
         exposed_ports: Some(exposed),
@@ -229,11 +255,16 @@ impl Engine for BollardEngine {
             .all(true)
             .filters(&Self::project_filter(project))
             .build();
-        let list = self.docker.list_containers(Some(options)).await.map_err(|e| self.error(e))?;
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.error(e))?;
         let mut out: Vec<Existing> = list
             .into_iter()
             .map(|c| {
-                let labels: BTreeMap<String, String> = c.labels.unwrap_or_default().into_iter().collect();
+                let labels: BTreeMap<String, String> =
+                    c.labels.unwrap_or_default().into_iter().collect();
                 let mut ports: Vec<Published> = c
                     .ports
                     .unwrap_or_default()
@@ -256,7 +287,10 @@ impl Engine for BollardEngine {
                         .and_then(|n| n.into_iter().next())
                         .map(|n| n.trim_start_matches('/').to_string())
                         .unwrap_or_default(),
-                    service: labels.get(super::spec::SERVICE).cloned().unwrap_or_default(),
+                    service: labels
+                        .get(super::spec::SERVICE)
+                        .cloned()
+                        .unwrap_or_default(),
                     labels,
                     image_id: c.image_id.unwrap_or_default(),
                     state: c.state.map(|s| s.to_string()).unwrap_or_default(),
@@ -286,11 +320,18 @@ impl Engine for BollardEngine {
             labels: Some(hash_map(labels)),
             ..Default::default()
         };
-        self.docker.create_network(request).await.map(|_| ()).map_err(|e| self.error(e))
+        self.docker
+            .create_network(request)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(e))
     }
 
     async fn remove_network(&self, name: &str) -> Result<()> {
-        self.docker.remove_network(name).await.map_err(|e| self.error(e))
+        self.docker
+            .remove_network(name)
+            .await
+            .map_err(|e| self.error(e))
     }
 
     async fn volume_exists(&self, name: &str) -> Result<bool> {
@@ -309,7 +350,11 @@ impl Engine for BollardEngine {
             labels: Some(hash_map(labels)),
             ..Default::default()
         };
-        self.docker.create_volume(request).await.map(|_| ()).map_err(|e| self.error(e))
+        self.docker
+            .create_volume(request)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(e))
     }
 
     async fn remove_volume(&self, name: &str) -> Result<()> {
@@ -320,15 +365,28 @@ impl Engine for BollardEngine {
     }
 
     async fn volumes(&self, project: &str) -> Result<Vec<String>> {
-        let options = ListVolumesOptionsBuilder::new().filters(&Self::project_filter(project)).build();
-        let list = self.docker.list_volumes(Some(options)).await.map_err(|e| self.error(e))?;
-        let mut names: Vec<String> = list.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect();
+        let options = ListVolumesOptionsBuilder::new()
+            .filters(&Self::project_filter(project))
+            .build();
+        let list = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(|e| self.error(e))?;
+        let mut names: Vec<String> = list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect();
         names.sort();
         Ok(names)
     }
 
     async fn create(&self, spec: &ContainerSpec) -> Result<String> {
-        let options = CreateContainerOptionsBuilder::new().name(&spec.name).build();
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&spec.name)
+            .build();
         let created = self
             .docker
             .create_container(Some(options), create_body(spec))
@@ -342,7 +400,10 @@ impl Engine for BollardEngine {
                     ..Default::default()
                 }),
             };
-            self.docker.connect_network(network, request).await.map_err(|e| self.error(e))?;
+            self.docker
+                .connect_network(network, request)
+                .await
+                .map_err(|e| self.error(e))?;
         }
         Ok(created.id)
     }
@@ -350,7 +411,11 @@ impl Engine for BollardEngine {
     async fn upload(&self, id: &str, tar: Vec<u8>) -> Result<()> {
         let options = UploadToContainerOptionsBuilder::new().path("/").build();
         self.docker
-            .upload_to_container(id, Some(options), bollard::body_full(bytes::Bytes::from(tar)))
+            .upload_to_container(
+                id,
+                Some(options),
+                bollard::body_full(bytes::Bytes::from(tar)),
+            )
             .await
             .map_err(|e| self.error(e))
     }
@@ -363,13 +428,21 @@ impl Engine for BollardEngine {
     }
 
     async fn inspect(&self, id: &str) -> Result<State> {
-        let info = self.docker.inspect_container(id, None).await.map_err(|e| self.error(e))?;
+        let info = self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| self.error(e))?;
         let state = info.state.unwrap_or_default();
         let health = state.health.unwrap_or_default();
         let ip = info
             .network_settings
             .and_then(|n| n.networks)
-            .and_then(|nets| nets.into_values().filter_map(|e| e.ip_address).find(|ip| !ip.is_empty()));
+            .and_then(|nets| {
+                nets.into_values()
+                    .filter_map(|e| e.ip_address)
+                    .find(|ip| !ip.is_empty())
+            });
         Ok(State {
             status: state.status.map(|s| s.to_string()).unwrap_or_default(),
             exit_code: state.exit_code.unwrap_or_default(),
@@ -379,7 +452,10 @@ impl Engine for BollardEngine {
                 .status
                 .map(|s| s.to_string())
                 .filter(|s| !s.is_empty() && s != "none"),
-            last_health_output: health.log.and_then(|log| log.into_iter().last()).and_then(|r| r.output),
+            last_health_output: health
+                .log
+                .and_then(|log| log.into_iter().last())
+                .and_then(|r| r.output),
             ip,
             error: state.error.filter(|e| !e.is_empty()),
         })
@@ -406,7 +482,10 @@ impl Engine for BollardEngine {
         let stop = StopContainerOptionsBuilder::new().t(STOP_SECONDS).build();
         match self.docker.stop_container(id, Some(stop)).await {
             // 304: already stopped.
-            Ok(()) | Err(BollardError::DockerResponseServerError { status_code: 304, .. }) => {}
+            Ok(())
+            | Err(BollardError::DockerResponseServerError {
+                status_code: 304, ..
+            }) => {}
             Err(e) => match self.error(e) {
                 EngineError::NotFound(_) => return Ok(()),
                 // Removal with force still works for a container that will not stop.
@@ -425,7 +504,11 @@ impl Engine for BollardEngine {
     }
 
     fn port_free(&self, host_ip: &str, port: u16, udp: bool) -> bool {
-        let ip = if host_ip.is_empty() { "0.0.0.0" } else { host_ip };
+        let ip = if host_ip.is_empty() {
+            "0.0.0.0"
+        } else {
+            host_ip
+        };
         let addr = (ip.trim_start_matches('[').trim_end_matches(']'), port);
         let result = if udp {
             std::net::UdpSocket::bind(addr).map(drop)

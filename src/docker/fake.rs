@@ -61,13 +61,19 @@ impl Fake {
     pub fn with_images(images: &[&str]) -> Fake {
         let fake = Fake::default();
         for (i, image) in images.iter().enumerate() {
-            fake.world.borrow_mut().images.insert(image.to_string(), format!("sha256:img{i}"));
+            fake.world
+                .borrow_mut()
+                .images
+                .insert(image.to_string(), format!("sha256:img{i}"));
         }
         fake
     }
 
     pub fn behave(&self, service: &str, b: Behaviour) {
-        self.world.borrow_mut().behaviour.insert(service.to_string(), b);
+        self.world
+            .borrow_mut()
+            .behaviour
+            .insert(service.to_string(), b);
     }
 
     pub fn calls(&self) -> Vec<String> {
@@ -89,7 +95,12 @@ impl Fake {
     }
 
     pub fn container(&self, service: &str) -> Option<Container> {
-        self.world.borrow().containers.values().find(|c| c.service() == service).cloned()
+        self.world
+            .borrow()
+            .containers
+            .values()
+            .find(|c| c.service() == service)
+            .cloned()
     }
 
     fn check(&self) -> Result<()> {
@@ -161,7 +172,10 @@ impl Engine for Fake {
     async fn create_network(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
         self.check()?;
         self.record(format!("create network {name}"));
-        self.world.borrow_mut().networks.insert(name.to_string(), labels.clone());
+        self.world
+            .borrow_mut()
+            .networks
+            .insert(name.to_string(), labels.clone());
         Ok(())
     }
 
@@ -180,7 +194,10 @@ impl Engine for Fake {
     async fn create_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
         self.check()?;
         self.record(format!("create volume {name}"));
-        self.world.borrow_mut().volumes.insert(name.to_string(), labels.clone());
+        self.world
+            .borrow_mut()
+            .volumes
+            .insert(name.to_string(), labels.clone());
         Ok(())
     }
 
@@ -207,10 +224,16 @@ impl Engine for Fake {
         self.check()?;
         let mut w = self.world.borrow_mut();
         if w.containers.values().any(|c| c.spec.name == spec.name) {
-            return Err(EngineError::Conflict(format!("the container name \"/{}\" is already in use", spec.name)));
+            return Err(EngineError::Conflict(format!(
+                "the container name \"/{}\" is already in use",
+                spec.name
+            )));
         }
         let Some(image_id) = w.images.get(&spec.image).cloned() else {
-            return Err(EngineError::NotFound(format!("no such image: {}", spec.image)));
+            return Err(EngineError::NotFound(format!(
+                "no such image: {}",
+                spec.image
+            )));
         };
         w.next_id += 1;
         let id = format!("c{}", w.next_id);
@@ -233,7 +256,10 @@ impl Engine for Fake {
     async fn upload(&self, id: &str, tar: Vec<u8>) -> Result<()> {
         self.check()?;
         let mut w = self.world.borrow_mut();
-        let c = w.containers.get_mut(id).ok_or_else(|| EngineError::NotFound(id.into()))?;
+        let c = w
+            .containers
+            .get_mut(id)
+            .ok_or_else(|| EngineError::NotFound(id.into()))?;
         c.uploads.push(tar);
         let service = c.service().to_string();
         w.calls.push(format!("upload {service}"));
@@ -243,7 +269,10 @@ impl Engine for Fake {
     async fn start(&self, id: &str) -> Result<()> {
         self.check()?;
         let mut w = self.world.borrow_mut();
-        let c = w.containers.get_mut(id).ok_or_else(|| EngineError::NotFound(id.into()))?;
+        let c = w
+            .containers
+            .get_mut(id)
+            .ok_or_else(|| EngineError::NotFound(id.into()))?;
         c.state = "running".into();
         c.looks = 0;
         let service = c.service().to_string();
@@ -255,10 +284,16 @@ impl Engine for Fake {
         self.check()?;
         let mut w = self.world.borrow_mut();
         let behaviour = {
-            let c = w.containers.get(id).ok_or_else(|| EngineError::NotFound(id.into()))?;
+            let c = w
+                .containers
+                .get(id)
+                .ok_or_else(|| EngineError::NotFound(id.into()))?;
             w.behaviour.get(c.service()).cloned().unwrap_or_default()
         };
-        let c = w.containers.get_mut(id).ok_or_else(|| EngineError::NotFound(id.into()))?;
+        let c = w
+            .containers
+            .get_mut(id)
+            .ok_or_else(|| EngineError::NotFound(id.into()))?;
         c.looks += 1;
         let one_shot = c.spec.restart == "no";
         let mut state = State {
@@ -279,9 +314,15 @@ impl Engine for Fake {
         }
         if c.spec.healthcheck.is_some() {
             let (health, output) = if behaviour.unhealthy {
-                ("unhealthy", "wget: can't connect to remote host: Connection refused")
+                (
+                    "unhealthy",
+                    "wget: can't connect to remote host: Connection refused",
+                )
             } else if behaviour.never_healthy || c.looks <= behaviour.healthy_after {
-                ("starting", "wget: server returned error: HTTP/1.1 503 Service Unavailable")
+                (
+                    "starting",
+                    "wget: server returned error: HTTP/1.1 503 Service Unavailable",
+                )
             } else {
                 ("healthy", "")
             };
@@ -294,8 +335,13 @@ impl Engine for Fake {
     async fn logs(&self, id: &str, lines: usize) -> Result<String> {
         self.check()?;
         let w = self.world.borrow();
-        let c = w.containers.get(id).ok_or_else(|| EngineError::NotFound(id.into()))?;
-        let log: Vec<String> = (1..=30).map(|i| format!("{} log line {i}", c.service())).collect();
+        let c = w
+            .containers
+            .get(id)
+            .ok_or_else(|| EngineError::NotFound(id.into()))?;
+        let log: Vec<String> = (1..=30)
+            .map(|i| format!("{} log line {i}", c.service()))
+            .collect();
         Ok(log[log.len() - lines.min(log.len())..].join("\n") + "\n")
     }
 

@@ -72,7 +72,9 @@ pub async fn ensure_images<E: Engine>(
         progress.line(&s.name, &format!("pulling {}", s.image));
         let pulled = match engine.pull(&s.image).await {
             Ok(()) => engine.image_id(&s.image).await?,
-            Err(EngineError::Unreachable { host, reason }) => return Err(EngineError::Unreachable { host, reason }),
+            Err(EngineError::Unreachable { host, reason }) => {
+                return Err(EngineError::Unreachable { host, reason });
+            }
             Err(e) => {
                 problems.push(missing_image(s, &e.to_string()));
                 None
@@ -86,7 +88,10 @@ pub async fn ensure_images<E: Engine>(
 fn missing_image(s: &Service, why: &str) -> Problem {
     let users = &s.name;
     Problem::new(
-        format!("image `{}` (service `{users}`) is not present and cannot be pulled: {why}", s.image),
+        format!(
+            "image `{}` (service `{users}`) is not present and cannot be pulled: {why}",
+            s.image
+        ),
         Some(&format!(
             "without a registry, bring it in from a machine that has it: `docker save {0} -o image.tar`, copy the file, \
              `docker load -i image.tar`; or build it here with `docker build -t {0} .`; \
@@ -99,11 +104,17 @@ fn missing_image(s: &Service, why: &str) -> Problem {
 /// Host ports the new containers will publish must be free. Ports held by the
 /// project's own containers are skipped: those containers are either kept
 /// (and keep their ports) or removed before the new ones start.
-pub fn check_ports<E: Engine>(engine: &E, wanted: &[&Service], held: &BTreeSet<(u16, bool)>) -> Vec<Problem> {
+pub fn check_ports<E: Engine>(
+    engine: &E,
+    wanted: &[&Service],
+    held: &BTreeSet<(u16, bool)>,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     for s in wanted {
         for p in &s.ports {
-            if held.contains(&(p.host_port, p.udp)) || engine.port_free(&p.host_ip, p.host_port, p.udp) {
+            if held.contains(&(p.host_port, p.udp))
+                || engine.port_free(&p.host_ip, p.host_port, p.udp)
+            {
                 continue;
             }
             let proto = if p.udp { "/udp" } else { "" };
@@ -122,20 +133,27 @@ pub fn check_ports<E: Engine>(engine: &E, wanted: &[&Service], held: &BTreeSet<(
                     "port {}:{}{proto} for service `{}` is already in use on this host",
                     p.host_ip, p.host_port, s.name
                 ),
-                Some(&format!("stop what listens there, or set {setting} to a free port")),
+                Some(&format!(
+                    "stop what listens there, or set {setting} to a free port"
+                )),
             ));
         }
     }
     problems
 }
 
-pub async fn check_networks<E: Engine>(engine: &E, d: &Deployment) -> Result<Vec<Problem>, EngineError> {
+pub async fn check_networks<E: Engine>(
+    engine: &E,
+    d: &Deployment,
+) -> Result<Vec<Problem>, EngineError> {
     let mut problems = Vec::new();
     for net in &d.external_networks {
         if !engine.network_exists(net).await? {
             problems.push(Problem::new(
                 format!("network `{net}` (from `network.attach`) does not exist"),
-                Some(&format!("create it with `docker network create {net}`, or remove it from the spec")),
+                Some(&format!(
+                    "create it with `docker network create {net}`, or remove it from the spec"
+                )),
             ));
         }
     }

@@ -63,7 +63,12 @@ impl Progress for Stderr {
         }
         const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
         self.frame = (self.frame + 1) % FRAMES.len();
-        let mut text = format!("{} {:>4.1}s waiting for {}", FRAMES[self.frame], elapsed.as_secs_f64(), pending.join(", "));
+        let mut text = format!(
+            "{} {:>4.1}s waiting for {}",
+            FRAMES[self.frame],
+            elapsed.as_secs_f64(),
+            pending.join(", ")
+        );
         // One terminal line: a wrapped line could not be redrawn in place.
         if text.chars().count() > 100 {
             text = text.chars().take(99).collect::<String>() + "…";

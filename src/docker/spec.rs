@@ -44,15 +44,26 @@ pub fn container_name(project: &str, service: &str) -> String {
 }
 
 pub fn network_labels(project: &str) -> BTreeMap<String, String> {
-    labels(&[(PROJECT, project), (NETWORK, "default"), (COMPOSE_VERSION, COMPOSE_VERSION_VALUE)])
+    labels(&[
+        (PROJECT, project),
+        (NETWORK, "default"),
+        (COMPOSE_VERSION, COMPOSE_VERSION_VALUE),
+    ])
 }
 
 pub fn volume_labels(project: &str, volume: &str) -> BTreeMap<String, String> {
-    labels(&[(PROJECT, project), (VOLUME, volume), (COMPOSE_VERSION, COMPOSE_VERSION_VALUE)])
+    labels(&[
+        (PROJECT, project),
+        (VOLUME, volume),
+        (COMPOSE_VERSION, COMPOSE_VERSION_VALUE),
+    ])
 }
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// The container for one service. `dir` is the absolute stack directory.
@@ -75,14 +86,21 @@ pub fn container(d: &Deployment, s: &Service, dir: &Path, secrets: &Secrets) -> 
         image: s.image.clone(),
         entrypoint: s.entrypoint.clone(),
         cmd: s.command.clone(),
-        env: s.environment.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        env: s
+            .environment
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
         labels: labels(&[
             (PROJECT, &d.project),
             (SERVICE, &s.name),
             (ONEOFF, "False"),
             (NUMBER, "1"),
             (WORKING_DIR, &dir.display().to_string()),
-            (CONFIG_FILES, &dir.join(crate::render::COMPOSE_FILE).display().to_string()),
+            (
+                CONFIG_FILES,
+                &dir.join(crate::render::COMPOSE_FILE).display().to_string(),
+            ),
             (COMPOSE_VERSION, COMPOSE_VERSION_VALUE),
         ]),
         binds,
@@ -103,7 +121,11 @@ pub fn container(d: &Deployment, s: &Service, dir: &Path, secrets: &Secrets) -> 
         privileged: s.privileged,
         devices: s.devices.clone(),
         cap_add: s.cap_add.clone(),
-        extra_hosts: s.extra_hosts.iter().map(|(h, a)| format!("{h}:{a}")).collect(),
+        extra_hosts: s
+            .extra_hosts
+            .iter()
+            .map(|(h, a)| format!("{h}:{a}"))
+            .collect(),
         network: network_name(&d.project),
         aliases: vec![s.name.clone()],
         extra_networks: d.external_networks.clone(),
@@ -114,15 +136,24 @@ pub fn container(d: &Deployment, s: &Service, dir: &Path, secrets: &Secrets) -> 
     let mut content = format!("{settings}\n");
     for file in &s.config_files {
         if let Some(text) = d.files.get(file) {
-            content.push_str(&format!("file {file} {}\n", crate::render::sha256(text.as_bytes())));
+            content.push_str(&format!(
+                "file {file} {}\n",
+                crate::render::sha256(text.as_bytes())
+            ));
         }
     }
     for name in &s.secrets {
-        let value = secrets.get(name).map(|v| crate::render::sha256(v)).unwrap_or_default();
+        let value = secrets
+            .get(name)
+            .map(|v| crate::render::sha256(v))
+            .unwrap_or_default();
         content.push_str(&format!("secret {name} {value}\n"));
     }
     spec.labels.insert(COMPOSE_HASH.into(), settings);
-    spec.labels.insert(STACKCTL_HASH.into(), crate::render::sha256(content.as_bytes()));
+    spec.labels.insert(
+        STACKCTL_HASH.into(),
+        crate::render::sha256(content.as_bytes()),
+    );
     spec
 }
 
@@ -205,9 +236,17 @@ mod tests {
             project: "mon".into(),
             external_networks: vec!["shared".into()],
             volumes: vec!["prometheus_data".into()],
-            secrets: [("remote_password".to_string(), "secrets/remote_password".to_string())].into(),
+            secrets: [(
+                "remote_password".to_string(),
+                "secrets/remote_password".to_string(),
+            )]
+            .into(),
             services: vec![service],
-            files: [("prometheus/prometheus.yml".to_string(), "global: {}\n".to_string())].into(),
+            files: [(
+                "prometheus/prometheus.yml".to_string(),
+                "global: {}\n".to_string(),
+            )]
+            .into(),
         }
     }
 
@@ -226,7 +265,10 @@ mod tests {
         assert_eq!(spec.extra_networks, ["shared"]);
         assert_eq!(
             spec.binds,
-            ["mon_prometheus_data:/prometheus", "/srv/mon/prometheus:/etc/prometheus:ro"]
+            [
+                "mon_prometheus_data:/prometheus",
+                "/srv/mon/prometheus:/etc/prometheus:ro"
+            ]
         );
         assert_eq!(spec.env, ["TZ=UTC"]);
         assert_eq!(spec.extra_hosts, ["api:10.0.0.5"]);
@@ -247,25 +289,36 @@ mod tests {
     fn hash_covers_file_and_secret_contents() {
         let d = deployment();
         let dir = Path::new("/srv/mon");
-        let hash = |d: &Deployment, pw: &str| container(d, &d.services[0], dir, &secrets(pw)).labels;
+        let hash =
+            |d: &Deployment, pw: &str| container(d, &d.services[0], dir, &secrets(pw)).labels;
         let base = hash(&d, "pw");
         assert_eq!(base, hash(&d, "pw"), "deterministic");
 
         let changed_secret = hash(&d, "other");
         assert_ne!(base[STACKCTL_HASH], changed_secret[STACKCTL_HASH]);
-        assert_eq!(base[COMPOSE_HASH], changed_secret[COMPOSE_HASH], "settings unchanged");
+        assert_eq!(
+            base[COMPOSE_HASH], changed_secret[COMPOSE_HASH],
+            "settings unchanged"
+        );
 
         let mut edited = d.clone();
-        edited.files.insert("prometheus/prometheus.yml".into(), "global: {scrape_interval: 5s}\n".into());
+        edited.files.insert(
+            "prometheus/prometheus.yml".into(),
+            "global: {scrape_interval: 5s}\n".into(),
+        );
         assert_ne!(base[STACKCTL_HASH], hash(&edited, "pw")[STACKCTL_HASH]);
 
         // A file the service does not mount does not matter to it.
         let mut unrelated = d.clone();
-        unrelated.files.insert("alertmanager/alertmanager.yml".into(), "route: {}\n".into());
+        unrelated
+            .files
+            .insert("alertmanager/alertmanager.yml".into(), "route: {}\n".into());
         assert_eq!(base[STACKCTL_HASH], hash(&unrelated, "pw")[STACKCTL_HASH]);
 
         let mut flags = d.clone();
-        flags.services[0].command.push("--web.enable-lifecycle".into());
+        flags.services[0]
+            .command
+            .push("--web.enable-lifecycle".into());
         let changed = hash(&flags, "pw");
         assert_ne!(base[COMPOSE_HASH], changed[COMPOSE_HASH]);
         assert_ne!(base[STACKCTL_HASH], changed[STACKCTL_HASH]);
@@ -289,7 +342,12 @@ mod tests {
             seen,
             [
                 ("run/secrets/".to_string(), 0o755, 0, String::new()),
-                ("run/secrets/remote_password".to_string(), 0o400, 65534, "s3cret".to_string()),
+                (
+                    "run/secrets/remote_password".to_string(),
+                    0o400,
+                    65534,
+                    "s3cret".to_string()
+                ),
             ]
         );
     }

@@ -54,7 +54,10 @@ pub async fn status<E: Engine>(
         };
         rows.push(row);
     }
-    for c in containers.iter().filter(|c| d.service(&c.service).is_none()) {
+    for c in containers
+        .iter()
+        .filter(|c| d.service(&c.service).is_none())
+    {
         rows.push(row(c, false));
     }
     Ok(rows)
@@ -69,8 +72,17 @@ fn row(c: &Existing, planned: bool) -> Row {
             .ports
             .iter()
             .map(|p| {
-                let ip = if p.host_ip.contains(':') { format!("[{}]", p.host_ip) } else { p.host_ip.clone() };
-                format!("{ip}:{}->{}/{}", p.host_port, p.container_port, if p.udp { "udp" } else { "tcp" })
+                let ip = if p.host_ip.contains(':') {
+                    format!("[{}]", p.host_ip)
+                } else {
+                    p.host_ip.clone()
+                };
+                format!(
+                    "{ip}:{}->{}/{}",
+                    p.host_port,
+                    p.container_port,
+                    if p.udp { "udp" } else { "tcp" }
+                )
             })
             .collect::<Vec<_>>()
             .join(", "),
@@ -108,7 +120,12 @@ fn health(status: &str) -> &'static str {
 
 /// The table `stackctl status` prints.
 pub fn table(rows: &[Row]) -> String {
-    let mut lines = vec![["SERVICE".to_string(), "STATE".into(), "HEALTH".into(), "PORTS".into()]];
+    let mut lines = vec![[
+        "SERVICE".to_string(),
+        "STATE".into(),
+        "HEALTH".into(),
+        "PORTS".into(),
+    ]];
     for r in rows {
         let mut state = r.state.clone();
         if !r.planned {
@@ -118,7 +135,13 @@ pub fn table(rows: &[Row]) -> String {
         }
         lines.push([r.service.clone(), state, r.health.clone(), r.ports.clone()]);
     }
-    let width = |i: usize| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0);
+    let width = |i: usize| {
+        lines
+            .iter()
+            .map(|l| l[i].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
     let (w0, w1, w2) = (width(0), width(1), width(2));
     let mut out = String::new();
     for l in &lines {

@@ -61,9 +61,17 @@ struct Stack {
 
 fn plan(text: &str) -> Deployment {
     let loaded = crate::load::load_text("stack.yaml", text.to_string());
-    let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.message.clone()).collect();
+    let errors: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.clone())
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
-    crate::plan::plan(loaded.stack.as_ref().expect("stack"), &crate::plan::Inputs::default())
+    crate::plan::plan(
+        loaded.stack.as_ref().expect("stack"),
+        &crate::plan::Inputs::default(),
+    )
 }
 
 fn stack() -> Stack {
@@ -92,9 +100,16 @@ fn options(s: &Stack) -> Options {
     }
 }
 
-fn run_up(engine: &Fake, d: &Deployment, opts: &Options) -> (Result<Outcome, EngineError>, Vec<String>) {
+fn run_up(
+    engine: &Fake,
+    d: &Deployment,
+    opts: &Options,
+) -> (Result<Outcome, EngineError>, Vec<String>) {
     let mut progress = Recorder::default();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
     let outcome = rt.block_on(up(engine, d, opts, &mut progress));
     (outcome, progress.lines)
 }
@@ -121,10 +136,19 @@ fn names(list: &[&str]) -> Vec<String> {
 fn cold_up_creates_everything_in_dependency_order() {
     let s = stack();
     let engine = Fake::with_images(&IMAGES);
-    engine.behave("alertmanager", Behaviour { healthy_after: 2, ..Default::default() });
+    engine.behave(
+        "alertmanager",
+        Behaviour {
+            healthy_after: 2,
+            ..Default::default()
+        },
+    );
     let (outcome, lines) = run_up(&engine, &s.d, &options(&s));
     let sum = summary(outcome);
-    assert_eq!(sum.created, names(&["prometheus", "alertmanager", "node-exporter"]));
+    assert_eq!(
+        sum.created,
+        names(&["prometheus", "alertmanager", "node-exporter"])
+    );
     assert!(sum.unchanged.is_empty() && sum.recreated.is_empty());
 
     let calls = engine.calls();
@@ -138,7 +162,12 @@ fn cold_up_creates_everything_in_dependency_order() {
             "create alertmanager",
         ])
     );
-    let pos = |call: &str| calls.iter().position(|c| c == call).unwrap_or_else(|| panic!("{call} in {calls:?}"));
+    let pos = |call: &str| {
+        calls
+            .iter()
+            .position(|c| c == call)
+            .unwrap_or_else(|| panic!("{call} in {calls:?}"))
+    };
     assert!(pos("start alertmanager") < pos("create prometheus"));
     // Secrets are in place before the process starts.
     assert!(pos("upload alertmanager") < pos("start alertmanager"));
@@ -156,8 +185,16 @@ fn cold_up_creates_everything_in_dependency_order() {
         .expect("secret in archive");
     assert_eq!(secret.header().uid().unwrap(), 65534);
     assert_eq!(secret.header().mode().unwrap(), 0o400);
-    assert!(lines.contains(&"alertmanager: created, started".to_string()), "{lines:?}");
-    assert!(lines.iter().any(|l| l.starts_with("alertmanager: healthy (")), "{lines:?}");
+    assert!(
+        lines.contains(&"alertmanager: created, started".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("alertmanager: healthy (")),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -168,7 +205,10 @@ fn second_up_touches_nothing() {
     let ids = engine.ids();
     engine.clear_calls();
     let sum = summary(run_up(&engine, &s.d, &options(&s)).0);
-    assert_eq!(sum.unchanged, names(&["prometheus", "alertmanager", "node-exporter"]));
+    assert_eq!(
+        sum.unchanged,
+        names(&["prometheus", "alertmanager", "node-exporter"])
+    );
     assert!(sum.created.is_empty() && sum.recreated.is_empty());
     assert_eq!(engine.calls(), Vec::<String>::new());
     assert_eq!(engine.ids(), ids);
@@ -187,7 +227,10 @@ fn a_changed_rule_recreates_only_prometheus() {
     let sum = summary(run_up(&engine, &changed, &options(&s)).0);
     assert_eq!(sum.recreated, names(&["prometheus"]));
     assert_eq!(sum.unchanged, names(&["alertmanager", "node-exporter"]));
-    assert_eq!(engine.calls(), names(&["remove prometheus", "create prometheus", "start prometheus"]));
+    assert_eq!(
+        engine.calls(),
+        names(&["remove prometheus", "create prometheus", "start prometheus"])
+    );
     let after = engine.ids();
     assert_ne!(after["prometheus"], before["prometheus"]);
     assert_eq!(after["alertmanager"], before["alertmanager"]);
@@ -205,7 +248,12 @@ fn a_changed_secret_recreates_the_service_that_reads_it() {
     assert_eq!(sum.recreated, names(&["alertmanager"]));
     assert_eq!(
         engine.calls(),
-        names(&["remove alertmanager", "create alertmanager", "upload alertmanager", "start alertmanager"])
+        names(&[
+            "remove alertmanager",
+            "create alertmanager",
+            "upload alertmanager",
+            "start alertmanager"
+        ])
     );
 }
 
@@ -221,7 +269,10 @@ fn a_rebuilt_image_recreates_its_service() {
         .insert("test/node-exporter:v1.5.0".into(), "sha256:rebuilt".into());
     let sum = summary(run_up(&engine, &s.d, &options(&s)).0);
     assert_eq!(sum.recreated, names(&["node-exporter"]));
-    assert_eq!(engine.container("node-exporter").unwrap().image_id, "sha256:rebuilt");
+    assert_eq!(
+        engine.container("node-exporter").unwrap().image_id,
+        "sha256:rebuilt"
+    );
 }
 
 #[test]
@@ -260,23 +311,57 @@ fn removed_service_is_an_orphan_until_asked() {
 fn an_exiting_container_fails_fast_with_code_and_logs() {
     let s = stack();
     let engine = Fake::with_images(&IMAGES);
-    engine.behave("node-exporter", Behaviour { exit: Some(2), ..Default::default() });
+    engine.behave(
+        "node-exporter",
+        Behaviour {
+            exit: Some(2),
+            ..Default::default()
+        },
+    );
     // An hour to wait: only failing fast lets this test finish.
     let found = problems(run_up(&engine, &s.d, &options(&s)).0);
     assert_eq!(found.len(), 1, "{found:?}");
     let p = &found[0];
-    assert!(p.message.starts_with("service `node-exporter` exited with code 2\n  last log lines:\n"), "{}", p.message);
-    assert!(p.message.contains("    node-exporter log line 30"), "{}", p.message);
-    assert!(p.message.contains("    node-exporter log line 11"), "{}", p.message);
-    assert!(!p.message.contains("log line 10\n"), "only the last 20 lines: {}", p.message);
-    assert!(p.hint.as_deref().unwrap().contains("`docker logs demo-node-exporter-1`"));
+    assert!(
+        p.message
+            .starts_with("service `node-exporter` exited with code 2\n  last log lines:\n"),
+        "{}",
+        p.message
+    );
+    assert!(
+        p.message.contains("    node-exporter log line 30"),
+        "{}",
+        p.message
+    );
+    assert!(
+        p.message.contains("    node-exporter log line 11"),
+        "{}",
+        p.message
+    );
+    assert!(
+        !p.message.contains("log line 10\n"),
+        "only the last 20 lines: {}",
+        p.message
+    );
+    assert!(
+        p.hint
+            .as_deref()
+            .unwrap()
+            .contains("`docker logs demo-node-exporter-1`")
+    );
 }
 
 #[test]
 fn an_unhealthy_service_shows_its_last_health_output() {
     let s = stack();
     let engine = Fake::with_images(&IMAGES);
-    engine.behave("prometheus", Behaviour { unhealthy: true, ..Default::default() });
+    engine.behave(
+        "prometheus",
+        Behaviour {
+            unhealthy: true,
+            ..Default::default()
+        },
+    );
     let found = problems(run_up(&engine, &s.d, &options(&s)).0);
     assert_eq!(
         found[0].message,
@@ -289,7 +374,13 @@ fn an_unhealthy_service_shows_its_last_health_output() {
 fn a_service_that_never_gets_healthy_times_out_with_its_health_output() {
     let s = stack();
     let engine = Fake::with_images(&IMAGES);
-    engine.behave("alertmanager", Behaviour { never_healthy: true, ..Default::default() });
+    engine.behave(
+        "alertmanager",
+        Behaviour {
+            never_healthy: true,
+            ..Default::default()
+        },
+    );
     let opts = Options {
         wait: Duration::from_millis(50),
         ..options(&s)
@@ -313,7 +404,9 @@ fn a_taken_port_stops_up_before_anything_is_created() {
         found,
         [Problem::new(
             "port 127.0.0.1:19090 for service `prometheus` is already in use on this host".into(),
-            Some("stop what listens there, or set `components.prometheus.ports.web` to a free port"),
+            Some(
+                "stop what listens there, or set `components.prometheus.ports.web` to a free port"
+            ),
         )]
     );
     assert_eq!(engine.calls(), Vec::<String>::new());
@@ -328,7 +421,10 @@ fn the_stacks_own_ports_do_not_count_as_taken() {
     engine.world.borrow_mut().taken_ports.insert(19090);
     let changed = plan(&SPEC.replace("sum by (job) (up)", "max by (job) (up)"));
     write(&s.dir, &changed);
-    assert_eq!(summary(run_up(&engine, &changed, &options(&s)).0).recreated, names(&["prometheus"]));
+    assert_eq!(
+        summary(run_up(&engine, &changed, &options(&s)).0).recreated,
+        names(&["prometheus"])
+    );
 }
 
 #[test]
@@ -344,7 +440,10 @@ fn a_missing_image_says_how_to_load_it_and_nothing_is_created() {
     );
     let hint = found[0].hint.as_deref().unwrap();
     assert!(hint.contains("`docker load -i image.tar`"), "{hint}");
-    assert!(hint.contains("`docker build -t test/node-exporter:v1.5.0 .`"), "{hint}");
+    assert!(
+        hint.contains("`docker build -t test/node-exporter:v1.5.0 .`"),
+        "{hint}"
+    );
     assert!(hint.contains("`defaults.image_registry`"), "{hint}");
     assert_eq!(engine.calls(), names(&["pull test/node-exporter:v1.5.0"]));
 }
@@ -360,7 +459,10 @@ fn a_pullable_image_is_pulled_first() {
         .insert("test/node-exporter:v1.5.0".into(), "sha256:pulled".into());
     summary(run_up(&engine, &s.d, &options(&s)).0);
     assert_eq!(engine.calls()[0], "pull test/node-exporter:v1.5.0");
-    assert_eq!(engine.container("node-exporter").unwrap().image_id, "sha256:pulled");
+    assert_eq!(
+        engine.container("node-exporter").unwrap().image_id,
+        "sha256:pulled"
+    );
 }
 
 #[test]
@@ -372,7 +474,10 @@ fn missing_files_and_secrets_are_all_reported_before_anything_runs() {
     let found = problems(run_up(&engine, &s.d, &options(&s)).0);
     let messages: Vec<&str> = found.iter().map(|p| p.message.as_str()).collect();
     assert_eq!(messages.len(), 2, "{messages:?}");
-    assert!(messages[0].starts_with("secret `smtp_password`: cannot read `"), "{messages:?}");
+    assert!(
+        messages[0].starts_with("secret `smtp_password`: cannot read `"),
+        "{messages:?}"
+    );
     assert_eq!(
         messages[1],
         format!(
@@ -401,9 +506,18 @@ fn an_unreachable_engine_is_an_error_not_a_failure() {
 fn a_rerun_after_a_failure_converges_without_duplicates() {
     let s = stack();
     let engine = Fake::with_images(&IMAGES);
-    let bad = plan(&SPEC.replace("host_root: false", "host_root: false\n    extra_args: [--no-such-flag]"));
+    let bad = plan(&SPEC.replace(
+        "host_root: false",
+        "host_root: false\n    extra_args: [--no-such-flag]",
+    ));
     write(&s.dir, &bad);
-    engine.behave("node-exporter", Behaviour { exit: Some(1), ..Default::default() });
+    engine.behave(
+        "node-exporter",
+        Behaviour {
+            exit: Some(1),
+            ..Default::default()
+        },
+    );
     problems(run_up(&engine, &bad, &options(&s)).0);
     // Same broken spec again: the same container fails again, nothing duplicated.
     problems(run_up(&engine, &bad, &options(&s)).0);
@@ -435,17 +549,38 @@ fn healthy_and_completed_conditions_wait_for_their_dependency() {
         condition: Condition::Healthy,
     }];
     d.services.push(job);
-    let ne = d.services.iter_mut().find(|x| x.name == "node-exporter").unwrap();
+    let ne = d
+        .services
+        .iter_mut()
+        .find(|x| x.name == "node-exporter")
+        .unwrap();
     ne.depends_on = vec![Dependency {
         service: "setup".into(),
         condition: Condition::CompletedSuccessfully,
     }];
     let engine = Fake::with_images(&IMAGES);
-    engine.behave("alertmanager", Behaviour { healthy_after: 3, ..Default::default() });
-    engine.behave("setup", Behaviour { exit: Some(0), ..Default::default() });
+    engine.behave(
+        "alertmanager",
+        Behaviour {
+            healthy_after: 3,
+            ..Default::default()
+        },
+    );
+    engine.behave(
+        "setup",
+        Behaviour {
+            exit: Some(0),
+            ..Default::default()
+        },
+    );
     let (outcome, lines) = run_up(&engine, &d, &options(&s));
     summary(outcome);
-    let at = |prefix: &str| lines.iter().position(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("{prefix} in {lines:?}"));
+    let at = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix} in {lines:?}"))
+    };
     assert!(at("alertmanager: healthy") < at("setup: created, started"));
     assert!(at("setup: completed") < at("node-exporter: created, started"));
 
@@ -465,14 +600,30 @@ fn a_failed_job_blocks_its_dependents_and_is_reported() {
     job.restart = "no".into();
     job.ports.clear();
     d.services.push(job);
-    d.services.iter_mut().find(|x| x.name == "prometheus").unwrap().depends_on.push(Dependency {
-        service: "setup".into(),
-        condition: Condition::CompletedSuccessfully,
-    });
+    d.services
+        .iter_mut()
+        .find(|x| x.name == "prometheus")
+        .unwrap()
+        .depends_on
+        .push(Dependency {
+            service: "setup".into(),
+            condition: Condition::CompletedSuccessfully,
+        });
     let engine = Fake::with_images(&IMAGES);
-    engine.behave("setup", Behaviour { exit: Some(3), ..Default::default() });
+    engine.behave(
+        "setup",
+        Behaviour {
+            exit: Some(3),
+            ..Default::default()
+        },
+    );
     let found = problems(run_up(&engine, &d, &options(&s)).0);
-    assert!(found[0].message.starts_with("service `setup` exited with code 3"), "{found:?}");
+    assert!(
+        found[0]
+            .message
+            .starts_with("service `setup` exited with code 3"),
+        "{found:?}"
+    );
     assert!(engine.container("prometheus").is_none());
 }
 
@@ -484,11 +635,22 @@ fn labels_and_names_are_the_compose_ones() {
     let w = engine.world.borrow();
     assert_eq!(w.networks["demo_default"][spec::PROJECT], "demo");
     assert_eq!(w.networks["demo_default"][spec::NETWORK], "default");
-    assert_eq!(w.volumes["demo_prometheus_data"][spec::VOLUME], "prometheus_data");
-    let p = w.containers.values().find(|c| c.service() == "prometheus").unwrap();
+    assert_eq!(
+        w.volumes["demo_prometheus_data"][spec::VOLUME],
+        "prometheus_data"
+    );
+    let p = w
+        .containers
+        .values()
+        .find(|c| c.service() == "prometheus")
+        .unwrap();
     assert_eq!(p.spec.name, "demo-prometheus-1");
     assert_eq!(p.spec.labels[spec::ONEOFF], "False");
-    assert!(p.spec.binds.contains(&"demo_prometheus_data:/prometheus".to_string()));
+    assert!(
+        p.spec
+            .binds
+            .contains(&"demo_prometheus_data:/prometheus".to_string())
+    );
 }
 
 #[test]
@@ -497,17 +659,30 @@ fn down_removes_containers_and_network_and_keeps_volumes() {
     let engine = Fake::with_images(&IMAGES);
     summary(run_up(&engine, &s.d, &options(&s)).0);
     engine.clear_calls();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
     let mut progress = Recorder::default();
-    let removed = rt.block_on(down(&engine, "demo", &s.d.volumes, false, &mut progress)).unwrap();
+    let removed = rt
+        .block_on(down(&engine, "demo", &s.d.volumes, false, &mut progress))
+        .unwrap();
     assert_eq!(removed.containers.len(), 3);
     assert!(removed.network);
-    assert_eq!(removed.kept_volumes, names(&["demo_alertmanager_data", "demo_prometheus_data"]));
+    assert_eq!(
+        removed.kept_volumes,
+        names(&["demo_alertmanager_data", "demo_prometheus_data"])
+    );
     assert!(engine.world.borrow().containers.is_empty());
     assert_eq!(engine.world.borrow().volumes.len(), 2);
 
-    let removed = rt.block_on(down(&engine, "demo", &s.d.volumes, true, &mut progress)).unwrap();
-    assert_eq!(removed.volumes, names(&["demo_alertmanager_data", "demo_prometheus_data"]));
+    let removed = rt
+        .block_on(down(&engine, "demo", &s.d.volumes, true, &mut progress))
+        .unwrap();
+    assert_eq!(
+        removed.volumes,
+        names(&["demo_alertmanager_data", "demo_prometheus_data"])
+    );
     assert!(engine.world.borrow().volumes.is_empty());
 }
 
@@ -526,18 +701,34 @@ fn status_rows_come_from_labels() {
             (x.name.clone(), c.spec.labels[spec::STACKCTL_HASH].clone())
         })
         .collect();
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let rows = rt.block_on(super::status::status(&engine, &d, &hashes)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let rows = rt
+        .block_on(super::status::status(&engine, &d, &hashes))
+        .unwrap();
     let summary: Vec<(&str, &str, bool, &str)> = rows
         .iter()
-        .map(|r| (r.service.as_str(), r.state.as_str(), r.planned, r.ports.as_str()))
+        .map(|r| {
+            (
+                r.service.as_str(),
+                r.state.as_str(),
+                r.planned,
+                r.ports.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         summary,
         [
             ("prometheus", "running", true, "127.0.0.1:19090->9090/tcp"),
             ("alertmanager", "running", true, "127.0.0.1:9093->9093/tcp"),
-            ("node-exporter", "running", false, "127.0.0.1:9100->9100/tcp"),
+            (
+                "node-exporter",
+                "running",
+                false,
+                "127.0.0.1:9100->9100/tcp"
+            ),
         ]
     );
 }

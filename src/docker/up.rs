@@ -89,14 +89,20 @@ pub async fn up<E: Engine>(
     }
     let mut actions: BTreeMap<&str, Action> = BTreeMap::new();
     for s in &d.services {
-        let mine: Vec<Existing> = existing.iter().filter(|c| c.service == s.name).cloned().collect();
+        let mine: Vec<Existing> = existing
+            .iter()
+            .filter(|c| c.service == s.name)
+            .cloned()
+            .collect();
         let want = &specs[s.name.as_str()];
         let action = match mine.as_slice() {
             [] => Action::Create,
             [one]
                 if one.name == want.name
-                    && one.labels.get(spec::STACKCTL_HASH) == want.labels.get(spec::STACKCTL_HASH)
-                    && image_ids.get(&s.image).cloned().flatten().as_deref() == Some(one.image_id.as_str()) =>
+                    && one.labels.get(spec::STACKCTL_HASH)
+                        == want.labels.get(spec::STACKCTL_HASH)
+                    && image_ids.get(&s.image).cloned().flatten().as_deref()
+                        == Some(one.image_id.as_str()) =>
             {
                 Action::Keep(one.clone())
             }
@@ -105,7 +111,10 @@ pub async fn up<E: Engine>(
         actions.insert(&s.name, action);
     }
     let planned: BTreeSet<&str> = d.services.iter().map(|s| s.name.as_str()).collect();
-    let orphans: Vec<&Existing> = existing.iter().filter(|c| !planned.contains(c.service.as_str())).collect();
+    let orphans: Vec<&Existing> = existing
+        .iter()
+        .filter(|c| !planned.contains(c.service.as_str()))
+        .collect();
 
     // Preflight: nothing is created unless all of it passes.
     let changing: Vec<&Service> = d
@@ -124,7 +133,8 @@ pub async fn up<E: Engine>(
     }
     problems.extend(preflight::check_ports(engine, &changing, &held));
     if problems.is_empty() {
-        problems.extend(preflight::ensure_images(engine, &changing, &mut image_ids, progress).await?);
+        problems
+            .extend(preflight::ensure_images(engine, &changing, &mut image_ids, progress).await?);
     }
     if !problems.is_empty() {
         return Ok(Outcome::Failed(problems));
@@ -134,25 +144,35 @@ pub async fn up<E: Engine>(
     for o in &orphans {
         if opts.remove_orphans {
             engine.remove(&o.id).await?;
-            progress.line(&o.service, &format!("removed orphan container `{}`", o.name));
+            progress.line(
+                &o.service,
+                &format!("removed orphan container `{}`", o.name),
+            );
             summary.removed_orphans.push(o.service.clone());
         } else {
             progress.line(
                 &o.service,
-                &format!("orphan: container `{}` is not in the spec (`--remove-orphans` removes it)", o.name),
+                &format!(
+                    "orphan: container `{}` is not in the spec (`--remove-orphans` removes it)",
+                    o.name
+                ),
             );
             summary.orphans.push(o.service.clone());
         }
     }
     let network = spec::network_name(&d.project);
     if !engine.network_exists(&network).await? {
-        engine.create_network(&network, &spec::network_labels(&d.project)).await?;
+        engine
+            .create_network(&network, &spec::network_labels(&d.project))
+            .await?;
         progress.line(&network, "network created");
     }
     for v in &d.volumes {
         let name = spec::volume_name(&d.project, v);
         if !engine.volume_exists(&name).await? {
-            engine.create_volume(&name, &spec::volume_labels(&d.project, v)).await?;
+            engine
+                .create_volume(&name, &spec::volume_labels(&d.project, v))
+                .await?;
             progress.line(&name, "volume created");
         }
     }
@@ -174,7 +194,10 @@ pub async fn up<E: Engine>(
         }
     }
 
-    let failures = run(engine, d, opts, &actions, &specs, &secrets, started, progress).await?;
+    let failures = run(
+        engine, d, opts, &actions, &specs, &secrets, started, progress,
+    )
+    .await?;
     progress.finish();
     if failures.is_empty() {
         Ok(Outcome::Up(summary))
@@ -199,17 +222,21 @@ async fn run<E: Engine>(
     let mut phases: BTreeMap<&str, Phase> = BTreeMap::new();
     for s in &d.services {
         let phase = match &actions[s.name.as_str()] {
-            Action::Keep(c) if matches!(c.state.as_str(), "running" | "restarting") => Phase::Running {
-                id: c.id.clone(),
-                baseline: None,
-                last: None,
-            },
+            Action::Keep(c) if matches!(c.state.as_str(), "running" | "restarting") => {
+                Phase::Running {
+                    id: c.id.clone(),
+                    baseline: None,
+                    last: None,
+                }
+            }
             // A finished job that did not change is not run again; a failed
             // one is (its cause may be gone), as Compose would.
-            Action::Keep(c) if s.one_shot && c.state == "exited" => match engine.inspect(&c.id).await? {
-                st if st.exit_code == 0 => Phase::Completed,
-                _ => Phase::Pending,
-            },
+            Action::Keep(c) if s.one_shot && c.state == "exited" => {
+                match engine.inspect(&c.id).await? {
+                    st if st.exit_code == 0 => Phase::Completed,
+                    _ => Phase::Pending,
+                }
+            }
             _ => Phase::Pending,
         };
         phases.insert(&s.name, phase);
@@ -220,7 +247,9 @@ async fn run<E: Engine>(
         let ready_to_start: Vec<&Service> = d
             .services
             .iter()
-            .filter(|s| phases[s.name.as_str()] == Phase::Pending && dependencies_met(d, s, &phases))
+            .filter(|s| {
+                phases[s.name.as_str()] == Phase::Pending && dependencies_met(d, s, &phases)
+            })
             .collect();
         let launches = ready_to_start.iter().map(|s| async move {
             let result = match &actions[s.name.as_str()] {
@@ -239,8 +268,19 @@ async fn run<E: Engine>(
                         Action::Recreate(_) => "recreated, started",
                     };
                     progress.line(&s.name, verb);
-                    let baseline = if matches!(actions[s.name.as_str()], Action::Keep(_)) { None } else { Some(0) };
-                    phases.insert(&s.name, Phase::Running { id, baseline, last: None });
+                    let baseline = if matches!(actions[s.name.as_str()], Action::Keep(_)) {
+                        None
+                    } else {
+                        Some(0)
+                    };
+                    phases.insert(
+                        &s.name,
+                        Phase::Running {
+                            id,
+                            baseline,
+                            last: None,
+                        },
+                    );
                 }
                 Err(e @ EngineError::Unreachable { .. }) => return Err(e),
                 Err(e) => failures.push(start_failure(s, &e)),
@@ -262,7 +302,9 @@ async fn run<E: Engine>(
         let inspections = join_all(running.iter().map(|(s, id)| async move {
             let state = engine.inspect(id).await;
             let ready = match &state {
-                Ok(st) if st.status == "running" && st.health.is_none() => probe(engine, s, st).await,
+                Ok(st) if st.status == "running" && st.health.is_none() => {
+                    probe(engine, s, st).await
+                }
                 _ => false,
             };
             (*s, id.clone(), state, ready)
@@ -273,14 +315,23 @@ async fn run<E: Engine>(
                 Ok(st) => st,
                 Err(e @ EngineError::Unreachable { .. }) => return Err(e),
                 Err(e) => {
-                    failures.push(Problem::new(format!("service `{}`: cannot inspect its container: {e}", s.name), None));
+                    failures.push(Problem::new(
+                        format!("service `{}`: cannot inspect its container: {e}", s.name),
+                        None,
+                    ));
                     continue;
                 }
             };
-            let Some(Phase::Running { baseline, .. }) = phases.get(s.name.as_str()).cloned() else { continue };
+            let Some(Phase::Running { baseline, .. }) = phases.get(s.name.as_str()).cloned() else {
+                continue;
+            };
             let baseline = baseline.unwrap_or(state.restart_count);
             let elapsed = started.elapsed().as_secs_f64();
-            let unchanged = if matches!(actions[s.name.as_str()], Action::Keep(_)) { "unchanged, " } else { "" };
+            let unchanged = if matches!(actions[s.name.as_str()], Action::Keep(_)) {
+                "unchanged, "
+            } else {
+                ""
+            };
             let died = matches!(state.status.as_str(), "exited" | "dead");
             if died && s.one_shot && state.exit_code == 0 {
                 progress.line(&s.name, &format!("{unchanged}completed ({elapsed:.1}s)"));
@@ -295,7 +346,11 @@ async fn run<E: Engine>(
                 progress.line(&s.name, &format!("{unchanged}healthy ({elapsed:.1}s)"));
                 phases.insert(&s.name, Phase::Ready);
             } else if probed && !s.one_shot {
-                let what = if s.ready.is_some() { "ready" } else { "running" };
+                let what = if s.ready.is_some() {
+                    "ready"
+                } else {
+                    "running"
+                };
                 progress.line(&s.name, &format!("{unchanged}{what} ({elapsed:.1}s)"));
                 phases.insert(&s.name, Phase::Ready);
             } else {
@@ -312,7 +367,10 @@ async fn run<E: Engine>(
         if !failures.is_empty() {
             return Ok(failures);
         }
-        if phases.values().all(|p| matches!(p, Phase::Ready | Phase::Completed)) {
+        if phases
+            .values()
+            .all(|p| matches!(p, Phase::Ready | Phase::Completed))
+        {
             return Ok(Vec::new());
         }
         if Instant::now() >= deadline {
@@ -366,7 +424,10 @@ async fn settle<E: Engine>(engine: &E, id: &str, mut state: State) -> State {
 /// project network), or at once when it has none.
 async fn probe<E: Engine>(engine: &E, s: &Service, state: &State) -> bool {
     let Some(check) = &s.ready else { return true };
-    let published = s.ports.iter().find(|p| p.container_port == check.container_port && !p.udp);
+    let published = s
+        .ports
+        .iter()
+        .find(|p| p.container_port == check.container_port && !p.udp);
     let addr = match (published, &state.ip) {
         (Some(p), _) => {
             let host = match p.host_ip.as_str() {
@@ -385,8 +446,12 @@ async fn probe<E: Engine>(engine: &E, s: &Service, state: &State) -> bool {
 
 fn dependencies_met(d: &Deployment, s: &Service, phases: &BTreeMap<&str, Phase>) -> bool {
     s.depends_on.iter().all(|dep| {
-        let Some(target) = d.service(&dep.service) else { return true };
-        let Some(phase) = phases.get(dep.service.as_str()) else { return true };
+        let Some(target) = d.service(&dep.service) else {
+            return true;
+        };
+        let Some(phase) = phases.get(dep.service.as_str()) else {
+            return true;
+        };
         match dep.condition {
             Condition::Started => !matches!(phase, Phase::Pending),
             // Waiting for health needs something to tell health by; like the
@@ -402,19 +467,29 @@ fn dependencies_met(d: &Deployment, s: &Service, phases: &BTreeMap<&str, Phase>)
 
 fn start_failure(s: &Service, e: &EngineError) -> Problem {
     let text = e.to_string();
-    let hint = if text.contains("port is already allocated") || text.contains("address already in use") {
+    let hint = if text.contains("port is already allocated")
+        || text.contains("address already in use")
+    {
         Some("another process took the port after the check; free it and run `stackctl up` again")
     } else if matches!(e, EngineError::Conflict(_)) {
-        Some("a container of that name exists but does not carry this stack's labels; remove it with `docker rm -f`")
+        Some(
+            "a container of that name exists but does not carry this stack's labels; remove it with `docker rm -f`",
+        )
     } else {
         None
     };
-    Problem::new(format!("service `{}` could not be started: {text}", s.name), hint)
+    Problem::new(
+        format!("service `{}` could not be started: {text}", s.name),
+        hint,
+    )
 }
 
 fn exited(s: &Service, container: &str, state: &State, logs: &str) -> Problem {
     let mut message = if state.status == "running" {
-        format!("service `{}` keeps exiting (restarted {} times)", s.name, state.restart_count)
+        format!(
+            "service `{}` keeps exiting (restarted {} times)",
+            s.name, state.restart_count
+        )
     } else {
         format!("service `{}` exited with code {}", s.name, state.exit_code)
     };
@@ -426,19 +501,31 @@ fn exited(s: &Service, container: &str, state: &State, logs: &str) -> Problem {
     }
     message.push_str(&indented_block("last log lines", &collapse_repeats(logs)));
     let hint = if state.oom_killed {
-        format!("raise `resources.memory` of the component; `docker logs {container}` shows the whole log")
+        format!(
+            "raise `resources.memory` of the component; `docker logs {container}` shows the whole log"
+        )
     } else {
-        format!("fix the spec (a bad flag in `extra_args`?) and run `stackctl up` again; `docker logs {container}` shows the whole log")
+        format!(
+            "fix the spec (a bad flag in `extra_args`?) and run `stackctl up` again; `docker logs {container}` shows the whole log"
+        )
     };
     Problem::new(message, Some(&hint))
 }
 
 fn unhealthy(s: &Service, container: &str, state: &State) -> Problem {
-    let mut message = format!("service `{}` is unhealthy: its healthcheck kept failing", s.name);
-    message.push_str(&indented_block("last healthcheck output", state.last_health_output.as_deref().unwrap_or("")));
+    let mut message = format!(
+        "service `{}` is unhealthy: its healthcheck kept failing",
+        s.name
+    );
+    message.push_str(&indented_block(
+        "last healthcheck output",
+        state.last_health_output.as_deref().unwrap_or(""),
+    ));
     Problem::new(
         message,
-        Some(&format!("`docker logs {container}` shows why the service is not answering")),
+        Some(&format!(
+            "`docker logs {container}` shows why the service is not answering"
+        )),
     )
 }
 
@@ -448,21 +535,42 @@ fn timeouts(d: &Deployment, phases: &BTreeMap<&str, Phase>, wait: Duration) -> V
         let message = match &phases[s.name.as_str()] {
             Phase::Ready | Phase::Completed => continue,
             Phase::Pending => {
-                let waiting: Vec<&str> = s.depends_on.iter().map(|dep| dep.service.as_str()).collect();
-                format!("service `{}` was not started: still waiting for {}", s.name, waiting.join(", "))
+                let waiting: Vec<&str> = s
+                    .depends_on
+                    .iter()
+                    .map(|dep| dep.service.as_str())
+                    .collect();
+                format!(
+                    "service `{}` was not started: still waiting for {}",
+                    s.name,
+                    waiting.join(", ")
+                )
             }
             Phase::Running { last, .. } => {
-                let what = if s.one_shot { "did not complete" } else { "did not become healthy" };
+                let what = if s.one_shot {
+                    "did not complete"
+                } else {
+                    "did not become healthy"
+                };
                 let mut m = format!("service `{}` {what} within {}s", s.name, wait.as_secs());
-                if let Some(output) = last.as_ref().and_then(|st| st.last_health_output.as_deref()) {
+                if let Some(output) = last
+                    .as_ref()
+                    .and_then(|st| st.last_health_output.as_deref())
+                {
                     m.push_str(&indented_block("last healthcheck output", output));
                 } else if let Some(check) = &s.ready {
-                    m.push_str(&format!(" (`{}` on port {} did not answer)", check.path, check.container_port));
+                    m.push_str(&format!(
+                        " (`{}` on port {} did not answer)",
+                        check.path, check.container_port
+                    ));
                 }
                 m
             }
         };
-        out.push(Problem::new(message, Some("raise `--wait`, or look at `stackctl status` and the service's logs")));
+        out.push(Problem::new(
+            message,
+            Some("raise `--wait`, or look at `stackctl status` and the service's logs"),
+        ));
     }
     out
 }
@@ -477,7 +585,13 @@ fn collapse_repeats(logs: &str) -> String {
         }
     }
     out.into_iter()
-        .map(|(line, n)| if n > 1 { format!("{line}  (×{n})") } else { line })
+        .map(|(line, n)| {
+            if n > 1 {
+                format!("{line}  (×{n})")
+            } else {
+                line
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -500,7 +614,9 @@ mod tests {
     #[test]
     fn repeated_log_lines_are_shown_once() {
         assert_eq!(
-            super::collapse_repeats("start\nerror: bad flag\nerror: bad flag\nerror: bad flag\nend\n"),
+            super::collapse_repeats(
+                "start\nerror: bad flag\nerror: bad flag\nerror: bad flag\nend\n"
+            ),
             "start\nerror: bad flag  (×3)\nend"
         );
     }
