@@ -153,13 +153,15 @@ fn cold_up_creates_everything_in_dependency_order() {
 
     let calls = engine.calls();
     assert_eq!(
-        calls[..4],
+        calls[..6],
         names(&[
             "create network demo_default",
             "create volume demo_alertmanager_data",
             "create volume demo_prometheus_data",
-            // Prometheus waits for Alertmanager (condition: started).
+            // Every container is created at once; secrets go in before any start.
+            "create prometheus",
             "create alertmanager",
+            "upload alertmanager",
         ])
     );
     let pos = |call: &str| {
@@ -168,9 +170,8 @@ fn cold_up_creates_everything_in_dependency_order() {
             .position(|c| c == call)
             .unwrap_or_else(|| panic!("{call} in {calls:?}"))
     };
-    assert!(pos("start alertmanager") < pos("create prometheus"));
-    // Secrets are in place before the process starts.
-    assert!(pos("upload alertmanager") < pos("start alertmanager"));
+    // Prometheus waits for Alertmanager (condition: started).
+    assert!(pos("start alertmanager") < pos("start prometheus"));
     assert!(!calls.contains(&"upload prometheus".to_string()));
 
     let am = engine.container("alertmanager").unwrap();
@@ -624,7 +625,9 @@ fn a_failed_job_blocks_its_dependents_and_is_reported() {
             .starts_with("service `setup` exited with code 3"),
         "{found:?}"
     );
-    assert!(engine.container("prometheus").is_none());
+    // Created with the others, but never started.
+    assert_eq!(engine.container("prometheus").unwrap().state, "created");
+    assert!(!engine.calls().contains(&"start prometheus".to_string()));
 }
 
 #[test]
@@ -730,5 +733,40 @@ fn status_rows_come_from_labels() {
                 "127.0.0.1:9100->9100/tcp"
             ),
         ]
+    );
+}
+
+#[test]
+fn a_registry_mirror_reaches_the_containers_exactly_as_planned() {
+    let text = SPEC
+        .replace(
+            "stackctl: 1\n",
+            "stackctl: 1\ndefaults:\n  image_registry: registry.local:5000/\n",
+        )
+        .replace("    image: test/node-exporter\n", "");
+    let d = plan(&text);
+    let planned = d.service("node-exporter").unwrap().image.clone();
+    assert_eq!(planned, "registry.local:5000/prom/node-exporter:v1.5.0");
+    let s = stack();
+    let engine = Fake::with_images(&[IMAGES[0], IMAGES[1], planned.as_str()]);
+    summary(run_up(&engine, &d, &options(&s)).0);
+    // A per-component `image:` wins over the mirror.
+    assert_eq!(
+        engine.container("node-exporter").unwrap().spec.image,
+        planned
+    );
+    assert_eq!(
+        engine.container("prometheus").unwrap().spec.image,
+        "test/prometheus:v2.42.0"
+    );
+
+    // Missing, it is named as planned, mirror and all.
+    let engine = Fake::with_images(&IMAGES[..2]);
+    let found = problems(run_up(&engine, &d, &options(&s)).0);
+    assert!(
+        found[0]
+            .message
+            .starts_with("image `registry.local:5000/prom/node-exporter:v1.5.0`"),
+        "{found:?}"
     );
 }

@@ -241,6 +241,27 @@ async fn run<E: Engine>(
         };
         phases.insert(&s.name, phase);
     }
+    // Create every new container up front, all at once: only starting has
+    // to wait for dependencies, and creation is most of a container's setup.
+    let creations = d
+        .services
+        .iter()
+        .filter(|s| !matches!(actions[s.name.as_str()], Action::Keep(_)))
+        .map(|s| async move { (s, create(engine, s, &specs[s.name.as_str()], secrets).await) });
+    let mut created: BTreeMap<&str, String> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (s, result) in join_all(creations).await {
+        match result {
+            Ok(id) => {
+                created.insert(&s.name, id);
+            }
+            Err(e @ EngineError::Unreachable { .. }) => return Err(e),
+            Err(e) => failures.push(start_failure(s, &e)),
+        }
+    }
+    if !failures.is_empty() {
+        return Ok(failures);
+    }
     let deadline = started + opts.wait;
     loop {
         // Start every pending service whose dependencies are satisfied.
@@ -251,15 +272,19 @@ async fn run<E: Engine>(
                 phases[s.name.as_str()] == Phase::Pending && dependencies_met(d, s, &phases)
             })
             .collect();
-        let launches = ready_to_start.iter().map(|s| async move {
-            let result = match &actions[s.name.as_str()] {
-                Action::Keep(c) => engine.start(&c.id).await.map(|()| c.id.clone()),
-                _ => launch(engine, s, &specs[s.name.as_str()], secrets).await,
+        let launches = ready_to_start.iter().map(|s| {
+            let id = match &actions[s.name.as_str()] {
+                Action::Keep(c) => c.id.clone(),
+                _ => created[s.name.as_str()].clone(),
             };
-            (*s, result)
+            async move { (*s, engine.start(&id).await.map(|()| id)) }
         });
         let mut failures = Vec::new();
-        for (s, result) in join_all(launches).await {
+        let launched = join_all(launches).await;
+        // What just started may unblock others (condition `started`): look
+        // again at once rather than after a pause.
+        let again = !launched.is_empty();
+        for (s, result) in launched {
             match result {
                 Ok(id) => {
                     let verb = match &actions[s.name.as_str()] {
@@ -383,12 +408,14 @@ async fn run<E: Engine>(
             .map(|s| s.name.clone())
             .collect();
         progress.waiting(&pending, started.elapsed());
-        tokio::time::sleep(opts.poll).await;
+        if !again {
+            tokio::time::sleep(opts.poll).await;
+        }
     }
 }
 
-/// Creates the container, hands it its secrets, starts it.
-async fn launch<E: Engine>(
+/// Creates the container and hands it its secrets (before it ever starts).
+async fn create<E: Engine>(
     engine: &E,
     s: &Service,
     spec: &ContainerSpec,
@@ -400,7 +427,6 @@ async fn launch<E: Engine>(
             .map_err(|e| EngineError::Api(format!("cannot pack the secrets: {e}")))?;
         engine.upload(&id, tar).await?;
     }
-    engine.start(&id).await?;
     Ok(id)
 }
 
