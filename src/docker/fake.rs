@@ -49,6 +49,10 @@ pub struct World {
     /// Mutating calls in order: `create prometheus`, `start prometheus`, …
     pub calls: Vec<String>,
     pub unreachable: bool,
+    /// Ready endpoints answer (`http_ok`).
+    pub http_down: bool,
+    /// Every `http_ok` probe: `addr path`.
+    pub probes: Vec<String>,
     next_id: u32,
 }
 
@@ -359,7 +363,9 @@ impl Engine for Fake {
         !self.world.borrow().taken_ports.contains(&port)
     }
 
-    async fn http_ok(&self, _addr: &str, _path: &str) -> bool {
-        true
+    async fn http_ok(&self, addr: &str, path: &str) -> bool {
+        let mut w = self.world.borrow_mut();
+        w.probes.push(format!("{addr} {path}"));
+        !w.http_down
     }
 }

@@ -770,3 +770,61 @@ fn a_registry_mirror_reaches_the_containers_exactly_as_planned() {
         "{found:?}"
     );
 }
+
+#[test]
+fn a_service_without_healthcheck_is_probed_on_its_ready_endpoint() {
+    let s = stack();
+    let mut d = s.d.clone();
+    // As for the FROM-scratch exporters: no shell, so no in-container check.
+    let ne = d
+        .services
+        .iter_mut()
+        .find(|x| x.name == "node-exporter")
+        .unwrap();
+    ne.healthcheck = None;
+    ne.ports[0].host_port = 19100;
+    let engine = Fake::with_images(&IMAGES);
+    engine.world.borrow_mut().http_down = true;
+    let opts = Options {
+        wait: Duration::from_millis(50),
+        ..options(&s)
+    };
+    let found = problems(run_up(&engine, &d, &opts).0);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].message,
+        "service `node-exporter` did not become healthy within 0s (`/metrics` on port 9100 did not answer)"
+    );
+    assert_eq!(
+        engine.world.borrow().probes.first().map(String::as_str),
+        Some("127.0.0.1:19100 /metrics"),
+        "probed through the published port"
+    );
+
+    engine.world.borrow_mut().http_down = false;
+    let (outcome, lines) = run_up(&engine, &d, &options(&s));
+    summary(outcome);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("node-exporter: unchanged, ready (")),
+        "{lines:?}"
+    );
+
+    // Not published: probed on its address on the project network.
+    d.services
+        .iter_mut()
+        .find(|x| x.name == "node-exporter")
+        .unwrap()
+        .ports
+        .clear();
+    engine.world.borrow_mut().probes.clear();
+    summary(run_up(&engine, &d, &options(&s)).0);
+    assert!(
+        engine
+            .world
+            .borrow()
+            .probes
+            .contains(&"172.30.0.2:9100 /metrics".to_string())
+    );
+}

@@ -101,8 +101,13 @@ pub async fn up<E: Engine>(
                 if one.name == want.name
                     && one.labels.get(spec::STACKCTL_HASH)
                         == want.labels.get(spec::STACKCTL_HASH)
-                    && image_ids.get(&s.image).cloned().flatten().as_deref()
-                        == Some(one.image_id.as_str()) =>
+                    // A rebuilt or re-pulled tag recreates; a tag deleted
+                    // locally says nothing about the running container.
+                    && image_ids
+                        .get(&s.image)
+                        .cloned()
+                        .flatten()
+                        .is_none_or(|id| id == one.image_id) =>
             {
                 Action::Keep(one.clone())
             }
@@ -176,15 +181,18 @@ pub async fn up<E: Engine>(
             progress.line(&name, "volume created");
         }
     }
+    // Each removal waits for the process to stop: do them all at once.
     let removals = actions.iter().filter_map(|(name, a)| match a {
-        Action::Recreate(old) => Some((*name, old)),
+        Action::Recreate(old) => Some(async move {
+            for c in old {
+                engine.remove(&c.id).await?;
+            }
+            Ok::<_, EngineError>(*name)
+        }),
         _ => None,
     });
-    for (name, old) in removals {
-        for c in old {
-            engine.remove(&c.id).await?;
-        }
-        progress.line(name, "changed: recreating");
+    for removed in join_all(removals).await {
+        progress.line(removed?, "changed: recreating");
     }
     for s in &d.services {
         match &actions[s.name.as_str()] {
