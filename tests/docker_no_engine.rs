@@ -1,5 +1,6 @@
-//! A Docker daemon that does not answer is reported within seconds, with exit
-//! 2 (stackctl cannot do its job), whatever the stack. Needs no engine.
+//! `stackctl up` where no working engine is needed: a Docker daemon that does
+//! not answer is reported within seconds with exit 2 (stackctl cannot do its
+//! job); a spec that is wrong stops `up` with exit 1 before Docker is asked.
 
 mod common;
 
@@ -66,4 +67,47 @@ fn a_missing_socket_exits_2() {
         ),
         "{err}"
     );
+}
+
+#[test]
+fn an_invalid_spec_stops_up_before_docker_is_asked() {
+    let dir = common::spec_dir(
+        "stackctl: 1\nname: bad\ncomponents:\n  node_exporter:\n    versoin: v1.5.0\n",
+    );
+    let out = stackctl()
+        .args(["up", "--dir", path_str(dir.path())])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let (code, _, err) = common::decode(out);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("unknown field `versoin`"), "{err}");
+    assert!(!err.contains("Docker daemon"), "{err}");
+    assert!(!dir.path().join("docker-compose.monitoring.yml").exists());
+}
+
+#[test]
+fn an_empty_notifier_secret_is_an_error_for_up_but_not_for_render() {
+    let spec = "stackctl: 1\nname: strict\nsecrets:\n  slack_webhook_url: {}\ncomponents:\n  alertmanager:\n    version: v0.25.0\n\
+                alerting:\n  slack_api_url_secret: slack_webhook_url\n  route:\n    receiver: chat\n  receivers:\n    - name: chat\n      slack:\n        - channel: '#alerts'\n";
+    let dir = common::spec_dir(spec);
+    let (code, _, err) = common::run(&["render", "--dir", path_str(dir.path())]);
+    assert_eq!(code, 0, "{err}");
+    // Render creates the placeholder and only warns about it.
+    assert_eq!(
+        std::fs::read(dir.path().join("secrets/slack_webhook_url")).unwrap(),
+        b""
+    );
+    let out = stackctl()
+        .args(["up", "--dir", path_str(dir.path())])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let (code, _, err) = common::decode(out);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("error: secret `slack_webhook_url` is empty"),
+        "{err}"
+    );
+    assert!(!err.contains("Docker daemon"), "{err}");
 }
