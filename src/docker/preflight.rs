@@ -63,7 +63,7 @@ pub async fn ensure_images<E: Engine>(
     ids: &mut BTreeMap<String, Option<String>>,
     progress: &mut dyn super::progress::Progress,
 ) -> Result<Vec<Problem>, EngineError> {
-    let mut problems = Vec::new();
+    let mut missing: Vec<(&Service, String)> = Vec::new();
     let mut seen = BTreeSet::new();
     for s in wanted {
         if !seen.insert(s.image.clone()) || matches!(ids.get(&s.image), Some(Some(_))) {
@@ -72,33 +72,53 @@ pub async fn ensure_images<E: Engine>(
         progress.line(&s.name, &format!("pulling {}", s.image));
         let pulled = match engine.pull(&s.image).await {
             Ok(()) => engine.image_id(&s.image).await?,
-            Err(EngineError::Unreachable { host, reason }) => {
-                return Err(EngineError::Unreachable { host, reason });
-            }
+            Err(e @ EngineError::Unreachable { .. }) => return Err(e),
             Err(e) => {
-                problems.push(missing_image(s, &e.to_string()));
+                missing.push((s, e.to_string()));
                 None
             }
         };
         ids.insert(s.image.clone(), pulled);
     }
-    Ok(problems)
+    Ok(missing_images(&missing))
 }
 
-fn missing_image(s: &Service, why: &str) -> Problem {
-    let users = &s.name;
-    Problem::new(
-        format!(
-            "image `{}` (service `{users}`) is not present and cannot be pulled: {why}",
-            s.image
-        ),
-        Some(&format!(
-            "without a registry, bring it in from a machine that has it: `docker save {0} -o image.tar`, copy the file, \
-             `docker load -i image.tar`; or build it here with `docker build -t {0} .`; \
-             or point `defaults.image_registry` (or the component's `image:`) at a reachable mirror",
-            s.image
-        )),
-    )
+/// One problem for one missing image; for several, one list (the help is
+/// the same for each, and the reason usually is too: no registry).
+fn missing_images(missing: &[(&Service, String)]) -> Vec<Problem> {
+    const HOW: &str = "without a registry, bring {it} in from a machine that has it: `docker save {image} -o image.tar`, \
+                       copy the file, `docker load -i image.tar`; or build it here with `docker build -t {image} .`; \
+                       or point `defaults.image_registry` (or the component's `image:`) at a reachable mirror";
+    match missing {
+        [] => Vec::new(),
+        [(s, why)] => vec![Problem::new(
+            format!(
+                "image `{}` (service `{}`) is not present and cannot be pulled: {why}",
+                s.image, s.name
+            ),
+            Some(&HOW.replace("{it}", "it").replace("{image}", &s.image)),
+        )],
+        [(_, first), ..] => {
+            let same = missing.iter().all(|(_, why)| why == first);
+            let mut message = format!(
+                "{} images are not present and cannot be pulled",
+                missing.len()
+            );
+            if same {
+                message.push_str(&format!(": {first}"));
+            }
+            for (s, why) in missing {
+                message.push_str(&format!("\n    {} (service `{}`)", s.image, s.name));
+                if !same {
+                    message.push_str(&format!(": {why}"));
+                }
+            }
+            vec![Problem::new(
+                message,
+                Some(&HOW.replace("{it}", "each").replace("{image}", "IMAGE")),
+            )]
+        }
+    }
 }
 
 /// Host ports the new containers will publish must be free. Ports held by the

@@ -828,3 +828,24 @@ fn a_service_without_healthcheck_is_probed_on_its_ready_endpoint() {
             .contains(&"172.30.0.2:9100 /metrics".to_string())
     );
 }
+
+#[test]
+fn several_missing_images_are_listed_in_one_problem() {
+    let s = stack();
+    let engine = Fake::with_images(&IMAGES[..1]);
+    let found = problems(run_up(&engine, &s.d, &options(&s)).0);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].message,
+        "2 images are not present and cannot be pulled\n    \
+         test/alertmanager:v0.25.0 (service `alertmanager`): pull access denied for test/alertmanager:v0.25.0\n    \
+         test/node-exporter:v1.5.0 (service `node-exporter`): pull access denied for test/node-exporter:v1.5.0"
+    );
+    assert!(
+        found[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("`docker save IMAGE -o image.tar`")
+    );
+}
