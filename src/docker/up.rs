@@ -586,7 +586,7 @@ fn timeouts(d: &Deployment, phases: &BTreeMap<&str, Phase>, wait: Duration) -> V
                 } else {
                     "did not become healthy"
                 };
-                let mut m = format!("service `{}` {what} within {}s", s.name, wait.as_secs());
+                let mut m = format!("service `{}` {what} within {}", s.name, human(wait));
                 if let Some(output) = last
                     .as_ref()
                     .and_then(|st| st.last_health_output.as_deref())
@@ -607,6 +607,16 @@ fn timeouts(d: &Deployment, phases: &BTreeMap<&str, Phase>, wait: Duration) -> V
         ));
     }
     out
+}
+
+/// `3m`, `1m30s`, `45s`: as the user wrote `--wait`.
+fn human(d: Duration) -> String {
+    let secs = d.as_secs();
+    match (secs / 60, secs % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s}s"),
+    }
 }
 
 /// A crash-looping process prints the same error on every restart: show it once.
@@ -645,6 +655,14 @@ fn indented_block(title: &str, text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn durations_read_as_written() {
+        use std::time::Duration;
+        assert_eq!(super::human(Duration::from_secs(180)), "3m");
+        assert_eq!(super::human(Duration::from_secs(90)), "1m30s");
+        assert_eq!(super::human(Duration::from_millis(45_500)), "45s");
+    }
+
     #[test]
     fn repeated_log_lines_are_shown_once() {
         assert_eq!(
