@@ -5,9 +5,42 @@ use crate::docker::EngineError;
 use crate::plan::Deployment;
 use std::path::{Path, PathBuf};
 
-/// Renders and checks the stack, returning its plan (`None`: reported, exit 1).
+/// Renders the compose tree (as `stackctl render` does) and checks the spec
+/// strictly (`up` only); the plan, or `None` after printing why not (exit 1).
 pub fn prepare(dir: &Path) -> anyhow::Result<Option<Deployment>> {
-    super::up::render_and_check(dir)
+    let opts = super::render::Options {
+        target: crate::cli::Target::Compose,
+        check: false,
+        diff: false,
+        force: false,
+        namespace: None,
+        release: None,
+    };
+    if super::render::run(dir, opts)? == super::Exit::Failed {
+        return Ok(None);
+    }
+    // Render has printed the warnings; print only what strictness adds.
+    let strict = super::load_stack(dir, true)?;
+    let errors: Vec<_> = strict.diagnostics.iter().filter(|d| d.is_error()).collect();
+    if !errors.is_empty() {
+        for d in &errors {
+            eprint!(
+                "{}",
+                crate::diag::render_text(d, &strict.file, &strict.text)
+            );
+        }
+        eprintln!(
+            "{}: {} error(s): `stackctl up` needs them fixed first",
+            strict.file,
+            errors.len()
+        );
+        return Ok(None);
+    }
+    let Some(stack) = strict.stack else {
+        return Ok(None);
+    };
+    let inputs = super::render::read_inputs(&stack, dir)?;
+    Ok(Some(crate::plan::plan(&stack, &inputs)))
 }
 
 pub fn absolute(dir: &Path) -> anyhow::Result<PathBuf> {

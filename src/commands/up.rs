@@ -3,8 +3,7 @@
 //! the stack up through the Docker Engine API from the same plan the Compose
 //! file was rendered from.
 
-use super::{Exit, load_stack};
-use crate::cli::Target;
+use super::Exit;
 use crate::docker::bollard_engine::BollardEngine;
 use crate::docker::progress::Stderr;
 use crate::docker::up::{Options, Outcome, up};
@@ -70,42 +69,4 @@ pub fn run(dir: &Path, wait: &str, remove_orphans: bool) -> anyhow::Result<Exit>
             Ok(Exit::Failed)
         }
     }
-}
-
-/// Renders the compose tree (as `stackctl render` does) and checks the spec
-/// strictly; the plan, or `None` after printing why not.
-pub(super) fn render_and_check(dir: &Path) -> anyhow::Result<Option<crate::plan::Deployment>> {
-    let opts = super::render::Options {
-        target: Target::Compose,
-        check: false,
-        diff: false,
-        force: false,
-        namespace: None,
-        release: None,
-    };
-    if super::render::run(dir, opts)? == Exit::Failed {
-        return Ok(None);
-    }
-    // Render has printed the warnings; print only what strictness adds.
-    let strict = load_stack(dir, true)?;
-    let errors: Vec<_> = strict.diagnostics.iter().filter(|d| d.is_error()).collect();
-    if !errors.is_empty() {
-        for d in &errors {
-            eprint!(
-                "{}",
-                crate::diag::render_text(d, &strict.file, &strict.text)
-            );
-        }
-        eprintln!(
-            "{}: {} error(s): `stackctl up` needs them fixed first",
-            strict.file,
-            errors.len()
-        );
-        return Ok(None);
-    }
-    let Some(stack) = strict.stack else {
-        return Ok(None);
-    };
-    let inputs = super::render::read_inputs(&stack, dir)?;
-    Ok(Some(crate::plan::plan(&stack, &inputs)))
 }
