@@ -8,6 +8,7 @@
 pub mod bollard_engine;
 pub mod down;
 pub mod engine;
+mod failure;
 mod http;
 pub mod preflight;
 pub mod progress;

@@ -7,7 +7,7 @@
 use super::engine::{ContainerSpec, Engine, EngineError, Existing, State};
 use super::progress::Progress;
 use super::spec::{self, Secrets};
-use super::{Problem, preflight};
+use super::{Problem, failure, preflight};
 use crate::plan::{Condition, Deployment, Service};
 use futures_util::future::join_all;
 use std::collections::{BTreeMap, BTreeSet};
@@ -264,7 +264,7 @@ async fn run<E: Engine>(
                 created.insert(&s.name, id);
             }
             Err(e @ EngineError::Unreachable { .. }) => return Err(e),
-            Err(e) => failures.push(start_failure(s, &e)),
+            Err(e) => failures.push(failure::start_failure(s, &e)),
         }
     }
     if !failures.is_empty() {
@@ -316,7 +316,7 @@ async fn run<E: Engine>(
                     );
                 }
                 Err(e @ EngineError::Unreachable { .. }) => return Err(e),
-                Err(e) => failures.push(start_failure(s, &e)),
+                Err(e) => failures.push(failure::start_failure(s, &e)),
             }
         }
         if !failures.is_empty() {
@@ -372,9 +372,14 @@ async fn run<E: Engine>(
             } else if died || state.status == "restarting" || state.restart_count > baseline {
                 let state = settle(engine, &id, state).await;
                 let logs = engine.logs(&id, LOG_LINES).await.unwrap_or_default();
-                failures.push(exited(s, &specs[s.name.as_str()].name, &state, &logs));
+                failures.push(failure::exited(
+                    s,
+                    &specs[s.name.as_str()].name,
+                    &state,
+                    &logs,
+                ));
             } else if state.health.as_deref() == Some("unhealthy") {
-                failures.push(unhealthy(s, &specs[s.name.as_str()].name, &state));
+                failures.push(failure::unhealthy(s, &specs[s.name.as_str()].name, &state));
             } else if state.health.as_deref() == Some("healthy") {
                 progress.line(&s.name, &format!("{unchanged}healthy ({elapsed:.1}s)"));
                 phases.insert(&s.name, Phase::Ready);
@@ -499,70 +504,6 @@ fn dependencies_met(d: &Deployment, s: &Service, phases: &BTreeMap<&str, Phase>)
     })
 }
 
-fn start_failure(s: &Service, e: &EngineError) -> Problem {
-    let text = e.to_string();
-    let hint = if text.contains("port is already allocated")
-        || text.contains("address already in use")
-    {
-        Some("another process took the port after the check; free it and run `stackctl up` again")
-    } else if matches!(e, EngineError::Conflict(_)) {
-        Some(
-            "a container of that name exists but does not carry this stack's labels; remove it with `docker rm -f`",
-        )
-    } else {
-        None
-    };
-    Problem::new(
-        format!("service `{}` could not be started: {text}", s.name),
-        hint,
-    )
-}
-
-fn exited(s: &Service, container: &str, state: &State, logs: &str) -> Problem {
-    let mut message = if state.status == "running" {
-        format!(
-            "service `{}` keeps exiting (restarted {} times)",
-            s.name, state.restart_count
-        )
-    } else {
-        format!("service `{}` exited with code {}", s.name, state.exit_code)
-    };
-    if state.oom_killed {
-        message.push_str(" (killed: out of memory)");
-    }
-    if let Some(err) = state.error.as_deref().filter(|e| !e.is_empty()) {
-        message.push_str(&format!(": {err}"));
-    }
-    message.push_str(&indented_block("last log lines", &collapse_repeats(logs)));
-    let hint = if state.oom_killed {
-        format!(
-            "raise `resources.memory` of the component; `docker logs {container}` shows the whole log"
-        )
-    } else {
-        format!(
-            "fix the spec (a bad flag in `extra_args`?) and run `stackctl up` again; `docker logs {container}` shows the whole log"
-        )
-    };
-    Problem::new(message, Some(&hint))
-}
-
-fn unhealthy(s: &Service, container: &str, state: &State) -> Problem {
-    let mut message = format!(
-        "service `{}` is unhealthy: its healthcheck kept failing",
-        s.name
-    );
-    message.push_str(&indented_block(
-        "last healthcheck output",
-        state.last_health_output.as_deref().unwrap_or(""),
-    ));
-    Problem::new(
-        message,
-        Some(&format!(
-            "`docker logs {container}` shows why the service is not answering"
-        )),
-    )
-}
-
 fn timeouts(d: &Deployment, phases: &BTreeMap<&str, Phase>, wait: Duration) -> Vec<Problem> {
     let mut out = Vec::new();
     for s in &d.services {
@@ -586,12 +527,16 @@ fn timeouts(d: &Deployment, phases: &BTreeMap<&str, Phase>, wait: Duration) -> V
                 } else {
                     "did not become healthy"
                 };
-                let mut m = format!("service `{}` {what} within {}", s.name, human(wait));
+                let mut m = format!(
+                    "service `{}` {what} within {}",
+                    s.name,
+                    failure::human(wait)
+                );
                 if let Some(output) = last
                     .as_ref()
                     .and_then(|st| st.last_health_output.as_deref())
                 {
-                    m.push_str(&indented_block("last healthcheck output", output));
+                    m.push_str(&failure::indented_block("last healthcheck output", output));
                 } else if let Some(check) = &s.ready {
                     m.push_str(&format!(
                         " (`{}` on port {} did not answer)",
@@ -607,69 +552,4 @@ fn timeouts(d: &Deployment, phases: &BTreeMap<&str, Phase>, wait: Duration) -> V
         ));
     }
     out
-}
-
-/// `3m`, `1m30s`, `45s`: as the user wrote `--wait`.
-fn human(d: Duration) -> String {
-    let secs = d.as_secs();
-    match (secs / 60, secs % 60) {
-        (0, s) => format!("{s}s"),
-        (m, 0) => format!("{m}m"),
-        (m, s) => format!("{m}m{s}s"),
-    }
-}
-
-/// A crash-looping process prints the same error on every restart: show it once.
-fn collapse_repeats(logs: &str) -> String {
-    let mut out: Vec<(String, usize)> = Vec::new();
-    for line in logs.lines() {
-        match out.last_mut() {
-            Some((last, n)) if last == line => *n += 1,
-            _ => out.push((line.to_string(), 1)),
-        }
-    }
-    out.into_iter()
-        .map(|(line, n)| {
-            if n > 1 {
-                format!("{line}  (×{n})")
-            } else {
-                line
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn indented_block(title: &str, text: &str) -> String {
-    let text = text.trim_end();
-    if text.is_empty() {
-        return format!("\n  ({title}: none)");
-    }
-    let mut out = format!("\n  {title}:");
-    for line in text.lines() {
-        out.push_str("\n    ");
-        out.push_str(line);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn durations_read_as_written() {
-        use std::time::Duration;
-        assert_eq!(super::human(Duration::from_secs(180)), "3m");
-        assert_eq!(super::human(Duration::from_secs(90)), "1m30s");
-        assert_eq!(super::human(Duration::from_millis(45_500)), "45s");
-    }
-
-    #[test]
-    fn repeated_log_lines_are_shown_once() {
-        assert_eq!(
-            super::collapse_repeats(
-                "start\nerror: bad flag\nerror: bad flag\nerror: bad flag\nend\n"
-            ),
-            "start\nerror: bad flag  (×3)\nend"
-        );
-    }
 }
