@@ -455,6 +455,26 @@ fn an_exiting_container_is_named_fast_and_a_rerun_converges() {
     assert!(err.contains("(1 recreated)"), "{err}");
     assert_eq!(p.count(), 1);
     assert_eq!(health(&format!("{}-node-exporter-1", p.name)), "healthy");
+
+    // docker-compose, in the stack directory, stops what stackctl started.
+    if let Some(compose) = require_tool("docker-compose", "compose compatibility of the labels") {
+        let out = Command::new(compose)
+            .current_dir(p.dir.path())
+            .args(["-f", "docker-compose.monitoring.yml", "down"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(p.count(), 0);
+        assert!(!docker_ok(&[
+            "network",
+            "inspect",
+            &format!("{}_default", p.name)
+        ]));
+    }
 }
 
 #[test]
