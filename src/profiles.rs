@@ -7,13 +7,11 @@ pub struct Profile {
     pub text: &'static str,
 }
 
-pub const PROFILES: &[Profile] = &[
-    Profile {
-        name: "minimal",
-        summary: "Prometheus, Alertmanager, Grafana and node-exporter for one host",
-        text: include_str!("../profiles/minimal.yaml"),
-    },
-];
+pub const PROFILES: &[Profile] = &[Profile {
+    name: "minimal",
+    summary: "Prometheus, Alertmanager, Grafana and node-exporter for one host",
+    text: include_str!("../profiles/minimal.yaml"),
+}];
 
 pub fn find(name: &str) -> Option<&'static Profile> {
     PROFILES.iter().find(|p| p.name == name)

@@ -514,7 +514,10 @@ mod tests {
 
     #[test]
     fn mirror_replaces_registry_host() {
-        assert_eq!(strip_registry("docker.elastic.co/kibana/kibana"), "kibana/kibana");
+        assert_eq!(
+            strip_registry("docker.elastic.co/kibana/kibana"),
+            "kibana/kibana"
+        );
         assert_eq!(strip_registry("prom/prometheus"), "prom/prometheus");
         assert_eq!(strip_registry("ghcr.io/google/cadvisor"), "google/cadvisor");
     }

@@ -4,16 +4,18 @@
 //! parser of 0.27+).
 
 use super::{Deployment, Service, obj};
+use crate::model::Stack;
 use crate::model::catalog::Resolved;
 use crate::model::stack::{Alerting, Receiver, Route};
-use crate::model::Stack;
 use crate::yaml::emit::to_yaml;
 use serde_json::{Map, Value, json};
 
 pub const CONFIG: &str = "alertmanager/alertmanager.yml";
 
 pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
-    let Some(spec) = &stack.components.alertmanager else { return };
+    let Some(spec) = &stack.components.alertmanager else {
+        return;
+    };
     let mut service = Service::for_component(stack, c);
     service.command = vec![
         "--config.file=/etc/alertmanager/alertmanager.yml".into(),
@@ -23,14 +25,18 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
         service.command.push(format!("--web.external-url={url}"));
     }
     if let Some(retention) = &spec.retention {
-        service.command.push(format!("--data.retention={retention}"));
+        service
+            .command
+            .push(format!("--data.retention={retention}"));
     }
     if spec.cluster_peers.is_empty() {
         // A single Alertmanager: no gossip listener, nothing to misconfigure.
         service.command.push("--cluster.listen-address=".into());
     } else {
         let port = c.kind.port("cluster").map_or(9094, |p| p.container);
-        service.command.push(format!("--cluster.listen-address=0.0.0.0:{port}"));
+        service
+            .command
+            .push(format!("--cluster.listen-address=0.0.0.0:{port}"));
         for peer in &spec.cluster_peers {
             service.command.push(format!("--cluster.peer={peer}"));
         }
@@ -68,14 +74,20 @@ fn config(alerting: &Alerting, service: &mut Service) -> Map<String, Value> {
             global.insert("smtp_auth_username".into(), json!(user));
         }
         if let Some(secret) = &smtp.auth_password_secret {
-            global.insert("smtp_auth_password_file".into(), json!(service.use_secret(secret)));
+            global.insert(
+                "smtp_auth_password_file".into(),
+                json!(service.use_secret(secret)),
+            );
         }
         if let Some(tls) = smtp.require_tls {
             global.insert("smtp_require_tls".into(), json!(tls));
         }
     }
     if let Some(secret) = &alerting.slack_api_url_secret {
-        global.insert("slack_api_url_file".into(), json!(service.use_secret(secret)));
+        global.insert(
+            "slack_api_url_file".into(),
+            json!(service.use_secret(secret)),
+        );
     }
     if !global.is_empty() {
         root.insert("global".into(), Value::Object(global));
@@ -97,7 +109,11 @@ fn config(alerting: &Alerting, service: &mut Service) -> Map<String, Value> {
             .collect();
         root.insert("inhibit_rules".into(), Value::Array(rules));
     }
-    let receivers: Vec<Value> = alerting.receivers.iter().map(|r| receiver(r, service)).collect();
+    let receivers: Vec<Value> = alerting
+        .receivers
+        .iter()
+        .map(|r| receiver(r, service))
+        .collect();
     root.insert("receivers".into(), Value::Array(receivers));
     if !alerting.time_intervals.is_empty() {
         let intervals: Vec<Value> = alerting
@@ -175,10 +191,16 @@ fn route(r: &Route) -> Value {
         m.insert("mute_time_intervals".into(), json!(r.mute_time_intervals));
     }
     if !r.active_time_intervals.is_empty() {
-        m.insert("active_time_intervals".into(), json!(r.active_time_intervals));
+        m.insert(
+            "active_time_intervals".into(),
+            json!(r.active_time_intervals),
+        );
     }
     if !r.routes.is_empty() {
-        m.insert("routes".into(), Value::Array(r.routes.iter().map(route).collect()));
+        m.insert(
+            "routes".into(),
+            Value::Array(r.routes.iter().map(route).collect()),
+        );
     }
     Value::Object(m)
 }
@@ -240,7 +262,10 @@ fn receiver(r: &Receiver, service: &mut Service) -> Value {
             .iter()
             .map(|p| {
                 let mut c = obj();
-                c.insert("routing_key_file".into(), json!(service.use_secret(&p.routing_key_secret)));
+                c.insert(
+                    "routing_key_file".into(),
+                    json!(service.use_secret(&p.routing_key_secret)),
+                );
                 if let Some(v) = p.send_resolved {
                     c.insert("send_resolved".into(), json!(v));
                 }

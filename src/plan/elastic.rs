@@ -34,7 +34,12 @@ fn kibana_secret(stack: &Stack) -> String {
 }
 
 fn es_url() -> String {
-    format!("http://elasticsearch:{}", Kind::Elasticsearch.port("http").map_or(9200, |p| p.container))
+    format!(
+        "http://elasticsearch:{}",
+        Kind::Elasticsearch
+            .port("http")
+            .map_or(9200, |p| p.container)
+    )
 }
 
 fn environment() -> minijinja::Environment<'static> {
@@ -89,14 +94,22 @@ fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     let heap = spec.heap.as_ref().map_or("512m", |h| h.as_str());
     let env = &mut service.environment;
     env.insert("discovery.type".into(), "single-node".into());
-    env.insert("cluster.name".into(), spec.cluster_name.clone().unwrap_or_else(|| format!("{}-logs", stack.name)));
+    env.insert(
+        "cluster.name".into(),
+        spec.cluster_name
+            .clone()
+            .unwrap_or_else(|| format!("{}-logs", stack.name)),
+    );
     env.insert("ES_JAVA_OPTS".into(), format!("-Xms{heap} -Xmx{heap}"));
     env.insert("ELASTIC_PASSWORD_FILE".into(), password_file.clone());
     env.insert("xpack.security.enabled".into(), "true".into());
     // Plain HTTP inside the stack network; set explicitly so Elasticsearch
     // does not generate certificates on first start.
     env.insert("xpack.security.http.ssl.enabled".into(), "false".into());
-    env.insert("xpack.security.transport.ssl.enabled".into(), "false".into());
+    env.insert(
+        "xpack.security.transport.ssl.enabled".into(),
+        "false".into(),
+    );
     env.insert("xpack.license.self_generated.type".into(), "basic".into());
     service.healthcheck = Some(shell_check(format!(
         "curl -fsS -u \"elastic:$(cat {password_file})\" 'http://localhost:9200/_cluster/health?wait_for_status=yellow&timeout=5s' >/dev/null"
@@ -125,7 +138,8 @@ fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
             }).to_string(),
         },
     );
-    d.files.insert("elasticsearch/setup/setup.sh".into(), script);
+    d.files
+        .insert("elasticsearch/setup/setup.sh".into(), script);
     let mut setup = one_shot(stack, SETUP_SERVICE, image, "elasticsearch/setup/setup.sh");
     setup.use_secret(&secret);
     if let Some(k) = &kibana {
@@ -183,14 +197,22 @@ fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     service.entrypoint = Some(vec![
         "/bin/bash".into(),
         "-c".into(),
-        format!("export ES_PASSWORD=\"$(cat {password})\"; exec /usr/local/bin/docker-entrypoint \"$@\""),
+        format!(
+            "export ES_PASSWORD=\"$(cat {password})\"; exec /usr/local/bin/docker-entrypoint \"$@\""
+        ),
         "--".into(),
     ]);
     let heap = spec.heap.as_ref().map_or("512m", |h| h.as_str());
-    service.environment.insert("LS_JAVA_OPTS".into(), format!("-Xms{heap} -Xmx{heap}"));
-    service.environment.insert("XPACK_MONITORING_ENABLED".into(), "false".into());
+    service
+        .environment
+        .insert("LS_JAVA_OPTS".into(), format!("-Xms{heap} -Xmx{heap}"));
+    service
+        .environment
+        .insert("XPACK_MONITORING_ENABLED".into(), "false".into());
     service.mount_config("logstash/pipeline", "/usr/share/logstash/pipeline");
-    service.healthcheck = Some(shell_check("curl -fsS http://localhost:9600/ >/dev/null".into()));
+    service.healthcheck = Some(shell_check(
+        "curl -fsS http://localhost:9600/ >/dev/null".into(),
+    ));
     service.after("elasticsearch", Condition::Healthy);
     for (name, pipeline) in &spec.pipelines {
         let conf = render(
@@ -209,7 +231,8 @@ fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
                 index => pipeline.index.clone(),
             },
         );
-        d.files.insert(format!("logstash/pipeline/{name}.conf"), conf);
+        d.files
+            .insert(format!("logstash/pipeline/{name}.conf"), conf);
     }
     d.services.push(service);
 }
@@ -221,7 +244,9 @@ fn kibana(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     service.entrypoint = Some(vec![
         "/bin/bash".into(),
         "-c".into(),
-        format!("export ELASTICSEARCH_PASSWORD=\"$(cat {password})\"; exec /bin/tini -- /usr/local/bin/kibana-docker"),
+        format!(
+            "export ELASTICSEARCH_PASSWORD=\"$(cat {password})\"; exec /bin/tini -- /usr/local/bin/kibana-docker"
+        ),
     ]);
     let env = &mut service.environment;
     env.insert("ELASTICSEARCH_HOSTS".into(), format!("[\"{}\"]", es_url()));

@@ -161,7 +161,11 @@ impl Service {
                 .map_or("unless-stopped", |r| r.as_str())
                 .to_string(),
             cpus: c.common.resources.and_then(|r| r.cpus),
-            memory_bytes: c.common.resources.and_then(|r| r.memory.as_ref()).map(|m| m.bytes()),
+            memory_bytes: c
+                .common
+                .resources
+                .and_then(|r| r.memory.as_ref())
+                .map(|m| m.bytes()),
             privileged: false,
             devices: Vec::new(),
             cap_add: Vec::new(),
@@ -294,7 +298,9 @@ pub fn plan(stack: &Stack, inputs: &Inputs) -> Deployment {
         files: BTreeMap::new(),
     };
     for kind in stack.components.enabled_kinds() {
-        let Some(c) = stack.component(kind) else { continue };
+        let Some(c) = stack.component(kind) else {
+            continue;
+        };
         match kind {
             Kind::Prometheus => prometheus::plan(stack, &c, &mut d),
             Kind::Alertmanager => alertmanager::plan(stack, &c, &mut d),

@@ -12,7 +12,9 @@ use serde_json::{Map, Value, json};
 pub const CONFIG: &str = "prometheus/prometheus.yml";
 
 pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
-    let Some(spec) = &stack.components.prometheus else { return };
+    let Some(spec) = &stack.components.prometheus else {
+        return;
+    };
     let mut service = Service::for_component(stack, c);
     let v = &c.version;
     service.command = vec![
@@ -22,10 +24,14 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     // Retention stays on the command line: the config-file form is new in 3.x,
     // was wrong by a factor of 1e6 until ~3.11, and fails on 2.x.
     if let Some(time) = &spec.retention_time {
-        service.command.push(format!("--storage.tsdb.retention.time={time}"));
+        service
+            .command
+            .push(format!("--storage.tsdb.retention.time={time}"));
     }
     if let Some(size) = &spec.retention_size {
-        service.command.push(format!("--storage.tsdb.retention.size={size}"));
+        service
+            .command
+            .push(format!("--storage.tsdb.retention.size={size}"));
     }
     if let Some(url) = &spec.external_url {
         service.command.push(format!("--web.external-url={url}"));
@@ -34,12 +40,14 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
         service.command.push("--web.enable-lifecycle".into());
     }
     if let Some(capacity) = spec.notification_queue_capacity {
-        service
-            .command
-            .push(format!("--alertmanager.notification-queue-capacity={capacity}"));
+        service.command.push(format!(
+            "--alertmanager.notification-queue-capacity={capacity}"
+        ));
     }
     if spec.remote_write_receiver == Some(true) {
-        service.command.push("--web.enable-remote-write-receiver".into());
+        service
+            .command
+            .push("--web.enable-remote-write-receiver".into());
     }
     service.command.extend(c.common.extra_args.iter().cloned());
     service.mount_config("prometheus", "/etc/prometheus");
@@ -60,7 +68,10 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     }
 
     let mut config = obj();
-    config.insert("global".into(), Value::Object(global(stack, spec, v.at_least(3, 0, 0))));
+    config.insert(
+        "global".into(),
+        Value::Object(global(stack, spec, v.at_least(3, 0, 0))),
+    );
     if !stack.rules.is_empty() {
         config.insert("rule_files".into(), json!(["rules/*.yml"]));
     }
@@ -73,11 +84,17 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
         service.after("alertmanager", Condition::Started);
     }
     let mut jobs = component_jobs(stack);
-    for job in stack.scrape_jobs.iter().filter(|j| j.enabled != Some(false)) {
+    for job in stack
+        .scrape_jobs
+        .iter()
+        .filter(|j| j.enabled != Some(false))
+    {
         jobs.push(Value::Object(scrape_job(job, &mut service)));
     }
     for probe in &stack.probes {
-        let port = Kind::BlackboxExporter.port("http").map_or(9115, |p| p.container);
+        let port = Kind::BlackboxExporter
+            .port("http")
+            .map_or(9115, |p| p.container);
         let mut job = obj();
         job.insert("job_name".into(), json!(probe.name));
         if let Some(interval) = &probe.interval {
@@ -157,14 +174,21 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     d.services.push(service);
 }
 
-fn global(stack: &Stack, spec: &crate::model::components::Prometheus, v3: bool) -> Map<String, Value> {
+fn global(
+    stack: &Stack,
+    spec: &crate::model::components::Prometheus,
+    v3: bool,
+) -> Map<String, Value> {
     let mut g = obj();
     let interval = spec.scrape_interval.as_ref().map_or("15s", |d| d.as_str());
     g.insert("scrape_interval".into(), json!(interval));
     if let Some(t) = &spec.scrape_timeout {
         g.insert("scrape_timeout".into(), json!(t.as_str()));
     }
-    let eval = spec.evaluation_interval.as_ref().map_or("15s", |d| d.as_str());
+    let eval = spec
+        .evaluation_interval
+        .as_ref()
+        .map_or("15s", |d| d.as_str());
     g.insert("evaluation_interval".into(), json!(eval));
     if !spec.external_labels.is_empty() {
         let mut labels = obj();
@@ -184,12 +208,18 @@ fn global(stack: &Stack, spec: &crate::model::components::Prometheus, v3: bool) 
 fn component_jobs(stack: &Stack) -> Vec<Value> {
     let mut jobs = Vec::new();
     for kind in stack.components.enabled_kinds() {
-        let Some(c) = stack.component(kind) else { continue };
+        let Some(c) = stack.component(kind) else {
+            continue;
+        };
         if !c.scrape_enabled() {
             continue;
         }
-        let Some((port_name, path)) = kind.info().metrics else { continue };
-        let Some(port) = kind.port(port_name) else { continue };
+        let Some((port_name, path)) = kind.info().metrics else {
+            continue;
+        };
+        let Some(port) = kind.port(port_name) else {
+            continue;
+        };
         let mut job = obj();
         job.insert("job_name".into(), json!(kind.service()));
         if kind != Kind::Prometheus {
@@ -253,7 +283,10 @@ fn scrape_job(job: &ScrapeJob, service: &mut Service) -> Map<String, Value> {
         );
     }
     if let Some(file) = &job.bearer_token_file {
-        j.insert("authorization".into(), json!({"type": "Bearer", "credentials_file": file}));
+        j.insert(
+            "authorization".into(),
+            json!({"type": "Bearer", "credentials_file": file}),
+        );
     }
     if let Some(tls) = &job.tls {
         let mut t = obj();
@@ -278,7 +311,10 @@ fn scrape_job(job: &ScrapeJob, service: &mut Service) -> Map<String, Value> {
             .iter()
             .map(|sd| {
                 let mut s = obj();
-                s.insert("role".into(), serde_json::to_value(sd.role).unwrap_or_default());
+                s.insert(
+                    "role".into(),
+                    serde_json::to_value(sd.role).unwrap_or_default(),
+                );
                 if !sd.namespaces.is_empty() {
                     s.insert("namespaces".into(), json!({"names": sd.namespaces}));
                 }
@@ -299,12 +335,17 @@ fn scrape_job(job: &ScrapeJob, service: &mut Service) -> Map<String, Value> {
         j.insert("relabel_configs".into(), relabels(&job.relabel_configs));
     }
     if !job.metric_relabel_configs.is_empty() {
-        j.insert("metric_relabel_configs".into(), relabels(&job.metric_relabel_configs));
+        j.insert(
+            "metric_relabel_configs".into(),
+            relabels(&job.metric_relabel_configs),
+        );
     }
     j
 }
 
-fn labels_json(labels: &std::collections::BTreeMap<crate::model::types::LabelName, String>) -> Value {
+fn labels_json(
+    labels: &std::collections::BTreeMap<crate::model::types::LabelName, String>,
+) -> Value {
     let mut m = obj();
     for (k, v) in labels {
         m.insert(k.to_string(), json!(v));

@@ -34,7 +34,10 @@ impl Manifest {
     fn for_tree(tree: &Tree) -> Manifest {
         Manifest {
             generator: format!("stackctl {}", env!("CARGO_PKG_VERSION")),
-            files: tree.iter().map(|(p, c)| (p.clone(), sha256(c.as_bytes()))).collect(),
+            files: tree
+                .iter()
+                .map(|(p, c)| (p.clone(), sha256(c.as_bytes())))
+                .collect(),
         }
     }
 }
@@ -93,7 +96,11 @@ pub fn plan_changes(dir: &Path, tree: &Tree) -> anyhow::Result<Vec<Planned>> {
             continue;
         }
         if let Some(text) = read_optional(&dir.join(path))? {
-            let change = if *hash == sha256(text.as_bytes()) { Change::Remove } else { Change::Orphaned };
+            let change = if *hash == sha256(text.as_bytes()) {
+                Change::Remove
+            } else {
+                Change::Orphaned
+            };
             out.push(Planned {
                 path: path.clone(),
                 change,
@@ -141,16 +148,25 @@ pub fn apply(dir: &Path, tree: &Tree, force: bool) -> anyhow::Result<Outcome> {
         let full = dir.join(&change.path);
         match change.change {
             Change::Create | Change::Update => {
-                crate::fsutil::write_atomic(&full, change.new.as_deref().unwrap_or("").as_bytes(), 0o644)?;
+                crate::fsutil::write_atomic(
+                    &full,
+                    change.new.as_deref().unwrap_or("").as_bytes(),
+                    0o644,
+                )?;
             }
             Change::Edited => {
                 let keep = dir.join(edited_copy(&change.path));
                 std::fs::copy(&full, &keep)
                     .with_context(|| format!("cannot keep the edited `{}`", full.display()))?;
-                crate::fsutil::write_atomic(&full, change.new.as_deref().unwrap_or("").as_bytes(), 0o644)?;
+                crate::fsutil::write_atomic(
+                    &full,
+                    change.new.as_deref().unwrap_or("").as_bytes(),
+                    0o644,
+                )?;
             }
             Change::Remove => {
-                std::fs::remove_file(&full).with_context(|| format!("cannot remove `{}`", full.display()))?;
+                std::fs::remove_file(&full)
+                    .with_context(|| format!("cannot remove `{}`", full.display()))?;
                 remove_empty_parents(dir, &full);
             }
             Change::Orphaned | Change::Foreign => {}

@@ -18,7 +18,11 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
 }
 
 pub fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = stackctl().current_dir(dir).args(args).output().expect("stackctl runs");
+    let out = stackctl()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("stackctl runs");
     decode(out)
 }
 
@@ -64,7 +68,9 @@ pub fn require_tool(name: &str, why: &str) -> Option<PathBuf> {
     });
     match found {
         Some(path) => Some(path),
-        None if tools_required() => panic!("`{name}` is required ({why}) but not installed; .ci/run installs it"),
+        None if tools_required() => {
+            panic!("`{name}` is required ({why}) but not installed; .ci/run installs it")
+        }
         None => {
             eprintln!("SKIPPED: `{name}` is not installed; {why} was not checked");
             None

@@ -13,7 +13,11 @@ pub struct Options<'a> {
 
 /// The `kubernetes/` tree, plus a finding for everything the spec expresses
 /// that has no Kubernetes equivalent.
-pub fn tree(stack: &Stack, deployment: &Deployment, opts: &Options<'_>) -> anyhow::Result<(Tree, Vec<Diagnostic>)> {
+pub fn tree(
+    stack: &Stack,
+    deployment: &Deployment,
+    opts: &Options<'_>,
+) -> anyhow::Result<(Tree, Vec<Diagnostic>)> {
     let _ = (stack, deployment, opts.namespace, opts.release);
     anyhow::bail!("`--target kubernetes` is not implemented yet")
 }

@@ -1,0 +1,51 @@
+//! Golden trees: the full rendered output of every profile and example, file
+//! list and contents, so any change to generated files is seen in review.
+//! Update with `INSTA_UPDATE=always cargo test --test render_golden` and read the diff.
+
+use std::path::Path;
+
+fn tree_text(text: &str, dir: &Path) -> String {
+    let loaded = stackctl::load::load_text("stack.yaml", text.to_string());
+    let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let stack = loaded.stack.expect("loads");
+    let inputs = stackctl::commands::render::read_inputs(&stack, dir).expect("inputs");
+    let deployment = stackctl::plan::plan(&stack, &inputs);
+    let tree = stackctl::render::compose_tree(&deployment);
+    let mut out = String::from("# files\n");
+    for path in tree.keys() {
+        out.push_str(path);
+        out.push('\n');
+    }
+    for (path, contents) in &tree {
+        out.push_str(&format!("\n===== {path} =====\n{contents}"));
+    }
+    out
+}
+
+#[test]
+fn every_profile_renders_to_its_golden_tree() {
+    for profile in stackctl::profiles::PROFILES {
+        let text = tree_text(profile.text, Path::new("."));
+        insta::assert_snapshot!(format!("profile-{}", profile.name), text);
+    }
+}
+
+#[test]
+fn every_example_renders_to_its_golden_tree() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let Ok(entries) = std::fs::read_dir(&examples) else {
+        return;
+    };
+    let mut dirs: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("stack.yaml").exists())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let text = std::fs::read_to_string(dir.join("stack.yaml")).unwrap();
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        insta::assert_snapshot!(format!("example-{name}"), tree_text(&text, &dir));
+    }
+}
