@@ -181,6 +181,13 @@ pub fn check(stack: &Stack, found: &mut Findings) {
             }
         }
     }
+    if has(Kind::Loki) && stack.version_of(Kind::Loki).major() < 3 {
+        found.error(
+            path!["components", "loki", "version"],
+            format!("Loki {} is not supported: stackctl renders Loki 3 configuration (tsdb, schema v13)", stack.version_of(Kind::Loki)),
+            "pin a Loki 3 release such as `3.7.6`",
+        );
+    }
     if let Some(loki) = &stack.components.loki {
         if let Some(from) = &loki.schema_from {
             if !is_date(from) {

@@ -368,3 +368,6 @@ impl Deployment {
 pub(crate) fn obj() -> serde_json::Map<String, serde_json::Value> {
     serde_json::Map::new()
 }
+
+#[cfg(test)]
+mod tests;
