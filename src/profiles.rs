@@ -13,6 +13,11 @@ pub const PROFILES: &[Profile] = &[
         summary: "Prometheus, Alertmanager, Grafana and node-exporter for one host",
         text: include_str!("../profiles/minimal.yaml"),
     },
+    Profile {
+        name: "pynomaly",
+        summary: "Pynomaly production monitoring: API, workers, PostgreSQL, Redis, NGINX; Loki or ELK logs; Jaeger",
+        text: include_str!("../profiles/pynomaly.yaml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Profile> {
