@@ -18,6 +18,11 @@ pub const PROFILES: &[Profile] = &[
         summary: "Pynomaly production monitoring: API, workers, PostgreSQL, Redis, NGINX; Loki or ELK logs; Jaeger",
         text: include_str!("../profiles/pynomaly.yaml"),
     },
+    Profile {
+        name: "anomaly-detection",
+        summary: "Anomaly detection API with SLOs, escalation, PostgreSQL/Redis, Loki logs and Jaeger traces",
+        text: include_str!("../profiles/anomaly-detection.yaml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Profile> {
