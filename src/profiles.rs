@@ -23,6 +23,11 @@ pub const PROFILES: &[Profile] = &[
         summary: "Anomaly detection API with SLOs, escalation, PostgreSQL/Redis, Loki logs and Jaeger traces",
         text: include_str!("../profiles/anomaly-detection.yaml"),
     },
+    Profile {
+        name: "face-attributes",
+        summary: "Face attribute classification API: model, API and system dashboards; email and Slack alerts",
+        text: include_str!("../profiles/face-attributes.yaml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Profile> {
