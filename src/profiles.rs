@@ -28,6 +28,11 @@ pub const PROFILES: &[Profile] = &[
         summary: "Face attribute classification API: model, API and system dashboards; email and Slack alerts",
         text: include_str!("../profiles/face-attributes.yaml"),
     },
+    Profile {
+        name: "mlops-platform",
+        summary: "MLOps platform: model server and inference engine, alerts routed by team, business KPIs",
+        text: include_str!("../profiles/mlops-platform.yaml"),
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static Profile> {
