@@ -231,7 +231,10 @@ pub fn check(stack: &Stack, found: &mut Findings) {
             continue;
         };
         if let Some(res) = common.resources {
-            if res.cpus.is_some_and(|c| c.is_nan() || c <= 0.0 || c > 1024.0) {
+            if res
+                .cpus
+                .is_some_and(|c| c.is_nan() || c <= 0.0 || c > 1024.0)
+            {
                 found.error(
                     path!["components", kind.key(), "resources", "cpus"],
                     "`cpus` must be a positive number of cores",
