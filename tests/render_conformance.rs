@@ -33,7 +33,26 @@ fn shipped_specs() -> Vec<(String, String)> {
             ));
         }
     }
+    // The pynomaly profile offers the ELK log backend by flipping `enabled`.
+    let pynomaly = stackctl::profiles::find("pynomaly").expect("pynomaly profile");
+    specs.push((
+        "profile pynomaly with ELK".to_string(),
+        with_elk(pynomaly.text),
+    ));
     specs
+}
+
+/// The pynomaly switch to Elasticsearch + Logstash + Kibana, done on the model.
+fn with_elk(text: &str) -> String {
+    let loaded = stackctl::load::load_text("stack.yaml", text.to_string());
+    let mut stack: Stack = loaded.stack.expect("profile loads");
+    let c = &mut stack.components;
+    c.loki.as_mut().unwrap().enabled = Some(false);
+    c.alloy.as_mut().unwrap().enabled = Some(false);
+    c.elasticsearch.as_mut().unwrap().enabled = Some(true);
+    c.logstash.as_mut().unwrap().enabled = Some(true);
+    c.kibana.as_mut().unwrap().enabled = Some(true);
+    stackctl::yaml::emit::to_yaml(&serde_json::to_value(&stack).unwrap())
 }
 
 /// The spec with Prometheus and Alertmanager pinned to the installed tools'
@@ -69,6 +88,7 @@ fn render_spec(name: &str, text: &str) -> tempfile::TempDir {
     std::fs::write(dir.path().join("stack.yaml"), text).unwrap();
     let (code, _, stderr) = run(&["render", "--dir", path_str(dir.path())]);
     assert_eq!(code, 0, "{name}: render failed\n{stderr}");
+    assert!(!stderr.contains(": error:"), "{name}: {stderr}");
     dir
 }
 
@@ -149,6 +169,41 @@ fn shipped_specs_pinned_to_the_installed_tools_are_accepted() {
         failures.extend(check_tree(&name, dir.path()));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn the_elk_variant_renders_the_elastic_services() {
+    let pynomaly = stackctl::profiles::find("pynomaly").unwrap();
+    let dir = render_spec("pynomaly ELK", &with_elk(pynomaly.text));
+    let compose =
+        std::fs::read_to_string(dir.path().join("docker-compose.monitoring.yml")).unwrap();
+    for service in [
+        "elasticsearch:",
+        "elasticsearch-setup:",
+        "logstash:",
+        "kibana:",
+        "kibana-setup:",
+    ] {
+        assert!(
+            compose.contains(&format!("\n  {service}\n")),
+            "{service} missing"
+        );
+    }
+    assert!(!compose.contains("\n  loki:\n") && !compose.contains("\n  alloy:\n"));
+    assert!(
+        dir.path()
+            .join("logstash/pipeline/pynomaly-logs.conf")
+            .exists()
+    );
+    let datasources = std::fs::read_to_string(
+        dir.path()
+            .join("grafana/provisioning/datasources/datasources.yaml"),
+    )
+    .unwrap();
+    assert!(
+        datasources.contains("type: elasticsearch") && !datasources.contains("type: loki"),
+        "{datasources}"
+    );
 }
 
 #[test]

@@ -231,6 +231,12 @@ static JAEGER: Info = Info {
         internal("jaeger_grpc", 14250),
         internal("jaeger_thrift_http", 14268),
         internal("zipkin", 9411),
+        PortInfo {
+            name: "jaeger_compact",
+            container: 6831,
+            udp: true,
+            published: false,
+        },
     ],
     metrics: Some(("metrics", "/metrics")),
     ready: Some(("health", "/status")),

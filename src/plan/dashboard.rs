@@ -230,6 +230,9 @@ fn panel_json(
             if !panel.thresholds.is_empty() {
                 custom["thresholdsStyle"] = json!({"mode": "line"});
             }
+            if let Some(label) = &panel.axis_label {
+                custom["axisLabel"] = json!(label);
+            }
             defaults.insert("custom".into(), custom);
         }
         PanelKind::Stat | PanelKind::Gauge | PanelKind::Bargauge | PanelKind::Singlestat => {

@@ -77,6 +77,8 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
         receivers["jaeger"] = json!({"protocols": {
             "grpc": {"endpoint": listen(port("jaeger_grpc", 14250))},
             "thrift_http": {"endpoint": listen(port("jaeger_thrift_http", 14268))},
+            // The UDP agent port old Jaeger client SDKs send to.
+            "thrift_compact": {"endpoint": listen(port("jaeger_compact", 6831))},
         }});
         receivers["zipkin"] = json!({"endpoint": listen(port("zipkin", 9411))});
         receiver_names.extend(["jaeger", "zipkin"]);
