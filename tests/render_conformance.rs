@@ -17,21 +17,9 @@ fn shipped_specs() -> Vec<(String, String)> {
         .iter()
         .map(|p| (format!("profile {}", p.name), p.text.to_string()))
         .collect();
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    if let Ok(entries) = std::fs::read_dir(&examples) {
-        let mut dirs: Vec<_> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.join("stack.yaml").exists())
-            .collect();
-        dirs.sort();
-        for dir in dirs {
-            let text = std::fs::read_to_string(dir.join("stack.yaml")).unwrap();
-            specs.push((
-                format!("example {}", dir.file_name().unwrap().to_string_lossy()),
-                text,
-            ));
-        }
+    for (name, dir) in common::example_dirs() {
+        let text = std::fs::read_to_string(dir.join("stack.yaml")).unwrap();
+        specs.push((format!("example {name}"), text));
     }
     // The pynomaly profile offers the ELK log backend by flipping `enabled`.
     let pynomaly = stackctl::profiles::find("pynomaly").expect("pynomaly profile");

@@ -2,6 +2,8 @@
 //! list and contents, so any change to generated files is seen in review.
 //! Update with `INSTA_UPDATE=always cargo test --test render_golden` and read the diff.
 
+mod common;
+
 use std::path::Path;
 
 fn tree_text(text: &str, dir: &Path) -> String {
@@ -33,19 +35,8 @@ fn every_profile_renders_to_its_golden_tree() {
 
 #[test]
 fn every_example_renders_to_its_golden_tree() {
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let Ok(entries) = std::fs::read_dir(&examples) else {
-        return;
-    };
-    let mut dirs: Vec<_> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("stack.yaml").exists())
-        .collect();
-    dirs.sort();
-    for dir in dirs {
+    for (name, dir) in common::example_dirs() {
         let text = std::fs::read_to_string(dir.join("stack.yaml")).unwrap();
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         insta::assert_snapshot!(format!("example-{name}"), tree_text(&text, &dir));
     }
 }
