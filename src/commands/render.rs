@@ -42,6 +42,7 @@ pub fn build_tree(
                     release: opts.release,
                 },
             )?;
+            let failed = findings.iter().any(|f| f.is_error());
             for mut finding in findings {
                 if let Some(tree) = &loaded.tree {
                     finding.resolve(tree);
@@ -50,6 +51,10 @@ pub fn build_tree(
                     "{}",
                     crate::diag::render_text(&finding, &loaded.file, &loaded.text)
                 );
+            }
+            // A value Kubernetes would reject (a namespace, a label selector).
+            if failed {
+                return Ok(None);
             }
             tree
         }

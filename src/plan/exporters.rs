@@ -198,7 +198,7 @@ pub fn default_modules() -> std::collections::BTreeMap<String, BlackboxModule> {
     .collect()
 }
 
-fn blackbox_config(modules: &std::collections::BTreeMap<String, BlackboxModule>) -> Value {
+pub fn blackbox_config(modules: &std::collections::BTreeMap<String, BlackboxModule>) -> Value {
     let mut out = serde_json::Map::new();
     for (name, m) in modules {
         let mut module = serde_json::Map::new();

@@ -10,11 +10,11 @@ mod alertmanager;
 mod alloy;
 pub mod dashboard;
 mod elastic;
-mod exporters;
+pub mod exporters;
 mod grafana;
 mod jaeger;
 mod loki;
-mod prometheus;
+pub mod prometheus;
 mod promtail;
 
 use crate::model::catalog::Resolved;
