@@ -43,10 +43,12 @@ pub fn build_tree(
                 },
             )?;
             let failed = findings.iter().any(|f| f.is_error());
-            for mut finding in findings {
-                if let Some(tree) = &loaded.tree {
-                    finding.resolve(tree);
-                }
+            let mut findings = findings;
+            if let Some(tree) = &loaded.tree {
+                findings.iter_mut().for_each(|f| f.resolve(tree));
+            }
+            crate::diag::sort(&mut findings);
+            for finding in findings {
                 eprint!(
                     "{}",
                     crate::diag::render_text(&finding, &loaded.file, &loaded.text)

@@ -329,7 +329,12 @@ fn time_interval(ctx: &mut Ctx<'_>, t: &TimeInterval, at: Path) -> Value {
         if !r.years.is_empty() {
             m.insert("years".into(), json!(r.years));
         }
-        if let Some(location) = &r.location {
+        // The resource has no time zone; UTC is what it means anyway.
+        if let Some(location) = r
+            .location
+            .as_ref()
+            .filter(|l| !matches!(l.as_str(), "UTC" | "Etc/UTC"))
+        {
             ctx.warn(
                 join(&at, path!["time_intervals", j, "location"]),
                 format!(

@@ -121,7 +121,7 @@ fn component(ctx: &mut Ctx<'_>, kind: Kind) {
         return;
     }
     let (what, hint) = not_deployed(kind, &ctx.namespace);
-    ctx.warn(
+    ctx.warn_key(
         at,
         format!("`{key}` is not deployed by the Kubernetes target: {what}"),
         hint,
@@ -166,11 +166,8 @@ fn renamed_jobs(ctx: &mut Ctx<'_>) {
     .map(|k| {
         let now = match k {
             Kind::Cadvisor => "`kubelet` (path `/metrics/cadvisor`)".to_string(),
-            _ => format!(
-                "the chart's Service name (e.g. `{}-{}`)",
-                ctx.release,
-                k.service()
-            ),
+            Kind::Grafana => format!("`{}`", grafana_fullname(&ctx.release)),
+            _ => format!("`{}-{}`", chart_fullname(&ctx.release), k.service()),
         };
         (k.service(), now)
     })
@@ -223,6 +220,35 @@ fn renamed_jobs(ctx: &mut Ctx<'_>) {
     }
 }
 
+/// kube-prometheus-stack's `fullname` helper: the release name when it
+/// contains the chart's name, else `release-kube-prometheus-stack`, cut to 26.
+pub fn chart_fullname(release: &str) -> String {
+    let name = if release.contains("kube-prometheus-stack") {
+        release.to_string()
+    } else {
+        format!("{release}-kube-prometheus-stack")
+    };
+    name.chars()
+        .take(26)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_string()
+}
+
+/// The Grafana subchart's Service (its job name): `release-grafana`.
+fn grafana_fullname(release: &str) -> String {
+    let name = if release.contains("grafana") {
+        release.to_string()
+    } else {
+        format!("{release}-grafana")
+    };
+    name.chars()
+        .take(63)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_string()
+}
+
 /// Whether a PromQL expression matches `job` exactly (`job="x"`, `job=~"x"`).
 pub fn selects_job(expr: &str, job: &str) -> bool {
     let compact: String = expr.chars().filter(|c| !c.is_whitespace()).collect();
@@ -235,6 +261,16 @@ pub fn selects_job(expr: &str, job: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chart_names() {
+        assert_eq!(
+            chart_fullname("kube-prometheus-stack"),
+            "kube-prometheus-stack"
+        );
+        assert_eq!(chart_fullname("prometheus"), "prometheus-kube-prometheus");
+        assert_eq!(grafana_fullname("prometheus"), "prometheus-grafana");
+    }
 
     #[test]
     fn finds_job_selectors() {

@@ -269,6 +269,17 @@ impl<'a> Ctx<'a> {
             .push(Diagnostic::error(message).with_hint(hint).at(at));
     }
 
+    /// A warning that points at the key of `at` (a whole entry, not its value).
+    pub fn warn_key(&mut self, at: Path, message: impl Into<String>, hint: impl Into<String>) {
+        self.findings
+            .push(Diagnostic::warning(message).with_hint(hint).at_key(at));
+    }
+
+    pub fn error_key(&mut self, at: Path, message: impl Into<String>, hint: impl Into<String>) {
+        self.findings
+            .push(Diagnostic::error(message).with_hint(hint).at_key(at));
+    }
+
     /// A `SecretKeySelector` for a stackctl secret.
     pub fn secret(&mut self, secret: &str, user: &str) -> Value {
         let file = crate::check::files::secret_file(self.stack, secret);

@@ -264,7 +264,7 @@ fn report_unmapped(ctx: &mut Ctx<'_>, job: &ScrapeJob, at: &Path) {
 fn check_selector(ctx: &mut Ctx<'_>, selector: &BTreeMap<String, String>, at: &Path) {
     for (k, v) in selector {
         if !super::is_label_key(k) {
-            ctx.error(
+            ctx.error_key(
                 with(at, &[k]),
                 format!("`{k}` is not a valid Kubernetes label key"),
                 "label keys are an optional DNS prefix and `/`, then letters, digits, `-`, `_` and `.` (at most 63)",
