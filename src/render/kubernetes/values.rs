@@ -254,6 +254,9 @@ fn alertmanager(ctx: &mut Ctx<'_>) -> Value {
         );
     }
     out.insert("alertmanagerSpec".into(), Value::Object(a));
+    if let Some(monitor) = self_monitor(&c.common, "selfMonitor") {
+        out.insert("serviceMonitor".into(), monitor);
+    }
     Value::Object(out)
 }
 
@@ -353,6 +356,9 @@ fn grafana(ctx: &mut Ctx<'_>) -> Value {
             "Grafana's `extra_args` are not mapped: the chart does not pass extra command-line flags",
             "use `environment` (`GF_<SECTION>_<KEY>`) instead",
         );
+    }
+    if let Some(monitor) = self_monitor(&c.common, "enabled") {
+        g.insert("serviceMonitor".into(), monitor);
     }
     Value::Object(g)
 }
@@ -544,7 +550,23 @@ fn node_exporter(ctx: &mut Ctx<'_>) -> Value {
         n.insert("resources".into(), r);
     }
     let _ = ctx;
+    if let Some(monitor) = self_monitor(&c.common, "enabled") {
+        n.insert("prometheus".into(), json!({"monitor": monitor}));
+    }
     Value::Object(n)
+}
+
+/// The chart scrapes its own components; the spec's `scrape: false` and
+/// `scrape_interval` go to that ServiceMonitor (`switch` is the chart's key
+/// for turning it on or off).
+fn self_monitor(common: &Common<'_>, switch: &str) -> Option<Value> {
+    let mut m = Map::new();
+    if common.scrape == Some(false) {
+        m.insert(switch.into(), json!(false));
+    } else if let Some(interval) = common.scrape_interval {
+        m.insert("interval".into(), json!(interval.as_str()));
+    }
+    if m.is_empty() { None } else { Some(Value::Object(m)) }
 }
 
 /// `registry/repo/sitory:tag` → the chart's `{registry, repository, tag}`.
