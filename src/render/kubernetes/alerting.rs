@@ -377,6 +377,121 @@ mod tests {
         );
     }
 
+    const SPEC: &str = r##"stackctl: 1
+name: shop
+secrets:
+  smtp_pw: {}
+  slack_url: {}
+  pd_key: {}
+  hook_url: {}
+components:
+  prometheus:
+  alertmanager:
+rules:
+  meta:
+    - name: heartbeat
+      rules:
+        - alert: Watchdog
+          expr: vector(1)
+alerting:
+  smtp:
+    smarthost: mail:587
+    from: am@shop.test
+    auth_password_secret: smtp_pw
+    require_tls: false
+  slack_api_url_secret: slack_url
+  route:
+    receiver: ops
+    routes:
+      - receiver: pager
+        matchers: ['severity="critical"']
+        mute_time_intervals: [nights]
+  receivers:
+    - name: ops
+      email:
+        - to: ops@shop.test
+      slack:
+        - channel: "#ops"
+    - name: pager
+      pagerduty:
+        - routing_key_secret: pd_key
+      webhook:
+        - url_secret: hook_url
+  time_intervals:
+    - name: nights
+      time_intervals:
+        - times:
+            - start_time: "22:00"
+              end_time: "24:00"
+          days_of_month: ["1:7", "-1", "x"]
+          location: Europe/Berlin
+"##;
+
+    #[test]
+    fn renders_receivers_routes_and_intervals() {
+        let loaded = crate::load::load_text("stack.yaml", SPEC.to_string());
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let stack = loaded.stack.unwrap();
+        let mut ctx = Ctx::new(
+            &stack,
+            &super::super::Options {
+                namespace: None,
+                release: None,
+            },
+        );
+        let mut out = Vec::new();
+        alertmanager_config(&mut ctx, &mut out);
+        let sel = |key: &str| json!({"name": "shop-secrets", "key": key});
+        assert_eq!(
+            out[0].value["spec"],
+            json!({
+                "route": {
+                    "receiver": "ops",
+                    // Watchdog is the spec's own alert here, so only InfoInhibitor is skipped.
+                    "matchers": [{"name": "alertname", "value": "InfoInhibitor", "matchType": "!~"}],
+                    "routes": [{
+                        "receiver": "pager",
+                        "matchers": [{"name": "severity", "value": "critical", "matchType": "="}],
+                        "muteTimeIntervals": ["nights"],
+                    }],
+                },
+                "receivers": [
+                    {
+                        "name": "ops",
+                        "emailConfigs": [{
+                            "to": "ops@shop.test",
+                            "smarthost": "mail:587",
+                            "from": "am@shop.test",
+                            "authPassword": sel("smtp_pw"),
+                            "requireTLS": false,
+                        }],
+                        "slackConfigs": [{"apiURL": sel("slack_url"), "channel": "#ops"}],
+                    },
+                    {
+                        "name": "pager",
+                        "pagerdutyConfigs": [{"routingKey": sel("pd_key")}],
+                        "webhookConfigs": [{"urlSecret": sel("hook_url")}],
+                    },
+                ],
+                "muteTimeIntervals": [{
+                    "name": "nights",
+                    "timeIntervals": [{
+                        "times": [{"startTime": "22:00", "endTime": "24:00"}],
+                        "daysOfMonth": [{"start": 1, "end": 7}, {"start": -1, "end": -1}],
+                    }],
+                }],
+            })
+        );
+        let messages: Vec<&str> = ctx.findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "time interval `nights`: `x` is not a day of the month or a range of them; left out",
+                "time interval `nights`: `location: Europe/Berlin` has no AlertmanagerConfig equivalent; the times are read as UTC",
+            ]
+        );
+    }
+
     #[test]
     fn day_ranges() {
         assert_eq!(day_range("1:5"), Some(json!({"start": 1, "end": 5})));

@@ -566,7 +566,11 @@ fn self_monitor(common: &Common<'_>, switch: &str) -> Option<Value> {
     } else if let Some(interval) = common.scrape_interval {
         m.insert("interval".into(), json!(interval.as_str()));
     }
-    if m.is_empty() { None } else { Some(Value::Object(m)) }
+    if m.is_empty() {
+        None
+    } else {
+        Some(Value::Object(m))
+    }
 }
 
 /// `registry/repo/sitory:tag` → the chart's `{registry, repository, tag}`.
@@ -728,6 +732,99 @@ mod tests {
         assert_eq!(parse_byte_size("512MiB"), Some(512 * (1 << 20)));
         assert_eq!(parse_byte_size("50G"), None);
         assert_eq!(parse_byte_size("5XB"), None);
+    }
+
+    #[test]
+    fn prometheus_and_alertmanager_settings() {
+        let spec = r#"stackctl: 1
+name: shop
+secrets:
+  rw_pw: {}
+components:
+  prometheus:
+    version: v3.14.0
+    retention_time: 30d
+    retention_size: 10GB
+    external_labels:
+      cluster: "{{ prod }} $HOME"
+    extra_args: ["--query.timeout=1m", "--web.enable-admin-api", "oops"]
+    resources:
+      cpus: 1.5
+      memory: 2g
+  alertmanager:
+    retention: 5d
+remote_write:
+  - url: https://rw.test/api/v1/write
+    basic_auth:
+      username: shop
+      password_secret: rw_pw
+alerting:
+  route:
+    receiver: none
+  receivers:
+    - name: none
+"#;
+        let loaded = crate::load::load_text("stack.yaml", spec.to_string());
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let stack = loaded.stack.unwrap();
+        let mut ctx = Ctx::new(
+            &stack,
+            &super::super::Options {
+                namespace: None,
+                release: Some("prom"),
+            },
+        );
+        let v = values(&mut ctx);
+        let p = &v["prometheus"]["prometheusSpec"];
+        assert_eq!(p["retention"], json!("30d"));
+        assert_eq!(p["retentionSize"], json!("10GB"));
+        // `$` doubled for Prometheus 3, `{{` kept through Helm's tpl.
+        assert_eq!(
+            p["externalLabels"],
+            json!({"cluster": "{{ \"{{\" }} prod }} $$HOME"})
+        );
+        assert_eq!(
+            p["additionalArgs"],
+            json!([{"name": "query.timeout", "value": "1m"}, {"name": "web.enable-admin-api"}])
+        );
+        assert_eq!(
+            p["resources"],
+            json!({"limits": {"cpu": "1500m", "memory": "2Gi"}})
+        );
+        assert_eq!(
+            p["storageSpec"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"],
+            json!("12Gi")
+        );
+        assert_eq!(
+            p["remoteWrite"],
+            json!([{
+                "url": "https://rw.test/api/v1/write",
+                "basicAuth": {
+                    "username": {"name": "shop-secrets", "key": "rw_pw.username"},
+                    "password": {"name": "shop-secrets", "key": "rw_pw"},
+                },
+            }])
+        );
+        assert_eq!(
+            v["alertmanager"]["alertmanagerSpec"]["retention"],
+            json!("120h")
+        );
+        assert_eq!(
+            v["alertmanager"]["alertmanagerSpec"]["alertmanagerConfigSelector"],
+            json!({"matchLabels": {"release": "prom"}})
+        );
+        assert_eq!(
+            ctx.secrets
+                .literals
+                .get("rw_pw.username")
+                .map(String::as_str),
+            Some("shop")
+        );
+        let messages: Vec<&str> = ctx.findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            ["`oops` is not a flag; the operator only passes `--name=value` arguments"]
+        );
     }
 
     #[test]
