@@ -94,7 +94,7 @@ pub fn readme(ctx: &Ctx<'_>, resources: &[Resource], blackbox: bool) -> String {
             let hint = f
                 .hint
                 .as_ref()
-                .map(|h| format!(" ({h})"))
+                .map(|h| format!(" — {h}"))
                 .unwrap_or_default();
             let _ = writeln!(out, "- `{at}`: {}{hint}", f.message);
         }

@@ -153,7 +153,13 @@ fn prometheus(ctx: &mut Ctx<'_>) -> Value {
     ] {
         p.insert(key.into(), json!(false));
     }
-    json!({"enabled": true, "prometheusSpec": p})
+    let mut out = json!({"enabled": true, "prometheusSpec": p});
+    // Prometheus's `scrape_interval` is the global one; only `scrape: false`
+    // concerns its own ServiceMonitor.
+    if c.common.scrape == Some(false) {
+        out["serviceMonitor"] = json!({"selfMonitor": false});
+    }
+    out
 }
 
 fn remote_write(ctx: &mut Ctx<'_>, rw: &crate::model::stack::RemoteWrite, i: usize) -> Value {
