@@ -279,14 +279,8 @@ fn grafana(ctx: &mut Ctx<'_>) -> Value {
         image(&c.image(stack.defaults.image_registry.as_deref())),
     );
     let admin_user = spec.admin_user.clone().unwrap_or_else(|| "admin".into());
-    let admin_secret = spec
-        .admin_password_secret
-        .clone()
-        .unwrap_or_else(|| "grafana_admin_password".into());
-    let key_secret = spec
-        .secret_key_secret
-        .clone()
-        .unwrap_or_else(|| "grafana_secret_key".into());
+    let admin_secret = stack.grafana_admin_secret();
+    let key_secret = stack.grafana_key_secret();
     // The chart reads user and password from one existing Secret; its default
     // password (`prom-operator`) is never used.
     let _ = ctx
@@ -505,7 +499,7 @@ fn in_cluster_url(ctx: &Ctx<'_>, kind: Kind) -> String {
     }
 }
 
-fn node_exporter(ctx: &mut Ctx<'_>) -> Value {
+fn node_exporter(ctx: &Ctx<'_>) -> Value {
     let stack: &Stack = ctx.stack;
     let Some(c) = stack.component(Kind::NodeExporter) else {
         return json!({});
@@ -555,7 +549,6 @@ fn node_exporter(ctx: &mut Ctx<'_>) -> Value {
     if let Some(r) = resources(&c.common) {
         n.insert("resources".into(), r);
     }
-    let _ = ctx;
     if let Some(monitor) = self_monitor(&c.common, "enabled") {
         n.insert("prometheus".into(), json!({"monitor": monitor}));
     }
