@@ -14,6 +14,14 @@ pub struct Options<'a> {
 }
 
 pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
-    let _ = (dir, opts.wait, opts.timeout, opts.format, opts.only, opts.urls, opts.deep);
+    let _ = (
+        dir,
+        opts.wait,
+        opts.timeout,
+        opts.format,
+        opts.only,
+        opts.urls,
+        opts.deep,
+    );
     anyhow::bail!("`stackctl verify` is not implemented yet")
 }
