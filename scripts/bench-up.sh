@@ -11,7 +11,7 @@
 # Each round starts cold (no containers, network or volumes of the project)
 # and alternates which tool goes first. "Healthy" means the same for both:
 # Docker reports every container `healthy` (the rendered healthchecks), polled
-# every 0.2 s, which is also how often stackctl looks.
+# every 0.1 s, which is also how often stackctl looks.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -90,7 +90,7 @@ compose_cold() {
     local t0
     t0=$(now)
     (cd "$dir" && docker-compose -f docker-compose.monitoring.yml up -d >/dev/null 2>&1)
-    until all_healthy; do sleep 0.2; done
+    until all_healthy; do sleep 0.1; done
     elapsed "$t0"
 }
 
@@ -98,7 +98,7 @@ compose_again() {
     local t0
     t0=$(now)
     (cd "$dir" && docker-compose -f docker-compose.monitoring.yml up -d >/dev/null 2>&1)
-    until all_healthy; do sleep 0.2; done
+    until all_healthy; do sleep 0.1; done
     elapsed "$t0"
 }
 

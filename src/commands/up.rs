@@ -24,7 +24,7 @@ pub fn run(dir: &Path, wait: &str, remove_orphans: bool) -> anyhow::Result<Exit>
         dir: abs,
         wait: wait.as_std(),
         remove_orphans,
-        poll: std::time::Duration::from_millis(200),
+        poll: std::time::Duration::from_millis(100),
     };
     eprintln!("starting `{}` ({} services)", d.project, d.services.len());
     let outcome = super::docker::runtime()?.block_on(async {
