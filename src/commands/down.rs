@@ -14,19 +14,17 @@ pub fn run(dir: &Path, volumes: bool) -> anyhow::Result<Exit> {
                 .await
         })
         .map_err(super::docker::engine_error)?;
+    let mut parts = vec![format!("{} container(s)", removed.containers.len())];
+    if removed.network {
+        parts.push("the network".into());
+    }
+    if !removed.volumes.is_empty() {
+        parts.push(format!("{} volume(s)", removed.volumes.len()));
+    }
     if removed.containers.is_empty() && !removed.network && removed.volumes.is_empty() {
         eprintln!("`{}`: nothing to remove", d.project);
     } else {
-        eprintln!(
-            "`{}` is down: {} container(s){} removed",
-            d.project,
-            removed.containers.len(),
-            if removed.network {
-                " and the network"
-            } else {
-                ""
-            }
-        );
+        eprintln!("`{}` is down: {} removed", d.project, parts.join(", "));
     }
     if !removed.kept_volumes.is_empty() {
         eprintln!(
