@@ -204,8 +204,14 @@ pub fn compare_config(expected: &Value, running: &Value) -> Vec<String> {
     let eg = expected.get("global").unwrap_or(&null);
     let rg = running.get("global").unwrap_or(&null);
     let dur = |v: &Value, key: &str, default: &str| millis(v.get(key).and_then(Value::as_str).unwrap_or(default));
+    // An unset scrape_timeout is 10s, or the scrape interval when that is shorter.
+    let interval_ms = |g: &Value| dur(g, "scrape_interval", "1m").unwrap_or(60_000);
     for (key, default) in [("scrape_interval", "1m"), ("evaluation_interval", "1m"), ("scrape_timeout", "10s")] {
-        let (e, r) = (dur(eg, key, default), dur(rg, key, default));
+        let (mut e, mut r) = (dur(eg, key, default), dur(rg, key, default));
+        if key == "scrape_timeout" {
+            e = e.map(|t| if eg.get(key).is_none() { t.min(interval_ms(eg)) } else { t });
+            r = r.map(|t| if rg.get(key).is_none() { t.min(interval_ms(rg)) } else { t });
+        }
         if e != r {
             out.push(format!(
                 "global.{key} is {} (rendered: {})",
