@@ -32,6 +32,7 @@ pub use endpoints::{Endpoints, Override};
 pub use http::BasicAuth;
 pub use probe::Probe;
 pub use runner::Options;
+pub use yamlvalue::parse_yaml;
 
 use crate::model::{Kind, Stack};
 use crate::plan::Deployment;
