@@ -35,7 +35,10 @@ fn delay(kind: Kind) -> Duration {
 }
 
 fn stackctl(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_stackctl")).args(args).output().expect("stackctl runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args(args)
+        .output()
+        .expect("stackctl runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -54,7 +57,10 @@ fn main() {
         .unwrap_or(5);
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path().to_str().expect("utf-8 path");
-    let spec = args.iter().position(|a| a == "--spec").and_then(|i| args.get(i + 1));
+    let spec = args
+        .iter()
+        .position(|a| a == "--spec")
+        .and_then(|i| args.get(i + 1));
     let (profile_code, _, _) = match spec {
         Some(_) => (1, String::new(), String::new()),
         None => stackctl(&["init", "--profile", "pynomaly", "--dir", d]),
@@ -96,7 +102,10 @@ fn main() {
         // Checks of one probe share its calls: count each probe once.
         let mut probes: std::collections::BTreeMap<u64, f64> = std::collections::BTreeMap::new();
         for c in last["checks"].as_array().into_iter().flatten() {
-            probes.insert(c["probe"].as_u64().unwrap_or(0), c["elapsed_ms"].as_f64().unwrap_or(0.0));
+            probes.insert(
+                c["probe"].as_u64().unwrap_or(0),
+                c["elapsed_ms"].as_f64().unwrap_or(0.0),
+            );
         }
         let sum: f64 = probes.values().sum();
         let slowest = probes.values().cloned().fold(0.0, f64::max);
@@ -132,13 +141,24 @@ fn main() {
     }
     let curls = Instant::now();
     for e in &endpoints {
-        let ok = Command::new("curl").args(["-fsS", "-o", "/dev/null", e]).status().is_ok_and(|s| s.success());
+        let ok = Command::new("curl")
+            .args(["-fsS", "-o", "/dev/null", e])
+            .status()
+            .is_ok_and(|s| s.success());
         assert!(ok, "curl {e} failed");
     }
     let curl_ms = curls.elapsed().as_secs_f64() * 1000.0;
-    let total = if quick { 30_000.0 + curl_ms } else { started.elapsed().as_secs_f64() * 1000.0 };
+    let total = if quick {
+        30_000.0 + curl_ms
+    } else {
+        started.elapsed().as_secs_f64() * 1000.0
+    };
     println!(
         "reference guide method: sleep 30 + 3 sequential curls = {total:.0} ms{} (the curls alone {curl_ms:.0} ms), checking 3 endpoints",
-        if quick { " (sleep not waited, --quick)" } else { "" }
+        if quick {
+            " (sleep not waited, --quick)"
+        } else {
+            ""
+        }
     );
 }

@@ -123,11 +123,20 @@ fn rendered(text: &str) -> tempfile::TempDir {
 }
 
 fn verify(dir: &Path, args: &[&str]) -> (i32, Value, Duration) {
-    let mut all = vec!["verify", "--dir", path_str(dir), "--format", "json", "--timeout", "5s"];
+    let mut all = vec![
+        "verify",
+        "--dir",
+        path_str(dir),
+        "--format",
+        "json",
+        "--timeout",
+        "5s",
+    ];
     all.extend_from_slice(args);
     let started = Instant::now();
     let (code, out, err) = run(&all);
-    let report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{err}"));
+    let report =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{err}"));
     (code, report, started.elapsed())
 }
 
@@ -152,14 +161,22 @@ fn failures(report: &Value) -> Vec<String> {
 
 /// Runs verify until `done` accepts the report (Prometheus sees a change only
 /// at its next scrape or evaluation), or panics after `within`.
-fn verify_until(dir: &Path, args: &[&str], within: Duration, done: impl Fn(&Value) -> bool) -> Value {
+fn verify_until(
+    dir: &Path,
+    args: &[&str],
+    within: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let end = Instant::now() + within;
     loop {
         let (_, report, _) = verify(dir, args);
         if done(&report) {
             return report;
         }
-        assert!(Instant::now() < end, "condition not reached within {within:?}: {report:#}");
+        assert!(
+            Instant::now() < end,
+            "condition not reached within {within:?}: {report:#}"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
 }
@@ -188,7 +205,10 @@ fn start_alertmanager(t: &Tools, dir: &Path, run: &Path, port: u16) -> Proc {
         "alertmanager",
         &t.alertmanager,
         &[
-            format!("--config.file={}", dir.join("alertmanager/alertmanager.yml").display()),
+            format!(
+                "--config.file={}",
+                dir.join("alertmanager/alertmanager.yml").display()
+            ),
             format!("--storage.path={}", run.join("am").display()),
             format!("--web.listen-address=127.0.0.1:{port}"),
             "--cluster.listen-address=".into(),
@@ -200,7 +220,12 @@ fn start_alertmanager(t: &Tools, dir: &Path, run: &Path, port: u16) -> Proc {
 }
 
 fn start_node(t: &Tools, run: &Path, port: u16) -> Proc {
-    let p = Proc::start("node-exporter", &t.node, &[format!("--web.listen-address=127.0.0.1:{port}")], run);
+    let p = Proc::start(
+        "node-exporter",
+        &t.node,
+        &[format!("--web.listen-address=127.0.0.1:{port}")],
+        run,
+    );
     wait_ready(port, "/metrics", Duration::from_secs(20), &p);
     p
 }
@@ -226,21 +251,45 @@ fn verify_proves_a_real_stack_and_names_what_breaks() {
     std::fs::create_dir_all(prom_dir.join("rules")).unwrap();
     let config = std::fs::read_to_string(dir.path().join("prometheus/prometheus.yml")).unwrap();
     assert!(config.contains("- alertmanager:9093"), "{config}");
-    std::fs::write(prom_dir.join("prometheus.yml"), config.replace("alertmanager:9093", &format!("127.0.0.1:{}", ports.alertmanager))).unwrap();
+    std::fs::write(
+        prom_dir.join("prometheus.yml"),
+        config.replace(
+            "alertmanager:9093",
+            &format!("127.0.0.1:{}", ports.alertmanager),
+        ),
+    )
+    .unwrap();
     for entry in std::fs::read_dir(dir.path().join("prometheus/rules")).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), prom_dir.join("rules").join(entry.file_name())).unwrap();
     }
-    let password = std::fs::read_to_string(dir.path().join("secrets/grafana_admin_password")).unwrap();
-    let ds = |uid: &str, name: &str| Datasource { uid: uid.into(), name: name.into(), kind: uid.into(), healthy: true };
+    let password =
+        std::fs::read_to_string(dir.path().join("secrets/grafana_admin_password")).unwrap();
+    let ds = |uid: &str, name: &str| Datasource {
+        uid: uid.into(),
+        name: name.into(),
+        kind: uid.into(),
+        healthy: true,
+    };
     let _grafana = FakeServer::on(
         std::net::TcpListener::bind(("127.0.0.1", ports.grafana)).unwrap(),
         fakes::grafana(
             password.trim_end(),
-            vec![ds("prometheus", "Prometheus"), ds("alertmanager", "Alertmanager")],
             vec![
-                Dashboard { uid: "overview".into(), title: "Overview".into(), provisioned: true },
-                Dashboard { uid: "empty".into(), title: "Empty".into(), provisioned: true },
+                ds("prometheus", "Prometheus"),
+                ds("alertmanager", "Alertmanager"),
+            ],
+            vec![
+                Dashboard {
+                    uid: "overview".into(),
+                    title: "Overview".into(),
+                    provisioned: true,
+                },
+                Dashboard {
+                    uid: "empty".into(),
+                    title: "Empty".into(),
+                    provisioned: true,
+                },
             ],
         ),
     );
@@ -249,7 +298,10 @@ fn verify_proves_a_real_stack_and_names_what_breaks() {
         "prometheus",
         &t.prometheus,
         &[
-            format!("--config.file={}", prom_dir.join("prometheus.yml").display()),
+            format!(
+                "--config.file={}",
+                prom_dir.join("prometheus.yml").display()
+            ),
             format!("--storage.tsdb.path={}", run.join("data").display()),
             format!("--web.listen-address=127.0.0.1:{}", ports.prometheus),
         ],
@@ -261,17 +313,33 @@ fn verify_proves_a_real_stack_and_names_what_breaks() {
         "blackbox",
         &t.blackbox,
         &[
-            format!("--config.file={}", dir.path().join("blackbox/blackbox.yml").display()),
+            format!(
+                "--config.file={}",
+                dir.path().join("blackbox/blackbox.yml").display()
+            ),
             format!("--web.listen-address=127.0.0.1:{}", ports.blackbox),
         ],
         run,
     );
-    let _pushgateway = Proc::start("pushgateway", &t.pushgateway, &[format!("--web.listen-address=127.0.0.1:{}", ports.pushgateway)], run);
+    let _pushgateway = Proc::start(
+        "pushgateway",
+        &t.pushgateway,
+        &[format!(
+            "--web.listen-address=127.0.0.1:{}",
+            ports.pushgateway
+        )],
+        run,
+    );
 
     // 1. All green: `--wait` replaces any sleep while Prometheus discovers
     //    its targets and evaluates its rules for the first time.
     let (code, report, took) = verify(dir.path(), &["--wait", "60s", "--deep"]);
-    assert_eq!(failures(&report), Vec::<String>::new(), "prometheus log:\n{}", prometheus.log());
+    assert_eq!(
+        failures(&report),
+        Vec::<String>::new(),
+        "prometheus log:\n{}",
+        prometheus.log()
+    );
     assert_eq!(code, 0);
     assert!(took < Duration::from_secs(60));
     for (service, name) in [
@@ -297,62 +365,113 @@ fn verify_proves_a_real_stack_and_names_what_breaks() {
         ("pushgateway", "ready"),
         ("pushgateway", "metrics"),
     ] {
-        assert_eq!(check(&report, service, name)["status"], "pass", "{service} {name}");
+        assert_eq!(
+            check(&report, service, name)["status"],
+            "pass",
+            "{service} {name}"
+        );
     }
-    assert_eq!(check(&report, "prometheus", "scrape job `node`")["message"], "1/1 targets up");
+    assert_eq!(
+        check(&report, "prometheus", "scrape job `node`")["message"],
+        "1/1 targets up"
+    );
     assert_eq!(
         check(&report, "prometheus", "alertmanager discovered")["message"],
         format!("http://127.0.0.1:{}/api/v2/alerts", ports.alertmanager)
     );
 
     // 2. `--url` reaches a Prometheus the spec publishes elsewhere.
-    let moved = spec(&ports, "", "", "").replace(&format!("ports: {{web: {}}}", ports.prometheus), "ports: {web: 1}");
+    let moved = spec(&ports, "", "", "").replace(
+        &format!("ports: {{web: {}}}", ports.prometheus),
+        "ports: {web: 1}",
+    );
     let moved_dir = rendered(&moved);
     let (code, report, _) = verify(moved_dir.path(), &["--only", "prometheus"]);
     assert_eq!(code, 1);
-    assert!(check(&report, "prometheus", "ready")["message"].as_str().unwrap().starts_with("cannot connect to http://127.0.0.1:1/-/ready: "));
+    assert!(
+        check(&report, "prometheus", "ready")["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot connect to http://127.0.0.1:1/-/ready: ")
+    );
     let url = format!("prometheus=http://127.0.0.1:{}", ports.prometheus);
     let (code, report, _) = verify(moved_dir.path(), &["--only", "prometheus", "--url", &url]);
     assert_eq!((code, failures(&report)), (0, Vec::<String>::new()));
 
     // 3. A target killed: verify names it and Prometheus's scrape error.
     node.stop();
-    let report = verify_until(dir.path(), &["--only", "prometheus", "node-exporter"], Duration::from_secs(20), |r| {
-        check(r, "prometheus", "scrape job `node`")["status"] == "fail"
-    });
-    let down = check(&report, "prometheus", "scrape job `node`")["message"].as_str().unwrap().to_string();
+    let report = verify_until(
+        dir.path(),
+        &["--only", "prometheus", "node-exporter"],
+        Duration::from_secs(20),
+        |r| check(r, "prometheus", "scrape job `node`")["status"] == "fail",
+    );
+    let down = check(&report, "prometheus", "scrape job `node`")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let target = format!("127.0.0.1:{}", ports.node);
-    assert!(down.starts_with(&format!("{target} (http://{target}/metrics) is down: ")), "{down}");
+    assert!(
+        down.starts_with(&format!("{target} (http://{target}/metrics) is down: ")),
+        "{down}"
+    );
     assert!(down.contains("connection refused"), "{down}");
     assert_eq!(
         check(&report, "node-exporter", "metrics")["message"],
         format!("cannot connect to http://{target}/metrics: connection refused")
     );
-    assert_eq!(check(&report, "prometheus", "scrape job `prometheus`")["status"], "pass");
+    assert_eq!(
+        check(&report, "prometheus", "scrape job `prometheus`")["status"],
+        "pass"
+    );
 
     // 4. Alertmanager stopped.
     alertmanager.stop();
     let (code, report, _) = verify(dir.path(), &["--only", "alertmanager"]);
     assert_eq!(code, 1);
     for name in ["healthy", "ready", "config loaded", "receivers"] {
-        let msg = check(&report, "alertmanager", name)["message"].as_str().unwrap().to_string();
-        assert!(msg.starts_with(&format!("cannot connect to http://127.0.0.1:{}/", ports.alertmanager)), "{msg}");
+        let msg = check(&report, "alertmanager", name)["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            msg.starts_with(&format!(
+                "cannot connect to http://127.0.0.1:{}/",
+                ports.alertmanager
+            )),
+            "{msg}"
+        );
         assert!(msg.ends_with(": connection refused"), "{msg}");
     }
 
     // 5. `--wait` succeeds when services come up late, with no sleep.
-    let (t2, dir2, run2) = (tools().unwrap(), dir.path().to_path_buf(), run.to_path_buf());
+    let (t2, dir2, run2) = (
+        tools().unwrap(),
+        dir.path().to_path_buf(),
+        run.to_path_buf(),
+    );
     let (am_port, node_port) = (ports.alertmanager, ports.node);
     let late = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(3));
-        (start_alertmanager(&t2, &dir2, &run2, am_port), start_node(&t2, &run2, node_port))
+        (
+            start_alertmanager(&t2, &dir2, &run2, am_port),
+            start_node(&t2, &run2, node_port),
+        )
     });
     let (code, report, took) = verify(dir.path(), &["--wait", "60s"]);
     let (_alertmanager, _node) = late.join().unwrap();
     assert_eq!(failures(&report), Vec::<String>::new());
     assert_eq!(code, 0);
-    assert!(took >= Duration::from_secs(3), "passed before the services were back: {took:?}");
-    assert!(check(&report, "alertmanager", "healthy")["attempts"].as_u64().unwrap() > 1);
+    assert!(
+        took >= Duration::from_secs(3),
+        "passed before the services were back: {took:?}"
+    );
+    assert!(
+        check(&report, "alertmanager", "healthy")["attempts"]
+            .as_u64()
+            .unwrap()
+            > 1
+    );
 
     // 6. A spec that no longer matches what runs: a job Prometheus has not
     //    loaded, and a panel whose query returns nothing.
@@ -363,18 +482,27 @@ fn verify_proves_a_real_stack_and_names_what_breaks() {
         "  - uid: empty\n    title: Empty\n    rows:\n      - panels:\n          - title: Nothing\n            type: stat\n            queries: [{expr: 'absent_metric_for_verify_test'}]\n",
     );
     let drifted_dir = rendered(&drifted);
-    let (code, report, _) = verify(drifted_dir.path(), &["--only", "prometheus", "grafana", "--deep"]);
+    let (code, report, _) = verify(
+        drifted_dir.path(),
+        &["--only", "prometheus", "grafana", "--deep"],
+    );
     assert_eq!(code, 1);
     assert_eq!(
         check(&report, "prometheus", "config loaded")["message"],
         "the running config differs from the rendered prometheus/prometheus.yml: scrape job `extra` is not loaded\n  = help: run `stackctl render`, then restart or reload Prometheus"
     );
-    assert_eq!(check(&report, "prometheus", "scrape job `extra`")["message"], "127.0.0.1:1 is not among the job's targets");
+    assert_eq!(
+        check(&report, "prometheus", "scrape job `extra`")["message"],
+        "127.0.0.1:1 is not among the job's targets"
+    );
     assert_eq!(
         check(&report, "grafana", "panel `Nothing` (empty)")["message"],
         "`absent_metric_for_verify_test` returned no data"
     );
-    assert_eq!(check(&report, "grafana", "panel `Targets up` (overview)")["status"], "pass");
+    assert_eq!(
+        check(&report, "grafana", "panel `Targets up` (overview)")["status"],
+        "pass"
+    );
 
     // 7. A rule that fails at evaluation: valid PromQL (promtool accepts it)
     //    that matches two series on the "one" side of a group_left.
@@ -385,15 +513,33 @@ fn verify_proves_a_real_stack_and_names_what_breaks() {
         "",
     );
     let broken_dir = rendered(&broken);
-    std::fs::copy(broken_dir.path().join("prometheus/rules/broken.yml"), prom_dir.join("rules/broken.yml")).unwrap();
+    std::fs::copy(
+        broken_dir.path().join("prometheus/rules/broken.yml"),
+        prom_dir.join("rules/broken.yml"),
+    )
+    .unwrap();
     prometheus.reload();
-    let report = verify_until(broken_dir.path(), &["--only", "prometheus"], Duration::from_secs(20), |r| {
-        check(r, "prometheus", "rule group `broken.rules`")["message"].as_str().unwrap().contains("failed")
-    });
+    let report = verify_until(
+        broken_dir.path(),
+        &["--only", "prometheus"],
+        Duration::from_secs(20),
+        |r| {
+            check(r, "prometheus", "rule group `broken.rules`")["message"]
+                .as_str()
+                .unwrap()
+                .contains("failed")
+        },
+    );
     assert_eq!(
         check(&report, "prometheus", "rule group `broken.rules`")["message"],
         "rule `verify:duplicate` failed: found duplicate series for the match group {} on the right hand-side of the operation: [{x=\"y\"}, {}];many-to-many matching not allowed: matching labels must be unique on one side"
     );
-    assert_eq!(check(&report, "prometheus", "rule group `test.rules`")["status"], "pass");
-    assert_eq!(check(&report, "prometheus", "config loaded")["status"], "pass");
+    assert_eq!(
+        check(&report, "prometheus", "rule group `test.rules`")["status"],
+        "pass"
+    );
+    assert_eq!(
+        check(&report, "prometheus", "config loaded")["status"],
+        "pass"
+    );
 }

@@ -19,8 +19,11 @@ pub struct Options<'a> {
 }
 
 fn duration(flag: &str, text: &str) -> anyhow::Result<std::time::Duration> {
-    let d = Duration::parse(text)
-        .map_err(|e| anyhow::anyhow!("`{flag} {text}`: {e}\n  = help: write a duration such as `30s`, `2m` or `1m30s`"))?;
+    let d = Duration::parse(text).map_err(|e| {
+        anyhow::anyhow!(
+            "`{flag} {text}`: {e}\n  = help: write a duration such as `30s`, `2m` or `1m30s`"
+        )
+    })?;
     Ok(d.as_std())
 }
 
@@ -28,7 +31,10 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
     let wait = opts.wait.map(|w| duration("--wait", w)).transpose()?;
     let timeout = duration("--timeout", opts.timeout)?;
     if timeout.is_zero() {
-        anyhow::bail!("`--timeout {}`: the timeout must be longer than zero", opts.timeout);
+        anyhow::bail!(
+            "`--timeout {}`: the timeout must be longer than zero",
+            opts.timeout
+        );
     }
     let loaded = load_stack(dir, false)?;
     if loaded.has_errors() {
@@ -55,7 +61,12 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
             let file = crate::check::files::secret_file(&stack, name);
             let value = std::fs::read_to_string(dir.join(&file))
                 .map(|v| v.trim_end_matches(['\n', '\r']).to_string())
-                .map_err(|e| format!("cannot read secret file `{}`: {e}", dir.join(&file).display()));
+                .map_err(|e| {
+                    format!(
+                        "cannot read secret file `{}`: {e}",
+                        dir.join(&file).display()
+                    )
+                });
             (name.clone(), value)
         })
         .collect();
@@ -74,7 +85,8 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
     let report = verify::run(probes, &verify::Options { timeout, wait })?;
     let out = match opts.format {
         VerifyFormat::Text => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let color = std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
             verify::report::text(&report, color)
         }
         VerifyFormat::Json => verify::report::json(&report),
@@ -89,5 +101,9 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
             report.count(verify::Status::Skip)
         );
     }
-    Ok(if report.passed() { Exit::Ok } else { Exit::Failed })
+    Ok(if report.passed() {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    })
 }

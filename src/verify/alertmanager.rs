@@ -13,9 +13,16 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone)]
 pub enum Check {
     /// `/api/v2/status`: the loaded config (and the cluster, when clustered).
-    Status { base: String, receivers: Vec<String>, clustered: bool },
+    Status {
+        base: String,
+        receivers: Vec<String>,
+        clustered: bool,
+    },
     /// `/api/v2/receivers`.
-    Receivers { base: String, receivers: Vec<String> },
+    Receivers {
+        base: String,
+        receivers: Vec<String>,
+    },
 }
 
 pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
@@ -23,7 +30,11 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
     let base = match cx.endpoints.base(kind, "web") {
         Ok(b) => b.to_string(),
         Err(reason) => {
-            out.push(Probe::unreachable(kind, vec!["healthy".into(), "ready".into()], reason));
+            out.push(Probe::unreachable(
+                kind,
+                vec!["healthy".into(), "ready".into()],
+                reason,
+            ));
             return;
         }
     };
@@ -49,7 +60,11 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
         kind,
         checks,
         Some(join(&base, "/api/v2/status")),
-        Work::Alertmanager(Check::Status { base: base.clone(), receivers: receivers.clone(), clustered }),
+        Work::Alertmanager(Check::Status {
+            base: base.clone(),
+            receivers: receivers.clone(),
+            clustered,
+        }),
     ));
     if !receivers.is_empty() {
         out.push(Probe::new(
@@ -63,7 +78,11 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
 
 pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
     match check {
-        Check::Status { base, receivers, clustered } => match http.get_json(&join(base, "/api/v2/status"), None).await {
+        Check::Status {
+            base,
+            receivers,
+            clustered,
+        } => match http.get_json(&join(base, "/api/v2/status"), None).await {
             Ok(status) => {
                 let mut out = vec![config_finding(&checks[0], &status, receivers)];
                 if *clustered {
@@ -73,23 +92,31 @@ pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> 
             }
             Err(e) => all(checks, e),
         },
-        Check::Receivers { base, receivers } => match http.get_json(&join(base, "/api/v2/receivers"), None).await {
-            Ok(list) => {
-                let served: BTreeSet<String> = list
-                    .as_array()
-                    .map(|l| l.iter().map(|r| str_at(r, "name").to_string()).collect())
-                    .unwrap_or_default();
-                vec![missing_finding(&checks[0], receivers, &served, "served")]
+        Check::Receivers { base, receivers } => {
+            match http.get_json(&join(base, "/api/v2/receivers"), None).await {
+                Ok(list) => {
+                    let served: BTreeSet<String> = list
+                        .as_array()
+                        .map(|l| l.iter().map(|r| str_at(r, "name").to_string()).collect())
+                        .unwrap_or_default();
+                    vec![missing_finding(&checks[0], receivers, &served, "served")]
+                }
+                Err(e) => all(checks, e),
             }
-            Err(e) => all(checks, e),
-        },
+        }
     }
 }
 
 fn config_finding(check: &str, status: &Value, receivers: &[String]) -> Finding {
-    let original = status.get("config").map(|c| str_at(c, "original")).unwrap_or_default();
+    let original = status
+        .get("config")
+        .map(|c| str_at(c, "original"))
+        .unwrap_or_default();
     if original.trim().is_empty() {
-        return Finding::fail(check, "the status answer carries no loaded config (`config.original`)");
+        return Finding::fail(
+            check,
+            "the status answer carries no loaded config (`config.original`)",
+        );
     }
     let loaded = match parse_yaml(original) {
         Ok(v) => v,
@@ -103,8 +130,17 @@ fn config_finding(check: &str, status: &Value, receivers: &[String]) -> Finding 
     missing_finding(check, receivers, &names, "in the loaded config")
 }
 
-fn missing_finding(check: &str, expected: &[String], found: &BTreeSet<String>, place: &str) -> Finding {
-    let missing: Vec<String> = expected.iter().filter(|r| !found.contains(*r)).map(|r| format!("`{r}`")).collect();
+fn missing_finding(
+    check: &str,
+    expected: &[String],
+    found: &BTreeSet<String>,
+    place: &str,
+) -> Finding {
+    let missing: Vec<String> = expected
+        .iter()
+        .filter(|r| !found.contains(*r))
+        .map(|r| format!("`{r}`"))
+        .collect();
     if missing.is_empty() {
         Finding::pass(check, format!("{} receivers {place}", expected.len()))
     } else {
@@ -122,12 +158,20 @@ fn missing_finding(check: &str, expected: &[String], found: &BTreeSet<String>, p
 fn cluster_finding(check: &str, status: &Value) -> Finding {
     let cluster = status.get("cluster").cloned().unwrap_or(Value::Null);
     let state = str_at(&cluster, "status");
-    let peers = cluster.get("peers").and_then(Value::as_array).map_or(0, Vec::len);
+    let peers = cluster
+        .get("peers")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
     // The peer list includes this instance itself.
     if state == "ready" && peers > 1 {
         Finding::pass(check, format!("ready with {peers} peers"))
     } else {
-        Finding::fail(check, format!("cluster is `{state}` with {peers} peer(s) including itself; the spec lists cluster peers"))
+        Finding::fail(
+            check,
+            format!(
+                "cluster is `{state}` with {peers} peer(s) including itself; the spec lists cluster peers"
+            ),
+        )
     }
 }
 
@@ -144,7 +188,10 @@ mod tests {
             f.message,
             "receiver `b` not in the loaded config\n  = help: run `stackctl render`, then restart or reload Alertmanager"
         );
-        assert_eq!(config_finding("c", &status, &["a".into()]).message, "1 receivers in the loaded config");
+        assert_eq!(
+            config_finding("c", &status, &["a".into()]).message,
+            "1 receivers in the loaded config"
+        );
         assert_eq!(
             cluster_finding("cluster", &status).message,
             "cluster is `disabled` with 0 peer(s) including itself; the spec lists cluster peers"

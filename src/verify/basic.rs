@@ -59,14 +59,27 @@ pub fn derive(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) {
         }
     }
     if kind == Kind::Jaeger {
-        out.push(endpoint(cx, kind, "query api", "ui", "/api/services", Expect::JaegerServices, None));
+        out.push(endpoint(
+            cx,
+            kind,
+            "query api",
+            "ui",
+            "/api/services",
+            Expect::JaegerServices,
+            None,
+        ));
     }
     if is_exporter(kind) {
         if let Some((port, path)) = info.metrics {
             out.push(match cx.endpoints.base(kind, port) {
                 Ok(base) => {
                     let url = join(base, path);
-                    Probe::new(kind, vec!["metrics".into()], Some(url.clone()), Work::Metrics { url })
+                    Probe::new(
+                        kind,
+                        vec!["metrics".into()],
+                        Some(url.clone()),
+                        Work::Metrics { url },
+                    )
                 }
                 Err(reason) => unreachable(cx, kind, "metrics", reason),
             });
@@ -74,7 +87,15 @@ pub fn derive(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) {
     }
 }
 
-fn endpoint(cx: &Context<'_>, kind: Kind, check: &str, port: &str, path: &str, expect: Expect, auth: Option<BasicAuth>) -> Probe {
+fn endpoint(
+    cx: &Context<'_>,
+    kind: Kind,
+    check: &str,
+    port: &str,
+    path: &str,
+    expect: Expect,
+    auth: Option<BasicAuth>,
+) -> Probe {
     match cx.endpoints.base(kind, port) {
         Ok(base) => Probe::expect(kind, check, join(base, path), expect, auth),
         Err(reason) => unreachable(cx, kind, check, reason),
@@ -94,7 +115,10 @@ pub fn unreachable(cx: &Context<'_>, kind: Kind, check: &str, reason: String) ->
             None,
             Work::Fixed(
                 super::check::Status::Skip,
-                format!("{first}; covered by Prometheus {}", super::prometheus::job_check(kind.service())),
+                format!(
+                    "{first}; covered by Prometheus {}",
+                    super::prometheus::job_check(kind.service())
+                ),
             ),
         )
     } else {
@@ -111,7 +135,13 @@ fn auth_for(cx: &Context<'_>, kind: Kind) -> Option<BasicAuth> {
     }
 }
 
-pub async fn get(http: &Http, url: &str, expect: Expect, auth: Option<&BasicAuth>, check: &str) -> Finding {
+pub async fn get(
+    http: &Http,
+    url: &str,
+    expect: Expect,
+    auth: Option<&BasicAuth>,
+    check: &str,
+) -> Finding {
     let reply = match http.get(url, auth).await {
         Ok(r) => r,
         Err(e) => return Finding::fail(check, e),
@@ -146,23 +176,39 @@ pub fn judge(expect: Expect, body: &Value) -> Result<String, String> {
             other => Err(format!("database is `{other}`")),
         },
         Expect::ClusterHealth => match str_at(body, "status") {
-            s @ ("green" | "yellow") => Ok(format!("cluster `{}` is {s}", str_at(body, "cluster_name"))),
-            other => Err(format!("cluster `{}` is `{other}`", str_at(body, "cluster_name"))),
+            s @ ("green" | "yellow") => {
+                Ok(format!("cluster `{}` is {s}", str_at(body, "cluster_name")))
+            }
+            other => Err(format!(
+                "cluster `{}` is `{other}`",
+                str_at(body, "cluster_name")
+            )),
         },
         Expect::KibanaStatus => {
             let overall = body.get("status").and_then(|s| s.get("overall"));
             let level = overall.map(|o| str_at(o, "level")).unwrap_or_default();
             let state = overall.map(|o| str_at(o, "state")).unwrap_or_default();
             if level == "available" || state == "green" {
-                Ok(format!("overall {}", if level.is_empty() { state } else { level }))
+                Ok(format!(
+                    "overall {}",
+                    if level.is_empty() { state } else { level }
+                ))
             } else {
                 let summary = overall.map(|o| str_at(o, "summary")).unwrap_or_default();
-                Err(format!("overall status is `{}` {summary}", if level.is_empty() { state } else { level }).trim_end().to_string())
+                Err(format!(
+                    "overall status is `{}` {summary}",
+                    if level.is_empty() { state } else { level }
+                )
+                .trim_end()
+                .to_string())
             }
         }
         Expect::LogstashStatus => match str_at(body, "status") {
             "red" => Err("status is red".into()),
-            s => Ok(format!("status {}", if s.is_empty() { "unknown" } else { s })),
+            s => Ok(format!(
+                "status {}",
+                if s.is_empty() { "unknown" } else { s }
+            )),
         },
         Expect::JaegerServices => match body.get("data") {
             Some(Value::Array(list)) => Ok(format!("{} services", list.len())),
@@ -181,8 +227,14 @@ pub async fn metrics(http: &Http, url: &str, check: &str) -> Finding {
         return Finding::fail(check, format!("{url} answered {}", reply.describe()));
     }
     match exposition::parse(&reply.body) {
-        Ok(s) => Finding::pass(check, format!("{} samples in {} metric families", s.samples, s.families)),
-        Err(e) => Finding::fail(check, format!("{url} is not valid Prometheus exposition text: {e}")),
+        Ok(s) => Finding::pass(
+            check,
+            format!("{} samples in {} metric families", s.samples, s.families),
+        ),
+        Err(e) => Finding::fail(
+            check,
+            format!("{url} is not valid Prometheus exposition text: {e}"),
+        ),
     }
 }
 
@@ -194,22 +246,58 @@ mod tests {
     #[test]
     fn judges_documented_health_answers() {
         assert_eq!(
-            judge(Expect::GrafanaHealth, &json!({"commit": "x", "database": "ok", "version": "12.1.0"})),
+            judge(
+                Expect::GrafanaHealth,
+                &json!({"commit": "x", "database": "ok", "version": "12.1.0"})
+            ),
             Ok("database ok, version 12.1.0".into())
         );
-        assert_eq!(judge(Expect::GrafanaHealth, &json!({"database": "failing"})), Err("database is `failing`".into()));
         assert_eq!(
-            judge(Expect::ClusterHealth, &json!({"cluster_name": "c", "status": "red"})),
+            judge(Expect::GrafanaHealth, &json!({"database": "failing"})),
+            Err("database is `failing`".into())
+        );
+        assert_eq!(
+            judge(
+                Expect::ClusterHealth,
+                &json!({"cluster_name": "c", "status": "red"})
+            ),
             Err("cluster `c` is `red`".into())
         );
-        assert!(judge(Expect::ClusterHealth, &json!({"cluster_name": "c", "status": "yellow"})).is_ok());
-        assert!(judge(Expect::KibanaStatus, &json!({"status": {"overall": {"level": "available"}}})).is_ok());
-        assert!(judge(Expect::KibanaStatus, &json!({"status": {"overall": {"state": "green"}}})).is_ok());
+        assert!(
+            judge(
+                Expect::ClusterHealth,
+                &json!({"cluster_name": "c", "status": "yellow"})
+            )
+            .is_ok()
+        );
+        assert!(
+            judge(
+                Expect::KibanaStatus,
+                &json!({"status": {"overall": {"level": "available"}}})
+            )
+            .is_ok()
+        );
+        assert!(
+            judge(
+                Expect::KibanaStatus,
+                &json!({"status": {"overall": {"state": "green"}}})
+            )
+            .is_ok()
+        );
         assert_eq!(
-            judge(Expect::KibanaStatus, &json!({"status": {"overall": {"level": "degraded", "summary": "1 service is degraded"}}})),
+            judge(
+                Expect::KibanaStatus,
+                &json!({"status": {"overall": {"level": "degraded", "summary": "1 service is degraded"}}})
+            ),
             Err("overall status is `degraded` 1 service is degraded".into())
         );
-        assert_eq!(judge(Expect::JaegerServices, &json!({"data": ["a"], "total": 1})), Ok("1 services".into()));
-        assert_eq!(judge(Expect::JaegerServices, &json!({"x": 1})), Err("answer has no `data` list".into()));
+        assert_eq!(
+            judge(Expect::JaegerServices, &json!({"data": ["a"], "total": 1})),
+            Ok("1 services".into())
+        );
+        assert_eq!(
+            judge(Expect::JaegerServices, &json!({"x": 1})),
+            Err("answer has no `data` list".into())
+        );
     }
 }

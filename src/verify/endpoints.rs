@@ -50,13 +50,19 @@ pub fn parse_overrides(args: &[String], stack: &Stack) -> Result<Vec<Override>, 
                     return Err(format!(
                         "`{}` has no port named `{p}`\n  = help: its ports are {}",
                         kind.service(),
-                        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ));
                 }
             },
         };
         let lower = url.to_ascii_lowercase();
-        if !(lower.starts_with("http://") || lower.starts_with("https://")) || url.len() <= "http://".len() {
+        if !(lower.starts_with("http://") || lower.starts_with("https://"))
+            || url.len() <= "http://".len()
+        {
             return Err(format!(
                 "`--url {arg}`: `{url}` is not an http:// or https:// URL\n  = help: e.g. `--url {service}=http://127.0.0.1:{}`",
                 kind.port(port).map_or(80, |p| p.container)
@@ -76,7 +82,10 @@ pub fn enabled_kind(name: &str, stack: &Stack) -> Result<Kind, String> {
     let enabled: Vec<Kind> = stack.components.enabled_kinds();
     match kind_named(name) {
         Some(kind) if enabled.contains(&kind) => Ok(kind),
-        Some(kind) => Err(format!("`{}` is not enabled in the spec, so there is nothing to verify", kind.service())),
+        Some(kind) => Err(format!(
+            "`{}` is not enabled in the spec, so there is nothing to verify",
+            kind.service()
+        )),
         None => {
             let names: Vec<&str> = enabled.iter().map(|k| k.service()).collect();
             let nearest = names
@@ -88,7 +97,11 @@ pub fn enabled_kind(name: &str, stack: &Stack) -> Result<Kind, String> {
                 .unwrap_or_default();
             Err(format!(
                 "unknown service `{name}`\n  = help: {nearest}the stack's services are {}",
-                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         }
     }
@@ -107,7 +120,9 @@ impl Endpoints {
         for kind in stack.components.enabled_kinds() {
             let publish = stack.components.common(kind).and_then(|c| c.publish) != Some(false);
             e.unpublished.insert(kind, !publish);
-            let Some(service) = deployment.service(kind.service()) else { continue };
+            let Some(service) = deployment.service(kind.service()) else {
+                continue;
+            };
             for info in kind.info().ports.iter().filter(|p| !p.udp) {
                 if let Some(binding) = service
                     .ports
@@ -116,7 +131,11 @@ impl Endpoints {
                 {
                     e.bases.insert(
                         (kind, info.name),
-                        format!("http://{}:{}", connect_host(&binding.host_ip), binding.host_port),
+                        format!(
+                            "http://{}:{}",
+                            connect_host(&binding.host_ip),
+                            binding.host_port
+                        ),
                     );
                 }
             }
@@ -129,7 +148,11 @@ impl Endpoints {
 
     /// The base URL of a port, or why the host cannot reach it.
     pub fn base(&self, kind: Kind, port: &str) -> Result<&str, String> {
-        if let Some((_, url)) = self.bases.iter().find(|((k, p), _)| *k == kind && *p == port) {
+        if let Some((_, url)) = self
+            .bases
+            .iter()
+            .find(|((k, p), _)| *k == kind && *p == port)
+        {
             return Ok(url);
         }
         let container = kind.port(port).map_or(0, |p| p.container);

@@ -42,7 +42,10 @@ pub fn parse(text: &str) -> Result<Summary, ParseError> {
     let mut samples = 0;
     for (i, raw) in text.split('\n').enumerate() {
         let line_no = i + 1;
-        let err = |message: String| ParseError { line: line_no, message };
+        let err = |message: String| ParseError {
+            line: line_no,
+            message,
+        };
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         if line.trim().is_empty() {
             continue;
@@ -54,13 +57,21 @@ pub fn parse(text: &str) -> Result<Summary, ParseError> {
                     let name = words.next().unwrap_or_default();
                     let kind = words.next().unwrap_or_default().trim();
                     if !is_metric_name(name) {
-                        return Err(err(format!("invalid metric name `{}` in # TYPE", excerpt(name))));
+                        return Err(err(format!(
+                            "invalid metric name `{}` in # TYPE",
+                            excerpt(name)
+                        )));
                     }
                     if !TYPES.contains(&kind) {
-                        return Err(err(format!("unknown metric type `{}` for `{name}`", excerpt(kind))));
+                        return Err(err(format!(
+                            "unknown metric type `{}` for `{name}`",
+                            excerpt(kind)
+                        )));
                     }
                     if let Some(first) = typed.insert(name.to_string(), line_no) {
-                        return Err(err(format!("second # TYPE line for `{name}` (first on line {first})")));
+                        return Err(err(format!(
+                            "second # TYPE line for `{name}` (first on line {first})"
+                        )));
                     }
                     if sampled.contains(name) {
                         return Err(err(format!("# TYPE for `{name}` comes after its samples")));
@@ -70,7 +81,10 @@ pub fn parse(text: &str) -> Result<Summary, ParseError> {
                 Some("HELP") => {
                     let name = words.next().unwrap_or_default();
                     if !is_metric_name(name) {
-                        return Err(err(format!("invalid metric name `{}` in # HELP", excerpt(name))));
+                        return Err(err(format!(
+                            "invalid metric name `{}` in # HELP",
+                            excerpt(name)
+                        )));
                     }
                 }
                 // Any other comment is allowed and ignored.
@@ -118,24 +132,34 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
         .map_or(line.len(), |(i, _)| i);
     let name = &line[..name_len];
     if !is_metric_name(name) {
-        return Err(format!("expected a metric name at the start of `{}`", excerpt(line)));
+        return Err(format!(
+            "expected a metric name at the start of `{}`",
+            excerpt(line)
+        ));
     }
     let mut rest = &line[name_len..];
     let mut labels = BTreeMap::new();
     if let Some(after) = rest.strip_prefix('{') {
-        let (parsed, remaining) = parse_labels(after).map_err(|m| format!("{m} in `{}`", excerpt(line)))?;
+        let (parsed, remaining) =
+            parse_labels(after).map_err(|m| format!("{m} in `{}`", excerpt(line)))?;
         labels = parsed;
         rest = remaining;
     }
     if !rest.starts_with([' ', '\t']) {
-        return Err(format!("expected a space before the value in `{}`", excerpt(line)));
+        return Err(format!(
+            "expected a space before the value in `{}`",
+            excerpt(line)
+        ));
     }
     let mut fields = rest.split_ascii_whitespace();
     let value = fields
         .next()
         .ok_or_else(|| format!("missing value in `{}`", excerpt(line)))?;
     if !is_float(value) {
-        return Err(format!("invalid sample value `{}` for `{name}`", excerpt(value)));
+        return Err(format!(
+            "invalid sample value `{}` for `{name}`",
+            excerpt(value)
+        ));
     }
     if let Some(ts) = fields.next() {
         if ts.parse::<i64>().is_err() {
@@ -143,7 +167,10 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
         }
     }
     if let Some(extra) = fields.next() {
-        return Err(format!("unexpected `{}` after the sample of `{name}`", excerpt(extra)));
+        return Err(format!(
+            "unexpected `{}` after the sample of `{name}`",
+            excerpt(extra)
+        ));
     }
     Ok(Sample {
         name: name.to_string(),
@@ -168,7 +195,9 @@ fn parse_labels(mut s: &str) -> Result<(BTreeMap<String, String>, &str), String>
             return Err(format!("invalid label name `{}`", excerpt(name)));
         }
         s = s[name_len..].trim_start_matches([' ', '\t']);
-        s = s.strip_prefix('=').ok_or_else(|| format!("expected `=` after label `{name}`"))?;
+        s = s
+            .strip_prefix('=')
+            .ok_or_else(|| format!("expected `=` after label `{name}`"))?;
         s = s.trim_start_matches([' ', '\t']);
         s = s
             .strip_prefix('"')
@@ -183,7 +212,9 @@ fn parse_labels(mut s: &str) -> Result<(BTreeMap<String, String>, &str), String>
                     Some((_, '\\')) => value.push('\\'),
                     Some((_, '"')) => value.push('"'),
                     Some((_, 'n')) => value.push('\n'),
-                    Some((_, c)) => return Err(format!("invalid escape `\\{c}` in label `{name}`")),
+                    Some((_, c)) => {
+                        return Err(format!("invalid escape `\\{c}` in label `{name}`"));
+                    }
                     None => return Err(format!("unterminated value of label `{name}`")),
                 },
                 Some((_, c)) => value.push(c),
@@ -238,7 +269,11 @@ fn is_float(text: &str) -> bool {
         return true;
     }
     // Rust accepts the same decimal and exponent forms; reject its extras.
-    !lower.is_empty() && lower.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | '+' | '-')) && unsigned.parse::<f64>().is_ok()
+    !lower.is_empty()
+        && lower
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | '+' | '-'))
+        && unsigned.parse::<f64>().is_ok()
 }
 
 /// At most 60 characters of untrusted text, control characters escaped.
@@ -246,7 +281,13 @@ pub fn excerpt(text: &str) -> String {
     let mut out: String = text
         .chars()
         .take(60)
-        .flat_map(|c| if c.is_control() { c.escape_debug().collect::<Vec<_>>() } else { vec![c] })
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_debug().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
         .collect();
     if text.chars().count() > 60 {
         out.push('…');
@@ -276,33 +317,83 @@ http_request_duration_seconds_sum 0.7\n\
 http_request_duration_seconds_count 4\n\
 weird{path=\"C:\\\\dir\",msg=\"say \\\"hi\\\"\\n\"} NaN 1700000000000\n\
 up -Inf\n";
-        assert_eq!(parse(text), Ok(Summary { samples: 11, families: 5 }));
+        assert_eq!(
+            parse(text),
+            Ok(Summary {
+                samples: 11,
+                families: 5
+            })
+        );
     }
 
     #[test]
     fn rejects_each_mistake_with_its_line() {
         let cases: &[(&str, usize, &str)] = &[
-            ("<html>oops</html>\n", 1, "expected a metric name at the start of `<html>oops</html>`"),
-            ("ok 1\nbad value\n", 2, "invalid sample value `value` for `bad`"),
-            ("m{a=b} 1\n", 1, "the value of label `a` is not quoted in `m{a=b} 1`"),
-            ("m{a=\"x} 1\n", 1, "unterminated value of label `a` in `m{a=\"x} 1`"),
-            ("m{a=\"\\t\"} 1\n", 1, "invalid escape `\\t` in label `a` in `m{a=\"\\t\"} 1`"),
-            ("m{1a=\"x\"} 1\n", 1, "invalid label name `1a` in `m{1a=\"x\"} 1`"),
-            ("m{a=\"x\",a=\"y\"} 1\n", 1, "label `a` appears twice in `m{a=\"x\",a=\"y\"} 1`"),
+            (
+                "<html>oops</html>\n",
+                1,
+                "expected a metric name at the start of `<html>oops</html>`",
+            ),
+            (
+                "ok 1\nbad value\n",
+                2,
+                "invalid sample value `value` for `bad`",
+            ),
+            (
+                "m{a=b} 1\n",
+                1,
+                "the value of label `a` is not quoted in `m{a=b} 1`",
+            ),
+            (
+                "m{a=\"x} 1\n",
+                1,
+                "unterminated value of label `a` in `m{a=\"x} 1`",
+            ),
+            (
+                "m{a=\"\\t\"} 1\n",
+                1,
+                "invalid escape `\\t` in label `a` in `m{a=\"\\t\"} 1`",
+            ),
+            (
+                "m{1a=\"x\"} 1\n",
+                1,
+                "invalid label name `1a` in `m{1a=\"x\"} 1`",
+            ),
+            (
+                "m{a=\"x\",a=\"y\"} 1\n",
+                1,
+                "label `a` appears twice in `m{a=\"x\",a=\"y\"} 1`",
+            ),
             ("m 1 12.5\n", 1, "invalid timestamp `12.5` for `m`"),
             ("m 1 2 3\n", 1, "unexpected `3` after the sample of `m`"),
             ("m 1\nm 2\n", 2, "duplicate series `m 2`"),
-            ("# TYPE m gauge\n# TYPE m counter\nm 1\n", 2, "second # TYPE line for `m` (first on line 1)"),
+            (
+                "# TYPE m gauge\n# TYPE m counter\nm 1\n",
+                2,
+                "second # TYPE line for `m` (first on line 1)",
+            ),
             ("# TYPE m bogus\n", 1, "unknown metric type `bogus` for `m`"),
-            ("m 1\n# TYPE m gauge\n", 2, "# TYPE for `m` comes after its samples"),
+            (
+                "m 1\n# TYPE m gauge\n",
+                2,
+                "# TYPE for `m` comes after its samples",
+            ),
             ("# HELP only help\n", 2, "no samples at all"),
             ("", 1, "no samples at all"),
-            ("m{a=\"x\"}1\n", 1, "expected a space before the value in `m{a=\"x\"}1`"),
+            (
+                "m{a=\"x\"}1\n",
+                1,
+                "expected a space before the value in `m{a=\"x\"}1`",
+            ),
             ("m 0x10\n", 1, "invalid sample value `0x10` for `m`"),
         ];
         for (text, line, message) in cases {
             let got = parse(text).expect_err(text);
-            assert_eq!((got.line, got.message.as_str()), (*line, *message), "{text:?}");
+            assert_eq!(
+                (got.line, got.message.as_str()),
+                (*line, *message),
+                "{text:?}"
+            );
         }
     }
 

@@ -12,8 +12,19 @@ use serde_json::Value;
 
 #[derive(Debug, Clone)]
 pub enum Check {
-    Datasource { base: String, auth: BasicAuth, uid: String, name: String, kind: String },
-    Dashboard { base: String, auth: BasicAuth, uid: String, title: Option<String> },
+    Datasource {
+        base: String,
+        auth: BasicAuth,
+        uid: String,
+        name: String,
+        kind: String,
+    },
+    Dashboard {
+        base: String,
+        auth: BasicAuth,
+        uid: String,
+        title: Option<String>,
+    },
 }
 
 pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
@@ -40,7 +51,10 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
     for ds in sources {
         out.push(Probe::new(
             kind,
-            vec![format!("datasource `{}`", ds.uid), format!("datasource `{}` health", ds.uid)],
+            vec![
+                format!("datasource `{}`", ds.uid),
+                format!("datasource `{}` health", ds.uid),
+            ],
             Some(join(&base, &format!("/api/datasources/uid/{}", ds.uid))),
             Work::Grafana(Check::Datasource {
                 base: base.clone(),
@@ -52,20 +66,36 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
         ));
     }
     for dash in &cx.stack.dashboards {
-        let title = cx.dashboard_json(&dash.uid).map(|d| str_at(&d, "title").to_string());
+        let title = cx
+            .dashboard_json(&dash.uid)
+            .map(|d| str_at(&d, "title").to_string());
         out.push(Probe::new(
             kind,
             vec![format!("dashboard `{}`", dash.uid)],
             Some(join(&base, &format!("/api/dashboards/uid/{}", dash.uid))),
-            Work::Grafana(Check::Dashboard { base: base.clone(), auth: auth.clone(), uid: dash.uid.clone(), title }),
+            Work::Grafana(Check::Dashboard {
+                base: base.clone(),
+                auth: auth.clone(),
+                uid: dash.uid.clone(),
+                title,
+            }),
         ));
     }
 }
 
 pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
     match check {
-        Check::Datasource { base, auth, uid, name, kind } => {
-            let url = join(base, &format!("/api/datasources/uid/{}", super::http::encode(uid)));
+        Check::Datasource {
+            base,
+            auth,
+            uid,
+            name,
+            kind,
+        } => {
+            let url = join(
+                base,
+                &format!("/api/datasources/uid/{}", super::http::encode(uid)),
+            );
             let reply = match http.get(&url, Some(auth)).await {
                 Ok(r) => r,
                 Err(e) => return all(checks, e),
@@ -74,23 +104,37 @@ pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> 
                 200 => match reply.json() {
                     Ok(ds) if str_at(&ds, "type") != kind => Finding::fail(
                         &checks[0],
-                        format!("UID `{uid}` is a `{}` datasource, the spec declares `{kind}`", str_at(&ds, "type")),
+                        format!(
+                            "UID `{uid}` is a `{}` datasource, the spec declares `{kind}`",
+                            str_at(&ds, "type")
+                        ),
                     ),
                     Ok(ds) if str_at(&ds, "name") != name => Finding::fail(
                         &checks[0],
-                        format!("UID `{uid}` is named `{}`, the spec declares `{name}`", str_at(&ds, "name")),
+                        format!(
+                            "UID `{uid}` is named `{}`, the spec declares `{name}`",
+                            str_at(&ds, "name")
+                        ),
                     ),
-                    Ok(ds) => Finding::pass(&checks[0], format!("{} `{}` → {}", kind, name, str_at(&ds, "url"))),
+                    Ok(ds) => Finding::pass(
+                        &checks[0],
+                        format!("{} `{}` → {}", kind, name, str_at(&ds, "url")),
+                    ),
                     Err(e) => Finding::fail(&checks[0], format!("{url}: {e}")),
                 },
                 404 => Finding::fail(
                     &checks[0],
-                    format!("Grafana has no datasource with UID `{uid}`\n  = help: check grafana/provisioning/datasources and Grafana's log"),
+                    format!(
+                        "Grafana has no datasource with UID `{uid}`\n  = help: check grafana/provisioning/datasources and Grafana's log"
+                    ),
                 ),
                 _ => return all(checks, denied(&url, &reply)),
             };
             if exists.status != super::check::Status::Pass {
-                return vec![exists.clone(), Finding::fail(&checks[1], "the datasource is missing")];
+                return vec![
+                    exists.clone(),
+                    Finding::fail(&checks[1], "the datasource is missing"),
+                ];
             }
             let health = join(&url, "health");
             let finding = match http.get(&health, Some(auth)).await {
@@ -100,18 +144,32 @@ pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> 
                     let message = str_at(&body, "message");
                     match (r.status, str_at(&body, "status")) {
                         (200, "OK") => Finding::pass(&checks[1], message),
-                        (404, _) => Finding::skip(&checks[1], format!("this Grafana has no health check for `{kind}` datasources")),
-                        (_, status) if !status.is_empty() => {
-                            Finding::fail(&checks[1], format!("health check says {status}: {message}"))
+                        (404, _) => Finding::skip(
+                            &checks[1],
+                            format!("this Grafana has no health check for `{kind}` datasources"),
+                        ),
+                        (_, status) if !status.is_empty() => Finding::fail(
+                            &checks[1],
+                            format!("health check says {status}: {message}"),
+                        ),
+                        _ => {
+                            Finding::fail(&checks[1], format!("{health} answered {}", r.describe()))
                         }
-                        _ => Finding::fail(&checks[1], format!("{health} answered {}", r.describe())),
                     }
                 }
             };
             vec![exists, finding]
         }
-        Check::Dashboard { base, auth, uid, title } => {
-            let url = join(base, &format!("/api/dashboards/uid/{}", super::http::encode(uid)));
+        Check::Dashboard {
+            base,
+            auth,
+            uid,
+            title,
+        } => {
+            let url = join(
+                base,
+                &format!("/api/dashboards/uid/{}", super::http::encode(uid)),
+            );
             let reply = match http.get(&url, Some(auth)).await {
                 Ok(r) => r,
                 Err(e) => return all(checks, e),
@@ -123,7 +181,9 @@ pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> 
                 },
                 404 => Finding::fail(
                     &checks[0],
-                    format!("Grafana has no dashboard with UID `{uid}`\n  = help: check grafana/provisioning/dashboards and Grafana's log"),
+                    format!(
+                        "Grafana has no dashboard with UID `{uid}`\n  = help: check grafana/provisioning/dashboards and Grafana's log"
+                    ),
                 ),
                 _ => Finding::fail(&checks[0], denied(&url, &reply)),
             };
@@ -138,14 +198,27 @@ fn dashboard_finding(check: &str, body: &Value, title: Option<&str>) -> Finding 
     let seen = str_at(&dash, "title");
     if let Some(title) = title {
         if seen != title {
-            return Finding::fail(check, format!("titled `{seen}`, the rendered dashboard is `{title}`"));
+            return Finding::fail(
+                check,
+                format!("titled `{seen}`, the rendered dashboard is `{title}`"),
+            );
         }
     }
     if meta.get("provisioned") != Some(&Value::Bool(true)) {
-        return Finding::fail(check, format!("`{seen}` exists but was not provisioned from stackctl's files"));
+        return Finding::fail(
+            check,
+            format!("`{seen}` exists but was not provisioned from stackctl's files"),
+        );
     }
     let folder = str_at(&meta, "folderTitle");
-    Finding::pass(check, if folder.is_empty() { format!("`{seen}`") } else { format!("`{seen}` in folder `{folder}`") })
+    Finding::pass(
+        check,
+        if folder.is_empty() {
+            format!("`{seen}`")
+        } else {
+            format!("`{seen}` in folder `{folder}`")
+        },
+    )
 }
 
 fn denied(url: &str, reply: &super::http::Reply) -> String {
@@ -165,9 +238,16 @@ mod tests {
     #[test]
     fn dashboards_must_be_provisioned_with_their_title() {
         let body = json!({"dashboard": {"uid": "a", "title": "A"}, "meta": {"provisioned": true, "folderTitle": "Ops"}});
-        assert_eq!(dashboard_finding("d", &body, Some("A")).message, "`A` in folder `Ops`");
-        assert_eq!(dashboard_finding("d", &body, Some("B")).message, "titled `A`, the rendered dashboard is `B`");
-        let manual = json!({"dashboard": {"uid": "a", "title": "A"}, "meta": {"provisioned": false}});
+        assert_eq!(
+            dashboard_finding("d", &body, Some("A")).message,
+            "`A` in folder `Ops`"
+        );
+        assert_eq!(
+            dashboard_finding("d", &body, Some("B")).message,
+            "titled `A`, the rendered dashboard is `B`"
+        );
+        let manual =
+            json!({"dashboard": {"uid": "a", "title": "A"}, "meta": {"provisioned": false}});
         assert_eq!(
             dashboard_finding("d", &manual, None).message,
             "`A` exists but was not provisioned from stackctl's files"

@@ -39,8 +39,12 @@ impl Reply {
     }
 
     pub fn json(&self) -> Result<Value, String> {
-        serde_json::from_str(&self.body)
-            .map_err(|e| format!("answer is not JSON ({e}): {}", super::exposition::excerpt(self.body.trim())))
+        serde_json::from_str(&self.body).map_err(|e| {
+            format!(
+                "answer is not JSON ({e}): {}",
+                super::exposition::excerpt(self.body.trim())
+            )
+        })
     }
 }
 
@@ -75,7 +79,12 @@ impl Http {
         self.send(self.client.get(url), url, auth).await
     }
 
-    pub async fn post_json(&self, url: &str, body: &Value, auth: Option<&BasicAuth>) -> Result<Reply, String> {
+    pub async fn post_json(
+        &self,
+        url: &str,
+        body: &Value,
+        auth: Option<&BasicAuth>,
+    ) -> Result<Reply, String> {
         let request = self
             .client
             .post(url)
@@ -86,7 +95,10 @@ impl Http {
 
     /// POST of an HTML form (how Grafana sends PromQL, so long queries fit).
     pub async fn post_form(&self, url: &str, fields: &[(&str, &str)]) -> Result<Reply, String> {
-        let body: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect();
         let request = self
             .client
             .post(url)
@@ -104,7 +116,12 @@ impl Http {
         reply.json().map_err(|e| format!("{url}: {e}"))
     }
 
-    async fn send(&self, mut request: reqwest::RequestBuilder, url: &str, auth: Option<&BasicAuth>) -> Result<Reply, String> {
+    async fn send(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        url: &str,
+        auth: Option<&BasicAuth>,
+    ) -> Result<Reply, String> {
         if let Some(auth) = auth {
             let password = auth.password.as_ref().map_err(Clone::clone)?;
             request = request.basic_auth(&auth.user, Some(password));
@@ -113,7 +130,9 @@ impl Http {
         let secs = self.timeout.as_secs_f64();
         let mut response = match timeout_at(deadline, request.send()).await {
             Err(_) => return Err(format!("no answer from {url} within {secs}s")),
-            Ok(Err(e)) if e.is_connect() => return Err(format!("cannot connect to {url}: {}", cause(&e))),
+            Ok(Err(e)) if e.is_connect() => {
+                return Err(format!("cannot connect to {url}: {}", cause(&e)));
+            }
             Ok(Err(e)) => return Err(format!("{url}: {}", cause(&e))),
             Ok(Ok(r)) => r,
         };
@@ -127,11 +146,16 @@ impl Http {
                         body.len()
                     ));
                 }
-                Ok(Err(e)) => return Err(format!("{url}: reading the answer failed: {}", cause(&e))),
+                Ok(Err(e)) => {
+                    return Err(format!("{url}: reading the answer failed: {}", cause(&e)));
+                }
                 Ok(Ok(None)) => break,
                 Ok(Ok(Some(chunk))) => {
                     if body.len() + chunk.len() > MAX_BODY {
-                        return Err(format!("{url} answered more than {} MiB", MAX_BODY / 1024 / 1024));
+                        return Err(format!(
+                            "{url} answered more than {} MiB",
+                            MAX_BODY / 1024 / 1024
+                        ));
                     }
                     body.extend_from_slice(&chunk);
                 }
@@ -167,7 +191,11 @@ fn cause(err: &(dyn std::error::Error + 'static)) -> String {
 
 /// `base` + `path` with exactly one `/` between them.
 pub fn join(base: &str, path: &str) -> String {
-    format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
 }
 
 /// Percent-encodes a query parameter value.
@@ -190,7 +218,13 @@ mod tests {
     #[test]
     fn join_and_encode() {
         assert_eq!(join("http://h:1/", "/-/ready"), "http://h:1/-/ready");
-        assert_eq!(join("http://h/prom", "api/v1/rules"), "http://h/prom/api/v1/rules");
-        assert_eq!(encode("sum(up{job=\"a b\"})"), "sum%28up%7Bjob%3D%22a%20b%22%7D%29");
+        assert_eq!(
+            join("http://h/prom", "api/v1/rules"),
+            "http://h/prom/api/v1/rules"
+        );
+        assert_eq!(
+            encode("sum(up{job=\"a b\"})"),
+            "sum%28up%7Bjob%3D%22a%20b%22%7D%29"
+        );
     }
 }

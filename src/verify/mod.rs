@@ -62,7 +62,9 @@ impl Context<'_> {
     fn grafana_auth(&self) -> BasicAuth {
         let spec = self.stack.components.grafana.as_ref();
         BasicAuth {
-            user: spec.and_then(|g| g.admin_user.clone()).unwrap_or_else(|| "admin".into()),
+            user: spec
+                .and_then(|g| g.admin_user.clone())
+                .unwrap_or_else(|| "admin".into()),
             password: self.secret(
                 spec.and_then(|g| g.admin_password_secret.as_deref())
                     .unwrap_or("grafana_admin_password"),

@@ -35,7 +35,10 @@ pub struct Variable {
 #[derive(Debug, Clone, PartialEq)]
 pub enum VariableSource {
     /// `label_values(label)` or `label_values(selector, label)`.
-    LabelValues { selector: Option<String>, label: String },
+    LabelValues {
+        selector: Option<String>,
+        label: String,
+    },
     /// Custom, constant, interval or text variables: their values as written.
     Fixed(Vec<String>),
 }
@@ -50,7 +53,11 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
     let default_is_prometheus = sources
         .iter()
         .find(|d| d.default == Some(true))
-        .or_else(|| sources.iter().find(|d| d.kind == DatasourceKind::Prometheus))
+        .or_else(|| {
+            sources
+                .iter()
+                .find(|d| d.kind == DatasourceKind::Prometheus)
+        })
         .is_some_and(|d| d.kind == DatasourceKind::Prometheus);
     let scrape = cx
         .stack
@@ -60,7 +67,9 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
         .and_then(|p| p.scrape_interval.as_ref())
         .map_or(15_000, Duration::millis);
     for dash in &cx.stack.dashboards {
-        let Some(json) = cx.dashboard_json(&dash.uid) else { continue };
+        let Some(json) = cx.dashboard_json(&dash.uid) else {
+            continue;
+        };
         let mut names = Vec::new();
         let mut panels = Vec::new();
         for panel in flatten_panels(&json) {
@@ -69,7 +78,13 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .filter(|t| is_prometheus(t.get("datasource").or(panel.get("datasource")), &prometheus_uids, default_is_prometheus))
+                .filter(|t| {
+                    is_prometheus(
+                        t.get("datasource").or(panel.get("datasource")),
+                        &prometheus_uids,
+                        default_is_prometheus,
+                    )
+                })
                 .filter(|t| t.get("hide") != Some(&Value::Bool(true)))
                 .map(|t| str_at(t, "expr").to_string())
                 .filter(|e| !e.trim().is_empty())
@@ -108,17 +123,28 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
             builtins: builtins(scrape, range),
             panels,
         };
-        out.push(Probe::new(Kind::Grafana, names, Some(join(&base, "/api/v1/query")), Work::Panels(check)));
+        out.push(Probe::new(
+            Kind::Grafana,
+            names,
+            Some(join(&base, "/api/v1/query")),
+            Work::Panels(check),
+        ));
     }
 }
 
 fn is_prometheus(ds: Option<&Value>, uids: &[&str], default_is_prometheus: bool) -> bool {
     match ds {
         None | Some(Value::Null) => default_is_prometheus,
-        Some(Value::String(uid)) => uids.contains(&uid.as_str()) || uid.eq_ignore_ascii_case("prometheus"),
+        Some(Value::String(uid)) => {
+            uids.contains(&uid.as_str()) || uid.eq_ignore_ascii_case("prometheus")
+        }
         Some(obj) => {
             let kind = str_at(obj, "type");
-            if kind.is_empty() { uids.contains(&str_at(obj, "uid")) } else { kind == "prometheus" }
+            if kind.is_empty() {
+                uids.contains(&str_at(obj, "uid"))
+            } else {
+                kind == "prometheus"
+            }
         }
     }
 }
@@ -126,9 +152,19 @@ fn is_prometheus(ds: Option<&Value>, uids: &[&str], default_is_prometheus: bool)
 /// Panels in dashboard order, including those inside collapsed rows.
 fn flatten_panels(dash: &Value) -> Vec<&Value> {
     let mut out = Vec::new();
-    for p in dash.get("panels").and_then(Value::as_array).into_iter().flatten() {
+    for p in dash
+        .get("panels")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if str_at(p, "type") == "row" {
-            out.extend(p.get("panels").and_then(Value::as_array).into_iter().flatten());
+            out.extend(
+                p.get("panels")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten(),
+            );
         } else {
             out.push(p);
         }
@@ -137,11 +173,15 @@ fn flatten_panels(dash: &Value) -> Vec<&Value> {
 }
 
 fn variables_of(dash: &Value) -> Vec<Variable> {
-    let list = dash.get("templating").and_then(|t| t.get("list")).and_then(Value::as_array);
+    let list = dash
+        .get("templating")
+        .and_then(|t| t.get("list"))
+        .and_then(Value::as_array);
     let mut out = Vec::new();
     for v in list.into_iter().flatten() {
         let name = str_at(v, "name").to_string();
-        let multi = v.get("multi") == Some(&Value::Bool(true)) || v.get("includeAll") == Some(&Value::Bool(true));
+        let multi = v.get("multi") == Some(&Value::Bool(true))
+            || v.get("includeAll") == Some(&Value::Bool(true));
         let query = match v.get("query") {
             Some(Value::String(q)) => q.clone(),
             Some(q) => str_at(q, "query").to_string(),
@@ -152,22 +192,35 @@ fn variables_of(dash: &Value) -> Vec<Variable> {
                 Some((selector, label)) => VariableSource::LabelValues { selector, label },
                 None => continue,
             },
-            "custom" | "interval" => {
-                VariableSource::Fixed(query.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
-            }
+            "custom" | "interval" => VariableSource::Fixed(
+                query
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+            ),
             "constant" | "textbox" => VariableSource::Fixed(vec![query]),
             _ => continue,
         };
-        out.push(Variable { name, source, multi });
+        out.push(Variable {
+            name,
+            source,
+            multi,
+        });
     }
     out
 }
 
 /// `label_values(up{job="a"}, instance)` → (Some(`up{job="a"}`), `instance`).
 pub fn parse_label_values(query: &str) -> Option<(Option<String>, String)> {
-    let inner = query.trim().strip_prefix("label_values(")?.strip_suffix(')')?;
+    let inner = query
+        .trim()
+        .strip_prefix("label_values(")?
+        .strip_suffix(')')?;
     match inner.rsplit_once(',') {
-        Some((selector, label)) => Some((Some(selector.trim().to_string()), label.trim().to_string())),
+        Some((selector, label)) => {
+            Some((Some(selector.trim().to_string()), label.trim().to_string()))
+        }
         None => Some((None, inner.trim().to_string())),
     }
 }
@@ -177,7 +230,13 @@ pub fn parse_label_values(query: &str) -> Option<(Option<String>, String)> {
 /// floor) and `$__rate_interval` four times it, as Grafana computes it when
 /// the step is not larger.
 pub fn builtins(scrape_ms: u64, range_ms: u64) -> BTreeMap<String, String> {
-    let fmt = |ms: u64| if ms % 1000 == 0 { format!("{}s", ms / 1000) } else { format!("{ms}ms") };
+    let fmt = |ms: u64| {
+        if ms % 1000 == 0 {
+            format!("{}s", ms / 1000)
+        } else {
+            format!("{ms}ms")
+        }
+    };
     BTreeMap::from([
         ("__interval".into(), fmt(scrape_ms)),
         ("__interval_ms".into(), scrape_ms.to_string()),
@@ -195,17 +254,29 @@ pub fn substitute(expr: &str, values: &BTreeMap<String, String>) -> String {
     while !rest.is_empty() {
         let (name, consumed) = if let Some(after) = rest.strip_prefix("${") {
             match after.find('}') {
-                Some(end) => (Some(after[..end].split(':').next().unwrap_or_default()), end + 3),
+                Some(end) => (
+                    Some(after[..end].split(':').next().unwrap_or_default()),
+                    end + 3,
+                ),
                 None => (None, 1),
             }
         } else if let Some(after) = rest.strip_prefix("[[") {
             match after.find("]]") {
-                Some(end) => (Some(after[..end].split(':').next().unwrap_or_default()), end + 4),
+                Some(end) => (
+                    Some(after[..end].split(':').next().unwrap_or_default()),
+                    end + 4,
+                ),
                 None => (None, 1),
             }
         } else if let Some(after) = rest.strip_prefix('$') {
-            let len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
-            if len == 0 { (None, 1) } else { (Some(&after[..len]), len + 1) }
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            if len == 0 {
+                (None, 1)
+            } else {
+                (Some(&after[..len]), len + 1)
+            }
         } else {
             (None, rest.chars().next().map_or(1, char::len_utf8))
         };
@@ -227,7 +298,11 @@ fn alternation(values: &[String]) -> String {
                 .flat_map(|c| {
                     let special = "\\^$.|?*+()[]{}".contains(c);
                     // PromQL strings need the backslash itself escaped too.
-                    if special { vec!['\\', '\\', c] } else { vec![c] }
+                    if special {
+                        vec!['\\', '\\', c]
+                    } else {
+                        vec![c]
+                    }
                 })
                 .collect()
         })
@@ -240,14 +315,29 @@ pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> 
     for v in &check.variables {
         let found = match &v.source {
             VariableSource::Fixed(list) => Ok(list.clone()),
-            VariableSource::LabelValues { selector, label } => label_values(http, &check.prometheus, selector.as_deref(), label).await,
+            VariableSource::LabelValues { selector, label } => {
+                label_values(http, &check.prometheus, selector.as_deref(), label).await
+            }
         };
         match found {
             Ok(list) if !list.is_empty() => {
-                values.insert(v.name.clone(), if v.multi { alternation(&list) } else { list[0].clone() });
+                values.insert(
+                    v.name.clone(),
+                    if v.multi {
+                        alternation(&list)
+                    } else {
+                        list[0].clone()
+                    },
+                );
             }
             Ok(_) => {
-                return all(checks, format!("dashboard variable `${}` has no values in Prometheus", v.name));
+                return all(
+                    checks,
+                    format!(
+                        "dashboard variable `${}` has no values in Prometheus",
+                        v.name
+                    ),
+                );
             }
             Err(e) => return all(checks, format!("dashboard variable `${}`: {e}", v.name)),
         }
@@ -255,14 +345,22 @@ pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> 
     let mut tasks = tokio::task::JoinSet::new();
     for (i, exprs) in check.panels.iter().enumerate() {
         for expr in exprs {
-            let (http, base, query) = (http.clone(), check.prometheus.clone(), substitute(expr, &values));
-            tasks.spawn(async move { (i, query.clone(), instant_query(&http, &base, &query).await) });
+            let (http, base, query) = (
+                http.clone(),
+                check.prometheus.clone(),
+                substitute(expr, &values),
+            );
+            tasks.spawn(
+                async move { (i, query.clone(), instant_query(&http, &base, &query).await) },
+            );
         }
     }
     let mut problems: Vec<Vec<String>> = vec![Vec::new(); check.panels.len()];
     let mut series: Vec<usize> = vec![0; check.panels.len()];
     while let Some(done) = tasks.join_next().await {
-        let Ok((i, query, result)) = done else { continue };
+        let Ok((i, query, result)) = done else {
+            continue;
+        };
         match result {
             Ok(0) => problems[i].push(format!("`{query}` returned no data")),
             Ok(n) => series[i] += n,
@@ -283,7 +381,12 @@ pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> 
         .collect()
 }
 
-async fn label_values(http: &Http, base: &str, selector: Option<&str>, label: &str) -> Result<Vec<String>, String> {
+async fn label_values(
+    http: &Http,
+    base: &str,
+    selector: Option<&str>,
+    label: &str,
+) -> Result<Vec<String>, String> {
     let mut path = format!("/api/v1/label/{}/values", super::http::encode(label));
     if let Some(s) = selector {
         path.push_str(&format!("?match[]={}", super::http::encode(s)));
@@ -291,7 +394,11 @@ async fn label_values(http: &Http, base: &str, selector: Option<&str>, label: &s
     let data = super::prometheus::api(http, base, &path).await?;
     Ok(data
         .as_array()
-        .map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default())
 }
 
@@ -301,12 +408,19 @@ async fn instant_query(http: &Http, base: &str, query: &str) -> Result<usize, St
     let reply = http.post_form(&url, &[("query", query)]).await?;
     let body = reply.json().map_err(|e| format!("{url}: {e}"))?;
     if str_at(&body, "status") != "success" {
-        return Err(format!("Prometheus says {}: {}", str_at(&body, "errorType"), str_at(&body, "error")));
+        return Err(format!(
+            "Prometheus says {}: {}",
+            str_at(&body, "errorType"),
+            str_at(&body, "error")
+        ));
     }
     let data = body.get("data").cloned().unwrap_or(Value::Null);
     Ok(match str_at(&data, "resultType") {
         "scalar" | "string" => 1,
-        _ => data.get("result").and_then(Value::as_array).map_or(0, Vec::len),
+        _ => data
+            .get("result")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len),
     })
 }
 
@@ -318,17 +432,29 @@ mod tests {
     fn substitutes_every_variable_syntax() {
         let mut values = builtins(15_000, 3_600_000);
         values.insert("job".into(), "node".into());
-        values.insert("instance".into(), alternation(&["a:1".into(), "b.c:2".into()]));
+        values.insert(
+            "instance".into(),
+            alternation(&["a:1".into(), "b.c:2".into()]),
+        );
         assert_eq!(
-            substitute("rate(x{job=\"$job\",instance=~\"${instance:regex}\"}[$__rate_interval]) / [[job]] $unknown $", &values),
+            substitute(
+                "rate(x{job=\"$job\",instance=~\"${instance:regex}\"}[$__rate_interval]) / [[job]] $unknown $",
+                &values
+            ),
             "rate(x{job=\"node\",instance=~\"(a:1|b\\\\.c:2)\"}[60s]) / node $unknown $"
         );
-        assert_eq!(substitute("increase(x[$__range])", &values), "increase(x[3600s])");
+        assert_eq!(
+            substitute("increase(x[$__range])", &values),
+            "increase(x[3600s])"
+        );
     }
 
     #[test]
     fn reads_label_values_queries() {
-        assert_eq!(parse_label_values("label_values(job)"), Some((None, "job".into())));
+        assert_eq!(
+            parse_label_values("label_values(job)"),
+            Some((None, "job".into()))
+        );
         assert_eq!(
             parse_label_values("label_values(up{job=\"a,b\"}, instance)"),
             Some((Some("up{job=\"a,b\"}".into()), "instance".into()))

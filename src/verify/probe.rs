@@ -22,8 +22,14 @@ pub struct Probe {
 pub enum Work {
     /// Known without asking the network (unreachable, or covered elsewhere).
     Fixed(Status, String),
-    Get { url: String, expect: basic::Expect, auth: Option<BasicAuth> },
-    Metrics { url: String },
+    Get {
+        url: String,
+        expect: basic::Expect,
+        auth: Option<BasicAuth>,
+    },
+    Metrics {
+        url: String,
+    },
     Prometheus(prometheus::Check),
     Alertmanager(alertmanager::Check),
     Grafana(grafana::Check),
@@ -46,8 +52,19 @@ impl Probe {
         Probe::expect(kind, check, url, basic::Expect::Success, None)
     }
 
-    pub fn expect(kind: Kind, check: &str, url: String, expect: basic::Expect, auth: Option<BasicAuth>) -> Probe {
-        Probe::new(kind, vec![check.into()], Some(url.clone()), Work::Get { url, expect, auth })
+    pub fn expect(
+        kind: Kind,
+        check: &str,
+        url: String,
+        expect: basic::Expect,
+        auth: Option<BasicAuth>,
+    ) -> Probe {
+        Probe::new(
+            kind,
+            vec![check.into()],
+            Some(url.clone()),
+            Work::Get { url, expect, auth },
+        )
     }
 
     pub fn unreachable(kind: Kind, checks: Vec<String>, reason: String) -> Probe {
@@ -72,7 +89,9 @@ impl Probe {
                     message: message.clone(),
                 })
                 .collect(),
-            Work::Get { url, expect, auth } => vec![basic::get(http, url, *expect, auth.as_ref(), &self.checks[0]).await],
+            Work::Get { url, expect, auth } => {
+                vec![basic::get(http, url, *expect, auth.as_ref(), &self.checks[0]).await]
+            }
             Work::Metrics { url } => vec![basic::metrics(http, url, &self.checks[0]).await],
             Work::Prometheus(c) => prometheus::run(c, http, &self.checks).await,
             Work::Alertmanager(c) => alertmanager::run(c, http, &self.checks).await,
@@ -85,5 +104,8 @@ impl Probe {
 
 /// Every check of a probe fails with the same message (the one call failed).
 pub fn all(checks: &[String], message: String) -> Vec<Finding> {
-    checks.iter().map(|c| Finding::fail(c.clone(), message.clone())).collect()
+    checks
+        .iter()
+        .map(|c| Finding::fail(c.clone(), message.clone()))
+        .collect()
 }

@@ -2,11 +2,11 @@
 //! scrape job has its targets and all are up; every rule group is loaded and
 //! evaluates without error; an Alertmanager is discovered.
 
+use super::Context;
 use super::check::Finding;
 use super::http::{Http, join};
 use super::probe::{Probe, Work, all};
 use super::yamlvalue::{parse_yaml, str_at};
-use super::Context;
 use crate::model::Kind;
 use crate::model::types::Duration;
 use serde_json::Value;
@@ -50,7 +50,11 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
     let base = match cx.endpoints.base(kind, "web") {
         Ok(b) => b.to_string(),
         Err(reason) => {
-            out.push(Probe::unreachable(kind, vec!["healthy".into(), "ready".into()], reason));
+            out.push(Probe::unreachable(
+                kind,
+                vec!["healthy".into(), "ready".into()],
+                reason,
+            ));
             return;
         }
     };
@@ -65,7 +69,10 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
         kind,
         vec!["config loaded".into()],
         Some(join(&base, "/api/v1/status/config")),
-        Work::Prometheus(Check::Config { base: base.clone(), expected: expected.clone() }),
+        Work::Prometheus(Check::Config {
+            base: base.clone(),
+            expected: expected.clone(),
+        }),
     ));
     let jobs = jobs_of(&expected);
     if !jobs.is_empty() {
@@ -73,7 +80,10 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
             kind,
             jobs.iter().map(|j| job_check(&j.name)).collect(),
             Some(join(&base, "/api/v1/targets")),
-            Work::Prometheus(Check::Targets { base: base.clone(), jobs }),
+            Work::Prometheus(Check::Targets {
+                base: base.clone(),
+                jobs,
+            }),
         ));
     }
     let groups: Vec<Group> = cx
@@ -93,7 +103,10 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
             kind,
             groups.iter().map(|g| group_check(&g.name)).collect(),
             Some(join(&base, "/api/v1/rules")),
-            Work::Prometheus(Check::Rules { base: base.clone(), groups }),
+            Work::Prometheus(Check::Rules {
+                base: base.clone(),
+                groups,
+            }),
         ));
     }
     if cx.stack.has(Kind::Alertmanager) {
@@ -124,7 +137,12 @@ fn static_targets(job: &Value) -> BTreeSet<String> {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .flat_map(|sc| sc.get("targets").and_then(Value::as_array).into_iter().flatten())
+        .flat_map(|sc| {
+            sc.get("targets")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
         .filter_map(|t| t.as_str().map(str::to_string))
         .collect()
 }
@@ -153,8 +171,14 @@ pub async fn api(http: &Http, base: &str, path: &str) -> Result<Value, String> {
     let reply = http.get(&url, None).await?;
     let body = reply.json().map_err(|e| format!("{url}: {e}"));
     match body {
-        Ok(v) if reply.ok() && str_at(&v, "status") == "success" => Ok(v.get("data").cloned().unwrap_or(Value::Null)),
-        Ok(v) if !str_at(&v, "error").is_empty() => Err(format!("{url} answered HTTP {}: {}", reply.status, str_at(&v, "error"))),
+        Ok(v) if reply.ok() && str_at(&v, "status") == "success" => {
+            Ok(v.get("data").cloned().unwrap_or(Value::Null))
+        }
+        Ok(v) if !str_at(&v, "error").is_empty() => Err(format!(
+            "{url} answered HTTP {}: {}",
+            reply.status,
+            str_at(&v, "error")
+        )),
         _ => Err(format!("{url} answered {}", reply.describe())),
     }
 }
@@ -166,18 +190,32 @@ async fn config(http: &Http, base: &str, expected: &Value, check: &str) -> Vec<F
     };
     let running = match parse_yaml(str_at(&running, "yaml")) {
         Ok(v) => v,
-        Err(e) => return vec![Finding::fail(check, format!("the loaded config does not parse: {e}"))],
+        Err(e) => {
+            return vec![Finding::fail(
+                check,
+                format!("the loaded config does not parse: {e}"),
+            )];
+        }
     };
     let mut problems = compare_config(expected, &running);
     // A failed reload leaves the old config running and says so only here.
     if let Ok(info) = api(http, base, "/api/v1/status/runtimeinfo").await {
         if info.get("reloadConfigSuccess") == Some(&Value::Bool(false)) {
-            problems.insert(0, "the last config reload failed (Prometheus still runs the previous config)".into());
+            problems.insert(
+                0,
+                "the last config reload failed (Prometheus still runs the previous config)".into(),
+            );
         }
     }
     if problems.is_empty() {
-        let jobs = running.get("scrape_configs").and_then(Value::as_array).map_or(0, Vec::len);
-        vec![Finding::pass(check, format!("matches the rendered {CONFIG_FILE} ({jobs} scrape jobs)"))]
+        let jobs = running
+            .get("scrape_configs")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        vec![Finding::pass(
+            check,
+            format!("matches the rendered {CONFIG_FILE} ({jobs} scrape jobs)"),
+        )]
     } else {
         vec![Finding::fail(
             check,
@@ -203,14 +241,32 @@ pub fn compare_config(expected: &Value, running: &Value) -> Vec<String> {
     let null = Value::Null;
     let eg = expected.get("global").unwrap_or(&null);
     let rg = running.get("global").unwrap_or(&null);
-    let dur = |v: &Value, key: &str, default: &str| millis(v.get(key).and_then(Value::as_str).unwrap_or(default));
+    let dur = |v: &Value, key: &str, default: &str| {
+        millis(v.get(key).and_then(Value::as_str).unwrap_or(default))
+    };
     // An unset scrape_timeout is 10s, or the scrape interval when that is shorter.
     let interval_ms = |g: &Value| dur(g, "scrape_interval", "1m").unwrap_or(60_000);
-    for (key, default) in [("scrape_interval", "1m"), ("evaluation_interval", "1m"), ("scrape_timeout", "10s")] {
+    for (key, default) in [
+        ("scrape_interval", "1m"),
+        ("evaluation_interval", "1m"),
+        ("scrape_timeout", "10s"),
+    ] {
         let (mut e, mut r) = (dur(eg, key, default), dur(rg, key, default));
         if key == "scrape_timeout" {
-            e = e.map(|t| if eg.get(key).is_none() { t.min(interval_ms(eg)) } else { t });
-            r = r.map(|t| if rg.get(key).is_none() { t.min(interval_ms(rg)) } else { t });
+            e = e.map(|t| {
+                if eg.get(key).is_none() {
+                    t.min(interval_ms(eg))
+                } else {
+                    t
+                }
+            });
+            r = r.map(|t| {
+                if rg.get(key).is_none() {
+                    t.min(interval_ms(rg))
+                } else {
+                    t
+                }
+            });
         }
         if e != r {
             out.push(format!(
@@ -223,28 +279,47 @@ pub fn compare_config(expected: &Value, running: &Value) -> Vec<String> {
     let labels = |v: &Value| -> BTreeMap<String, String> {
         v.get("external_labels")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     if labels(eg) != labels(rg) {
-        out.push(format!("global.external_labels are {:?} (rendered: {:?})", labels(rg), labels(eg)));
+        out.push(format!(
+            "global.external_labels are {:?} (rendered: {:?})",
+            labels(rg),
+            labels(eg)
+        ));
     }
     let files = |v: &Value| -> Vec<String> {
         v.get("rule_files")
             .and_then(Value::as_array)
-            .map(|l| l.iter().filter_map(|f| f.as_str().map(str::to_string)).collect())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|f| f.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let running_files = files(running);
     for f in files(expected) {
-        if !running_files.iter().any(|r| r == &f || r.ends_with(&format!("/{f}"))) {
+        if !running_files
+            .iter()
+            .any(|r| r == &f || r.ends_with(&format!("/{f}")))
+        {
             out.push(format!("rule_files lacks `{f}`"));
         }
     }
     let jobs = |v: &Value| -> BTreeMap<String, Value> {
         v.get("scrape_configs")
             .and_then(Value::as_array)
-            .map(|l| l.iter().map(|j| (str_at(j, "job_name").to_string(), j.clone())).collect())
+            .map(|l| {
+                l.iter()
+                    .map(|j| (str_at(j, "job_name").to_string(), j.clone()))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let (ej, rj) = (jobs(expected), jobs(running));
@@ -252,7 +327,9 @@ pub fn compare_config(expected: &Value, running: &Value) -> Vec<String> {
         out.push(format!("scrape job `{name}` is not loaded"));
     }
     for name in rj.keys().filter(|n| !ej.contains_key(*n)) {
-        out.push(format!("scrape job `{name}` is loaded but not in stack.yaml"));
+        out.push(format!(
+            "scrape job `{name}` is loaded but not in stack.yaml"
+        ));
     }
     let global_interval = str_or(eg.get("scrape_interval"), "1m");
     for (name, e) in &ej {
@@ -264,7 +341,11 @@ pub fn compare_config(expected: &Value, running: &Value) -> Vec<String> {
                 str_or(r.get("scrape_interval"), &global_interval)
             ));
         }
-        for (key, default) in [("metrics_path", "/metrics"), ("scheme", "http"), ("honor_labels", "false")] {
+        for (key, default) in [
+            ("metrics_path", "/metrics"),
+            ("scheme", "http"),
+            ("honor_labels", "false"),
+        ] {
             let (ev, rv) = (str_or(e.get(key), default), str_or(r.get(key), default));
             if ev != rv {
                 out.push(format!("job `{name}` has {key} `{rv}` (rendered: `{ev}`)"));
@@ -274,7 +355,9 @@ pub fn compare_config(expected: &Value, running: &Value) -> Vec<String> {
         if et != rt {
             let missing: Vec<&String> = et.difference(&rt).collect();
             let extra: Vec<&String> = rt.difference(&et).collect();
-            out.push(format!("job `{name}` targets differ (not loaded: {missing:?}, not rendered: {extra:?})"));
+            out.push(format!(
+                "job `{name}` targets differ (not loaded: {missing:?}, not rendered: {extra:?})"
+            ));
         }
         if e.get("params") != r.get("params") && e.get("params").is_some() {
             out.push(format!("job `{name}` params differ"));
@@ -296,7 +379,11 @@ pub fn compare_config(expected: &Value, running: &Value) -> Vec<String> {
             .unwrap_or_default()
     };
     if urls(expected) != urls(running) {
-        out.push(format!("remote_write URLs are {:?} (rendered: {:?})", urls(running), urls(expected)));
+        out.push(format!(
+            "remote_write URLs are {:?} (rendered: {:?})",
+            urls(running),
+            urls(expected)
+        ));
     }
     out
 }
@@ -313,7 +400,11 @@ fn target_finding(job: &Job, data: &Value) -> Finding {
     let check = job_check(&job.name);
     let in_job = |t: &&Value| {
         let pool = str_at(t, "scrapePool");
-        let pool = if pool.is_empty() { t.get("discoveredLabels").map_or("", |d| str_at(d, "job")) } else { pool };
+        let pool = if pool.is_empty() {
+            t.get("discoveredLabels").map_or("", |d| str_at(d, "job"))
+        } else {
+            pool
+        };
         pool == job.name
     };
     let list = |key: &str| -> Vec<Value> {
@@ -323,7 +414,11 @@ fn target_finding(job: &Job, data: &Value) -> Finding {
             .unwrap_or_default()
     };
     let (active, dropped) = (list("activeTargets"), list("droppedTargets"));
-    let address = |t: &Value| t.get("discoveredLabels").map(|d| str_at(d, "__address__").to_string()).unwrap_or_default();
+    let address = |t: &Value| {
+        t.get("discoveredLabels")
+            .map(|d| str_at(d, "__address__").to_string())
+            .unwrap_or_default()
+    };
     let mut problems = Vec::new();
     for target in &job.targets {
         if active.iter().any(|t| &address(t) == target) {
@@ -340,11 +435,18 @@ fn target_finding(job: &Job, data: &Value) -> Finding {
     }
     let mut up = 0;
     for t in &active {
-        let instance = t.get("labels").map(|l| str_at(l, "instance")).filter(|s| !s.is_empty()).map_or_else(|| address(t), str::to_string);
+        let instance = t
+            .get("labels")
+            .map(|l| str_at(l, "instance"))
+            .filter(|s| !s.is_empty())
+            .map_or_else(|| address(t), str::to_string);
         let url = str_at(t, "scrapeUrl");
         match str_at(t, "health") {
             "up" => up += 1,
-            "down" => problems.push(format!("{instance} ({url}) is down: {}", str_at(t, "lastError"))),
+            "down" => problems.push(format!(
+                "{instance} ({url}) is down: {}",
+                str_at(t, "lastError")
+            )),
             _ => problems.push(format!("{instance} ({url}) has not been scraped yet")),
         }
     }
@@ -362,9 +464,16 @@ fn rule_finding(group: &Group, data: &Value) -> Finding {
         .and_then(Value::as_array)
         .and_then(|l| l.iter().find(|g| str_at(g, "name") == group.name));
     let Some(found) = found else {
-        return Finding::fail(check, format!("not loaded (expected from rules/{})", group.file));
+        return Finding::fail(
+            check,
+            format!("not loaded (expected from rules/{})", group.file),
+        );
     };
-    let rules: Vec<&Value> = found.get("rules").and_then(Value::as_array).map(|l| l.iter().collect()).unwrap_or_default();
+    let rules: Vec<&Value> = found
+        .get("rules")
+        .and_then(Value::as_array)
+        .map(|l| l.iter().collect())
+        .unwrap_or_default();
     let mut problems = Vec::new();
     for name in &group.rules {
         if !rules.iter().any(|r| str_at(r, "name") == name) {
@@ -380,7 +489,10 @@ fn rule_finding(group: &Group, data: &Value) -> Finding {
         }
     }
     if problems.is_empty() {
-        Finding::pass(check, format!("{} rules evaluated without error", rules.len()))
+        Finding::pass(
+            check,
+            format!("{} rules evaluated without error", rules.len()),
+        )
     } else {
         Finding::fail(check, problems.join("\n"))
     }
@@ -396,8 +508,15 @@ fn alertmanagers_finding(check: &str, data: &Value) -> Finding {
     let active = urls("activeAlertmanagers");
     if active.is_empty() {
         let dropped = urls("droppedAlertmanagers");
-        let detail = if dropped.is_empty() { String::new() } else { format!(" (dropped: {})", dropped.join(", ")) };
-        Finding::fail(check, format!("Prometheus has discovered no Alertmanager{detail}"))
+        let detail = if dropped.is_empty() {
+            String::new()
+        } else {
+            format!(" (dropped: {})", dropped.join(", "))
+        };
+        Finding::fail(
+            check,
+            format!("Prometheus has discovered no Alertmanager{detail}"),
+        )
     } else {
         Finding::pass(check, active.join(", "))
     }
@@ -437,7 +556,10 @@ mod tests {
 
     #[test]
     fn targets_name_the_down_one_and_its_error() {
-        let job = Job { name: "node".into(), targets: vec!["a:1".into(), "b:2".into(), "c:3".into()] };
+        let job = Job {
+            name: "node".into(),
+            targets: vec!["a:1".into(), "b:2".into(), "c:3".into()],
+        };
         let data = json!({
             "activeTargets": [
                 {"discoveredLabels": {"__address__": "a:1", "job": "node"}, "labels": {"instance": "a:1", "job": "node"}, "scrapePool": "node", "scrapeUrl": "http://a:1/metrics", "health": "up", "lastError": ""},
@@ -448,18 +570,35 @@ mod tests {
         });
         let f = target_finding(&job, &data);
         assert_eq!(f.status, super::super::check::Status::Fail);
-        assert_eq!(f.message, "c:3 was dropped by relabelling\nb:2 (http://b:2/metrics) is down: connection refused");
+        assert_eq!(
+            f.message,
+            "c:3 was dropped by relabelling\nb:2 (http://b:2/metrics) is down: connection refused"
+        );
     }
 
     #[test]
     fn rules_report_errors_and_missing_groups() {
-        let group = Group { file: "app.yml".into(), name: "app".into(), rules: vec!["a".into(), "b".into()] };
+        let group = Group {
+            file: "app.yml".into(),
+            name: "app".into(),
+            rules: vec!["a".into(), "b".into()],
+        };
         let data = json!({"groups": [{"name": "app", "file": "/x/app.yml", "rules": [
             {"name": "a", "health": "ok"},
             {"name": "b", "health": "err", "lastError": "found duplicate series"}
         ]}]});
-        assert_eq!(rule_finding(&group, &data).message, "rule `b` failed: found duplicate series");
-        let missing = Group { file: "x.yml".into(), name: "x".into(), rules: vec![] };
-        assert_eq!(rule_finding(&missing, &data).message, "not loaded (expected from rules/x.yml)");
+        assert_eq!(
+            rule_finding(&group, &data).message,
+            "rule `b` failed: found duplicate series"
+        );
+        let missing = Group {
+            file: "x.yml".into(),
+            name: "x".into(),
+            rules: vec![],
+        };
+        assert_eq!(
+            rule_finding(&missing, &data).message,
+            "not loaded (expected from rules/x.yml)"
+        );
     }
 }

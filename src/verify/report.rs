@@ -12,22 +12,46 @@ pub fn text(report: &Report, color: bool) -> String {
             Status::Fail => ("FAIL", "31;1"),
             Status::Skip => ("skip", "33"),
         };
-        if color { format!("\x1b[{code}m{word:<4}\x1b[0m") } else { format!("{word:<4}") }
+        if color {
+            format!("\x1b[{code}m{word:<4}\x1b[0m")
+        } else {
+            format!("{word:<4}")
+        }
     };
-    let width = report.results.iter().map(|r| r.check.chars().count()).max().unwrap_or(0).min(48);
+    let width = report
+        .results
+        .iter()
+        .map(|r| r.check.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(48);
     let mut out = String::new();
     for (service, results) in report.by_service() {
         let _ = writeln!(out, "{service}");
         for r in results {
             let ms = format!("{}ms", r.elapsed.as_millis());
-            let retries = if r.attempts > 1 { format!(" ({} attempts)", r.attempts) } else { String::new() };
+            let retries = if r.attempts > 1 {
+                format!(" ({} attempts)", r.attempts)
+            } else {
+                String::new()
+            };
             match r.status {
                 Status::Pass => {
                     let seen = printable(r.message.lines().next().unwrap_or_default());
-                    let _ = writeln!(out, "  {}  {:<width$}  {ms:>7}  {seen}{retries}", paint(r.status), r.check);
+                    let _ = writeln!(
+                        out,
+                        "  {}  {:<width$}  {ms:>7}  {seen}{retries}",
+                        paint(r.status),
+                        r.check
+                    );
                 }
                 _ => {
-                    let _ = writeln!(out, "  {}  {:<width$}  {ms:>7}{retries}", paint(r.status), r.check);
+                    let _ = writeln!(
+                        out,
+                        "  {}  {:<width$}  {ms:>7}{retries}",
+                        paint(r.status),
+                        r.check
+                    );
                     for line in r.message.lines() {
                         let _ = writeln!(out, "          {}", printable(line));
                     }
@@ -91,7 +115,10 @@ pub fn junit(report: &Report) -> String {
     );
     for (service, results) in report.by_service() {
         let count = |s: Status| results.iter().filter(|r| r.status == s).count();
-        let time = results.iter().map(|r| r.elapsed.as_secs_f64()).fold(0.0, f64::max);
+        let time = results
+            .iter()
+            .map(|r| r.elapsed.as_secs_f64())
+            .fold(0.0, f64::max);
         let _ = writeln!(
             out,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" errors=\"0\" time=\"{time:.3}\">",
@@ -121,7 +148,11 @@ pub fn junit(report: &Report) -> String {
                     );
                 }
                 Status::Skip => {
-                    let _ = writeln!(out, "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>", escape(&r.message));
+                    let _ = writeln!(
+                        out,
+                        "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        escape(&r.message)
+                    );
                 }
             }
         }
@@ -134,7 +165,13 @@ pub fn junit(report: &Report) -> String {
 /// A line of untrusted text for a terminal: control characters escaped.
 fn printable(line: &str) -> String {
     line.chars()
-        .flat_map(|c| if c.is_control() && c != '\t' { c.escape_debug().collect::<Vec<_>>() } else { vec![c] })
+        .flat_map(|c| {
+            if c.is_control() && c != '\t' {
+                c.escape_debug().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
         .collect()
 }
 
@@ -180,7 +217,12 @@ mod tests {
         Report {
             results: vec![
                 r("prometheus", "ready", Status::Pass, "HTTP 200"),
-                r("prometheus", "scrape job `node`", Status::Fail, "a:1 is down: <refused> & \"gone\"\nb:2 too\u{0}"),
+                r(
+                    "prometheus",
+                    "scrape job `node`",
+                    Status::Fail,
+                    "a:1 is down: <refused> & \"gone\"\nb:2 too\u{0}",
+                ),
                 r("promtail", "ready", Status::Skip, "not reachable"),
             ],
             elapsed: Duration::from_millis(1500),
@@ -200,7 +242,10 @@ mod tests {
         let xml = junit(&report());
         assert!(xml.contains("<testsuites name=\"stackctl verify\" tests=\"3\" failures=\"1\" skipped=\"1\" errors=\"0\" time=\"1.500\">"), "{xml}");
         assert!(xml.contains("<testcase classname=\"stackctl.verify.prometheus\" name=\"scrape job `node`\" time=\"0.012\">\n      <failure message=\"a:1 is down: &lt;refused&gt; &amp; &quot;gone&quot;\" type=\"verify\">a:1 is down: &lt;refused&gt; &amp; &quot;gone&quot;&#10;b:2 too\u{FFFD}</failure>"), "{xml}");
-        assert!(xml.contains("<skipped message=\"not reachable\"/>"), "{xml}");
+        assert!(
+            xml.contains("<skipped message=\"not reachable\"/>"),
+            "{xml}"
+        );
         assert_eq!(xml.matches("<testcase ").count(), 3);
     }
 
@@ -208,7 +253,10 @@ mod tests {
     fn json_counts_and_lists_every_check() {
         let v: serde_json::Value = serde_json::from_str(&json(&report())).unwrap();
         assert_eq!(v["passed"], false);
-        assert_eq!(v["counts"], serde_json::json!({"pass": 1, "fail": 1, "skip": 1}));
+        assert_eq!(
+            v["counts"],
+            serde_json::json!({"pass": 1, "fail": 1, "skip": 1})
+        );
         assert_eq!(v["checks"][1]["status"], "fail");
         assert_eq!(v["checks"].as_array().unwrap().len(), 3);
     }

@@ -32,21 +32,31 @@ pub fn derive(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) {
                 Kind::Loki,
                 vec![LOKI_CHECK.into()],
                 Some(join(base, "/loki/api/v1/push")),
-                Work::RoundTrip(Check::Loki { base: base.to_string() }),
+                Work::RoundTrip(Check::Loki {
+                    base: base.to_string(),
+                }),
             ),
             Err(reason) => Probe::unreachable(Kind::Loki, vec![LOKI_CHECK.into()], reason),
         });
     }
     if kind == Kind::Jaeger {
-        let bases = (cx.endpoints.base(Kind::Jaeger, "otlp_http"), cx.endpoints.base(Kind::Jaeger, "ui"));
+        let bases = (
+            cx.endpoints.base(Kind::Jaeger, "otlp_http"),
+            cx.endpoints.base(Kind::Jaeger, "ui"),
+        );
         out.push(match bases {
             (Ok(otlp), Ok(query)) => Probe::new(
                 Kind::Jaeger,
                 vec![JAEGER_CHECK.into()],
                 Some(join(otlp, "/v1/traces")),
-                Work::RoundTrip(Check::Jaeger { otlp: otlp.to_string(), query: query.to_string() }),
+                Work::RoundTrip(Check::Jaeger {
+                    otlp: otlp.to_string(),
+                    query: query.to_string(),
+                }),
             ),
-            (Err(reason), _) | (_, Err(reason)) => Probe::unreachable(Kind::Jaeger, vec![JAEGER_CHECK.into()], reason),
+            (Err(reason), _) | (_, Err(reason)) => {
+                Probe::unreachable(Kind::Jaeger, vec![JAEGER_CHECK.into()], reason)
+            }
         });
     }
 }
@@ -69,7 +79,9 @@ fn random_hex(bytes: usize) -> Result<String, String> {
 }
 
 fn now_nanos() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }
 
 /// Polls `found` until it says yes or the attempt's deadline is near.
@@ -94,10 +106,14 @@ async fn loki(http: &Http, base: &str, deadline: Instant) -> Result<String, Stri
     let ts = now_nanos();
     let line = format!("stackctl verify test line {id}");
     let push = join(base, "/loki/api/v1/push");
-    let body = json!({"streams": [{"stream": {"source": SOURCE}, "values": [[ts.to_string(), line]]}]});
+    let body =
+        json!({"streams": [{"stream": {"source": SOURCE}, "values": [[ts.to_string(), line]]}]});
     let reply = http.post_json(&push, &body, None).await?;
     if !reply.ok() {
-        return Err(format!("pushing a test line to {push}: {}", reply.describe()));
+        return Err(format!(
+            "pushing a test line to {push}: {}",
+            reply.describe()
+        ));
     }
     let query = format!("{{source=\"{SOURCE}\"}} |= \"{id}\"");
     let url = join(
@@ -117,12 +133,23 @@ async fn loki(http: &Http, base: &str, deadline: Instant) -> Result<String, Stri
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .flat_map(|s| s.get("values").and_then(Value::as_array).into_iter().flatten())
-            .any(|v| v.get(1).and_then(Value::as_str).is_some_and(|l| l.contains(&id)));
+            .flat_map(|s| {
+                s.get("values")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+            })
+            .any(|v| {
+                v.get(1)
+                    .and_then(Value::as_str)
+                    .is_some_and(|l| l.contains(&id))
+            });
         Ok(hit.then(|| format!("line {id} read back")))
     })
     .await?;
-    found.ok_or_else(|| format!("Loki accepted the test line {id} but a query did not return it (`{query}`)"))
+    found.ok_or_else(|| {
+        format!("Loki accepted the test line {id} but a query did not return it (`{query}`)")
+    })
 }
 
 async fn jaeger(http: &Http, otlp: &str, query: &str, deadline: Instant) -> Result<String, String> {
@@ -143,7 +170,10 @@ async fn jaeger(http: &Http, otlp: &str, query: &str, deadline: Instant) -> Resu
     let url = join(otlp, "/v1/traces");
     let reply = http.post_json(&url, &body, None).await?;
     if !reply.ok() {
-        return Err(format!("sending a test span to {url}: {}", reply.describe()));
+        return Err(format!(
+            "sending a test span to {url}: {}",
+            reply.describe()
+        ));
     }
     let get = join(query, &format!("/api/traces/{trace}"));
     let found = poll(deadline, || async {
@@ -159,7 +189,12 @@ async fn jaeger(http: &Http, otlp: &str, query: &str, deadline: Instant) -> Resu
                     .into_iter()
                     .flatten()
                     .filter(|t| str_at(t, "traceID").eq_ignore_ascii_case(&trace))
-                    .flat_map(|t| t.get("spans").and_then(Value::as_array).into_iter().flatten())
+                    .flat_map(|t| {
+                        t.get("spans")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                    })
                     .filter(|s| str_at(s, "spanID").eq_ignore_ascii_case(&span))
                     .count();
                 Ok((spans > 0).then(|| format!("trace {trace} found")))
@@ -168,5 +203,7 @@ async fn jaeger(http: &Http, otlp: &str, query: &str, deadline: Instant) -> Resu
         }
     })
     .await?;
-    found.ok_or_else(|| format!("Jaeger accepted the test span but trace {trace} was not found at {get}"))
+    found.ok_or_else(|| {
+        format!("Jaeger accepted the test span but trace {trace} was not found at {get}")
+    })
 }

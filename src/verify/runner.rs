@@ -41,14 +41,17 @@ pub fn run(probes: Vec<Probe>, opts: &Options) -> anyhow::Result<Report> {
             let (http, limit) = (http.clone(), limit.clone());
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                let (findings, elapsed, attempts) = attempt_until(&probe, &http, opts.timeout, deadline).await;
+                let (findings, elapsed, attempts) =
+                    attempt_until(&probe, &http, opts.timeout, deadline).await;
                 (index, findings, elapsed, attempts)
             });
         }
         let mut done: Vec<Option<(Vec<Finding>, Duration, u32)>> = vec![None; probes.len()];
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok((index, findings, elapsed, attempts)) => done[index] = Some((findings, elapsed, attempts)),
+                Ok((index, findings, elapsed, attempts)) => {
+                    done[index] = Some((findings, elapsed, attempts))
+                }
                 Err(e) => anyhow::bail!("a probe task failed: {e}"),
             }
         }
@@ -57,11 +60,19 @@ pub fn run(probes: Vec<Probe>, opts: &Options) -> anyhow::Result<Report> {
             let (findings, elapsed, attempts) = outcome.unwrap_or_default();
             results.extend(to_results(index, probe, findings, elapsed, attempts));
         }
-        Ok(Report { results, elapsed: start.elapsed() })
+        Ok(Report {
+            results,
+            elapsed: start.elapsed(),
+        })
     })
 }
 
-async fn attempt_until(probe: &Probe, http: &Http, timeout: Duration, deadline: Option<Instant>) -> (Vec<Finding>, Duration, u32) {
+async fn attempt_until(
+    probe: &Probe,
+    http: &Http,
+    timeout: Duration,
+    deadline: Option<Instant>,
+) -> (Vec<Finding>, Duration, u32) {
     let mut backoff = FIRST_BACKOFF;
     let mut attempts = 0;
     let mut previous: Option<(Vec<Finding>, Duration)> = None;
@@ -74,20 +85,25 @@ async fn attempt_until(probe: &Probe, http: &Http, timeout: Duration, deadline: 
             _ => timeout,
         };
         let attempt_deadline = started + budget;
-        let (findings, cut_short) = match timeout_at(attempt_deadline, probe.run(http, attempt_deadline)).await {
-            Ok(f) => (f, false),
-            Err(_) => (
-                super::probe::all(
-                    &probe.checks,
-                    format!(
-                        "no complete answer within {}s{}",
-                        budget.as_secs_f64(),
-                        probe.url.as_deref().map(|u| format!(" from {u}")).unwrap_or_default()
+        let (findings, cut_short) =
+            match timeout_at(attempt_deadline, probe.run(http, attempt_deadline)).await {
+                Ok(f) => (f, false),
+                Err(_) => (
+                    super::probe::all(
+                        &probe.checks,
+                        format!(
+                            "no complete answer within {}s{}",
+                            budget.as_secs_f64(),
+                            probe
+                                .url
+                                .as_deref()
+                                .map(|u| format!(" from {u}"))
+                                .unwrap_or_default()
+                        ),
                     ),
+                    budget < timeout,
                 ),
-                budget < timeout,
-            ),
-        };
+            };
         let elapsed = started.elapsed();
         if cut_short {
             // Only the deadline cut this attempt short; the previous attempt's
@@ -97,7 +113,9 @@ async fn attempt_until(probe: &Probe, http: &Http, timeout: Duration, deadline: 
             }
         }
         let failed = findings.iter().any(|f| f.status == Status::Fail);
-        let Some(deadline) = deadline else { return (findings, elapsed, attempts) };
+        let Some(deadline) = deadline else {
+            return (findings, elapsed, attempts);
+        };
         let remaining = deadline.saturating_duration_since(Instant::now());
         if !failed || !probe.retryable() || remaining <= MIN_ATTEMPT {
             return (findings, elapsed, attempts);
@@ -110,7 +128,13 @@ async fn attempt_until(probe: &Probe, http: &Http, timeout: Duration, deadline: 
 
 /// One result per declared check, in declared order; a check the probe did
 /// not answer is a failure (never silently missing), extra findings follow.
-fn to_results(index: usize, probe: &Probe, mut findings: Vec<Finding>, elapsed: Duration, attempts: u32) -> Vec<CheckResult> {
+fn to_results(
+    index: usize,
+    probe: &Probe,
+    mut findings: Vec<Finding>,
+    elapsed: Duration,
+    attempts: u32,
+) -> Vec<CheckResult> {
     let mut out = Vec::new();
     let make = |f: Finding| CheckResult {
         service: probe.service.to_string(),
@@ -125,7 +149,10 @@ fn to_results(index: usize, probe: &Probe, mut findings: Vec<Finding>, elapsed: 
     for name in &probe.checks {
         let found = match findings.iter().position(|f| &f.check == name) {
             Some(i) => findings.remove(i),
-            None => Finding::fail(name.clone(), "the probe gave no result for this check (a stackctl bug)"),
+            None => Finding::fail(
+                name.clone(),
+                "the probe gave no result for this check (a stackctl bug)",
+            ),
         };
         out.push(make(found));
     }

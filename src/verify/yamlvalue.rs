@@ -8,7 +8,10 @@ use serde_json::{Map, Value};
 pub fn parse_yaml(text: &str) -> Result<Value, String> {
     let mut problems = Vec::new();
     let node = parse(text, &mut problems).map_err(|p| {
-        format!("YAML error at line {}:{}: {}", p.region.start.line, p.region.start.col, p.message)
+        format!(
+            "YAML error at line {}:{}: {}",
+            p.region.start.line, p.region.start.col, p.message
+        )
     })?;
     Ok(to_value(&node))
 }
@@ -21,7 +24,10 @@ fn to_value(node: &Node) -> Value {
         Content::Map(entries) => {
             let mut m = Map::new();
             for e in entries {
-                m.insert(e.key.scalar_str().unwrap_or_default().to_string(), to_value(&e.value));
+                m.insert(
+                    e.key.scalar_str().unwrap_or_default().to_string(),
+                    to_value(&e.value),
+                );
             }
             Value::Object(m)
         }
@@ -41,6 +47,9 @@ mod tests {
     #[test]
     fn scalars_stay_strings() {
         let v = parse_yaml("a: 15s\nb: \"x\"\nc: [1, true]\nd:\n").unwrap();
-        assert_eq!(v, json!({"a": "15s", "b": "x", "c": ["1", "true"], "d": null}));
+        assert_eq!(
+            v,
+            json!({"a": "15s", "b": "x", "c": ["1", "true"], "d": null})
+        );
     }
 }

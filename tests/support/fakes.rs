@@ -7,9 +7,9 @@
 
 use super::{FakeServer, Handler, Reply, Request};
 use serde_json::{Value, json};
+use stackctl::model::{Kind, Stack};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use stackctl::model::{Kind, Stack};
 
 pub const METRICS: &str = "# HELP fake_up A fake exporter's only metric.\n# TYPE fake_up gauge\nfake_up{exporter=\"fake\"} 1\n";
 
@@ -34,12 +34,19 @@ pub struct Dashboard {
 
 /// Grafana's HTTP API (`/api/health`, datasources by UID and their health,
 /// dashboards by UID), with basic auth as `admin`.
-pub fn grafana(password: &str, datasources: Vec<Datasource>, dashboards: Vec<Dashboard>) -> Handler {
+pub fn grafana(
+    password: &str,
+    datasources: Vec<Datasource>,
+    dashboards: Vec<Dashboard>,
+) -> Handler {
     let password = password.to_string();
     Arc::new(move |r: &Request| {
         let path = r.path();
         if path == "/api/health" {
-            return Reply::json(200, json!({"commit": "03f502a94d", "database": "ok", "version": "12.1.0"}));
+            return Reply::json(
+                200,
+                json!({"commit": "03f502a94d", "database": "ok", "version": "12.1.0"}),
+            );
         }
         if r.basic_auth().as_deref() != Some(&format!("admin:{password}")) {
             return unauthorized();
@@ -54,27 +61,39 @@ pub fn grafana(password: &str, datasources: Vec<Datasource>, dashboards: Vec<Das
             };
             if health {
                 return if ds.healthy {
-                    Reply::json(200, json!({"status": "OK", "message": "Successfully queried the Prometheus API."}))
+                    Reply::json(
+                        200,
+                        json!({"status": "OK", "message": "Successfully queried the Prometheus API."}),
+                    )
                 } else {
-                    Reply::json(400, json!({"status": "ERROR", "message": "Post \"http://prometheus:9090/api/v1/query\": dial tcp: lookup prometheus: no such host"}))
+                    Reply::json(
+                        400,
+                        json!({"status": "ERROR", "message": "Post \"http://prometheus:9090/api/v1/query\": dial tcp: lookup prometheus: no such host"}),
+                    )
                 };
             }
-            return Reply::json(200, json!({
-                "id": 1, "uid": ds.uid, "orgId": 1, "name": ds.name, "type": ds.kind, "access": "proxy",
-                "url": format!("http://{}:9090", ds.kind), "isDefault": false, "jsonData": {}, "secureJsonFields": {},
-                "version": 1, "readOnly": true
-            }));
+            return Reply::json(
+                200,
+                json!({
+                    "id": 1, "uid": ds.uid, "orgId": 1, "name": ds.name, "type": ds.kind, "access": "proxy",
+                    "url": format!("http://{}:9090", ds.kind), "isDefault": false, "jsonData": {}, "secureJsonFields": {},
+                    "version": 1, "readOnly": true
+                }),
+            );
         }
         if let Some(uid) = path.strip_prefix("/api/dashboards/uid/") {
             let Some(d) = dashboards.iter().find(|d| d.uid == uid) else {
                 return Reply::json(404, json!({"message": "Dashboard not found"}));
             };
-            return Reply::json(200, json!({
-                "dashboard": {"id": 3, "uid": d.uid, "title": d.title, "version": 1, "panels": []},
-                "meta": {"type": "db", "slug": d.uid, "url": format!("/d/{}/{}", d.uid, d.uid),
-                         "provisioned": d.provisioned, "provisionedExternalId": format!("{}.json", d.uid),
-                         "folderUid": "", "folderTitle": "General"}
-            }));
+            return Reply::json(
+                200,
+                json!({
+                    "dashboard": {"id": 3, "uid": d.uid, "title": d.title, "version": 1, "panels": []},
+                    "meta": {"type": "db", "slug": d.uid, "url": format!("/d/{}/{}", d.uid, d.uid),
+                             "provisioned": d.provisioned, "provisionedExternalId": format!("{}.json", d.uid),
+                             "folderUid": "", "folderTitle": "General"}
+                }),
+            );
         }
         Reply::json(404, json!({"message": "Not found"}))
     })
@@ -93,22 +112,39 @@ pub fn loki() -> Handler {
             let mut store = lines.lock().unwrap();
             for stream in body["streams"].as_array().into_iter().flatten() {
                 for v in stream["values"].as_array().into_iter().flatten() {
-                    store.push((stream["stream"].clone(), v[0].as_str().unwrap_or("").into(), v[1].as_str().unwrap_or("").into()));
+                    store.push((
+                        stream["stream"].clone(),
+                        v[0].as_str().unwrap_or("").into(),
+                        v[1].as_str().unwrap_or("").into(),
+                    ));
                 }
             }
-            Reply::Respond { status: 204, content_type: "text/plain", body: String::new(), delay: Duration::ZERO }
+            Reply::Respond {
+                status: 204,
+                content_type: "text/plain",
+                body: String::new(),
+                delay: Duration::ZERO,
+            }
         }
         "/loki/api/v1/query_range" => {
             let query = r.param("query").unwrap_or_default();
-            let needle = query.split("|= \"").nth(1).and_then(|s| s.split('"').next()).unwrap_or("").to_string();
+            let needle = query
+                .split("|= \"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .unwrap_or("")
+                .to_string();
             let store = lines.lock().unwrap();
             let result: Vec<Value> = store
                 .iter()
                 .filter(|(_, _, line)| line.contains(&needle))
                 .map(|(labels, ts, line)| json!({"stream": labels, "values": [[ts, line]]}))
                 .collect();
-            Reply::json(200, json!({"status": "success", "data": {"resultType": "streams", "result": result,
-                "stats": {"summary": {"bytesProcessedPerSecond": 0, "totalEntriesReturned": result.len()}}}}))
+            Reply::json(
+                200,
+                json!({"status": "success", "data": {"resultType": "streams", "result": result,
+                "stats": {"summary": {"bytesProcessedPerSecond": 0, "totalEntriesReturned": result.len()}}}}),
+            )
         }
         _ => Reply::not_found(),
     })
@@ -125,7 +161,10 @@ pub fn jaeger(store_delay: Duration) -> Handler {
             return Reply::json(200, json!({"status": "StatusOK", "healthy": true}));
         }
         if path == "/api/services" {
-            return Reply::json(200, json!({"data": ["jaeger"], "total": 1, "limit": 0, "offset": 0, "errors": null}));
+            return Reply::json(
+                200,
+                json!({"data": ["jaeger"], "total": 1, "limit": 0, "offset": 0, "errors": null}),
+            );
         }
         if path == "/v1/traces" && r.method == "POST" {
             let Ok(body) = serde_json::from_str::<Value>(&r.body) else {
@@ -135,7 +174,11 @@ pub fn jaeger(store_delay: Duration) -> Handler {
             for rs in body["resourceSpans"].as_array().into_iter().flatten() {
                 for ss in rs["scopeSpans"].as_array().into_iter().flatten() {
                     for s in ss["spans"].as_array().into_iter().flatten() {
-                        store.push((s["traceId"].as_str().unwrap_or("").into(), s["spanId"].as_str().unwrap_or("").into(), std::time::Instant::now()));
+                        store.push((
+                            s["traceId"].as_str().unwrap_or("").into(),
+                            s["spanId"].as_str().unwrap_or("").into(),
+                            std::time::Instant::now(),
+                        ));
                     }
                 }
             }
@@ -150,11 +193,17 @@ pub fn jaeger(store_delay: Duration) -> Handler {
                     "startTime": 0, "duration": 1000, "tags": [], "logs": [], "processID": "p1", "warnings": null}))
                 .collect();
             if found.is_empty() {
-                return Reply::json(404, json!({"data": null, "total": 0, "limit": 0, "offset": 0, "errors": [{"code": 404, "msg": "trace not found"}]}));
+                return Reply::json(
+                    404,
+                    json!({"data": null, "total": 0, "limit": 0, "offset": 0, "errors": [{"code": 404, "msg": "trace not found"}]}),
+                );
             }
-            return Reply::json(200, json!({"data": [{"traceID": id, "spans": found,
+            return Reply::json(
+                200,
+                json!({"data": [{"traceID": id, "spans": found,
                 "processes": {"p1": {"serviceName": "stackctl-verify", "tags": []}}, "warnings": null}],
-                "total": 0, "limit": 0, "offset": 0, "errors": null}));
+                "total": 0, "limit": 0, "offset": 0, "errors": null}),
+            );
         }
         Reply::not_found()
     })
@@ -165,14 +214,20 @@ pub fn elasticsearch(password: &str, status: &'static str) -> Handler {
     let password = password.to_string();
     Arc::new(move |r: &Request| {
         if r.basic_auth().as_deref() != Some(&format!("elastic:{password}")) {
-            return Reply::json(401, json!({"error": {"root_cause": [{"type": "security_exception",
+            return Reply::json(
+                401,
+                json!({"error": {"root_cause": [{"type": "security_exception",
                 "reason": "unable to authenticate user [elastic] for REST request [/_cluster/health]"}],
-                "type": "security_exception", "reason": "unable to authenticate user [elastic] for REST request [/_cluster/health]"}, "status": 401}));
+                "type": "security_exception", "reason": "unable to authenticate user [elastic] for REST request [/_cluster/health]"}, "status": 401}),
+            );
         }
         match r.path() {
-            "/_cluster/health" => Reply::json(200, json!({"cluster_name": "docker-cluster", "status": status, "timed_out": false,
+            "/_cluster/health" => Reply::json(
+                200,
+                json!({"cluster_name": "docker-cluster", "status": status, "timed_out": false,
                 "number_of_nodes": 1, "number_of_data_nodes": 1, "active_primary_shards": 3, "active_shards": 3,
-                "relocating_shards": 0, "initializing_shards": 0, "unassigned_shards": 0, "active_shards_percent_as_number": 100.0})),
+                "relocating_shards": 0, "initializing_shards": 0, "unassigned_shards": 0, "active_shards_percent_as_number": 100.0}),
+            ),
             _ => Reply::not_found(),
         }
     })
@@ -183,12 +238,18 @@ pub fn kibana(password: &str, level: &'static str) -> Handler {
     let password = password.to_string();
     Arc::new(move |r: &Request| {
         if r.basic_auth().as_deref() != Some(&format!("elastic:{password}")) {
-            return Reply::json(401, json!({"statusCode": 401, "error": "Unauthorized", "message": "Unauthorized"}));
+            return Reply::json(
+                401,
+                json!({"statusCode": 401, "error": "Unauthorized", "message": "Unauthorized"}),
+            );
         }
         match r.path() {
-            "/api/status" => Reply::json(200, json!({"name": "kibana", "version": {"number": "9.1.0"},
+            "/api/status" => Reply::json(
+                200,
+                json!({"name": "kibana", "version": {"number": "9.1.0"},
                 "status": {"overall": {"level": level, "summary": if level == "available" { "All services and plugins are available" } else { "1 service is degraded: elasticsearch" }},
-                           "core": {}, "plugins": {}}})),
+                           "core": {}, "plugins": {}}}),
+            ),
             _ => Reply::not_found(),
         }
     })
@@ -197,7 +258,10 @@ pub fn kibana(password: &str, level: &'static str) -> Handler {
 /// Logstash's node info API on `/`.
 pub fn logstash() -> Handler {
     Arc::new(|r: &Request| match r.path() {
-        "/" => Reply::json(200, json!({"host": "logstash", "version": "9.1.0", "http_address": "0.0.0.0:9600", "status": "green"})),
+        "/" => Reply::json(
+            200,
+            json!({"host": "logstash", "version": "9.1.0", "http_address": "0.0.0.0:9600", "status": "green"}),
+        ),
         _ => Reply::not_found(),
     })
 }
@@ -241,8 +305,12 @@ pub fn prometheus(config: String, groups: Vec<(String, Vec<String>)>) -> Handler
         "/api/v1/status/runtimeinfo" => ok(json!({"reloadConfigSuccess": true})),
         "/api/v1/targets" => ok(json!({"activeTargets": active, "droppedTargets": []})),
         "/api/v1/rules" => ok(json!({"groups": groups})),
-        "/api/v1/alertmanagers" => ok(json!({"activeAlertmanagers": [{"url": "http://alertmanager:9093/api/v2/alerts"}], "droppedAlertmanagers": []})),
-        "/api/v1/query" => ok(json!({"resultType": "vector", "result": [{"metric": {"job": "x"}, "value": [0, "1"]}]})),
+        "/api/v1/alertmanagers" => ok(
+            json!({"activeAlertmanagers": [{"url": "http://alertmanager:9093/api/v2/alerts"}], "droppedAlertmanagers": []}),
+        ),
+        "/api/v1/query" => ok(
+            json!({"resultType": "vector", "result": [{"metric": {"job": "x"}, "value": [0, "1"]}]}),
+        ),
         p if p.starts_with("/api/v1/label/") => ok(json!(["x"])),
         _ => Reply::not_found(),
     })
@@ -253,9 +321,15 @@ pub fn alertmanager(config: String, receivers: Vec<String>) -> Handler {
     Arc::new(move |r: &Request| match r.path() {
         "/-/healthy" | "/-/ready" => Reply::text(200, "OK"),
         "/metrics" => Reply::text(200, METRICS),
-        "/api/v2/status" => Reply::json(200, json!({"cluster": {"name": "01H", "peers": [], "status": "disabled"},
-            "config": {"original": config}, "uptime": "2026-01-01T00:00:00Z", "versionInfo": {"version": "0.25.0"}})),
-        "/api/v2/receivers" => Reply::json(200, Value::Array(receivers.iter().map(|n| json!({"name": n})).collect())),
+        "/api/v2/status" => Reply::json(
+            200,
+            json!({"cluster": {"name": "01H", "peers": [], "status": "disabled"},
+            "config": {"original": config}, "uptime": "2026-01-01T00:00:00Z", "versionInfo": {"version": "0.25.0"}}),
+        ),
+        "/api/v2/receivers" => Reply::json(
+            200,
+            Value::Array(receivers.iter().map(|n| json!({"name": n})).collect()),
+        ),
         _ => Reply::not_found(),
     })
 }
@@ -277,42 +351,106 @@ impl FakeStack {
         let (stack, deployment) = load(dir);
         let secret = |name: &str| -> String {
             let file = stackctl::check::files::secret_file(&stack, name);
-            std::fs::read_to_string(dir.join(file)).unwrap_or_default().trim_end().to_string()
+            std::fs::read_to_string(dir.join(file))
+                .unwrap_or_default()
+                .trim_end()
+                .to_string()
         };
         let mut servers = Vec::new();
         let mut urls = Vec::new();
         for kind in stack.components.enabled_kinds() {
             let handler: Handler = match kind {
                 Kind::Prometheus => prometheus(
-                    deployment.files.get("prometheus/prometheus.yml").cloned().unwrap_or_default(),
-                    stack.rules.values().flatten().map(|g| (g.name.clone(), g.rules.iter().map(|r| r.name().to_string()).collect())).collect(),
+                    deployment
+                        .files
+                        .get("prometheus/prometheus.yml")
+                        .cloned()
+                        .unwrap_or_default(),
+                    stack
+                        .rules
+                        .values()
+                        .flatten()
+                        .map(|g| {
+                            (
+                                g.name.clone(),
+                                g.rules.iter().map(|r| r.name().to_string()).collect(),
+                            )
+                        })
+                        .collect(),
                 ),
                 Kind::Alertmanager => alertmanager(
-                    deployment.files.get("alertmanager/alertmanager.yml").cloned().unwrap_or_default(),
-                    stack.alerting.iter().flat_map(|a| a.receivers.iter().map(|r| r.name.clone())).collect(),
+                    deployment
+                        .files
+                        .get("alertmanager/alertmanager.yml")
+                        .cloned()
+                        .unwrap_or_default(),
+                    stack
+                        .alerting
+                        .iter()
+                        .flat_map(|a| a.receivers.iter().map(|r| r.name.clone()))
+                        .collect(),
                 ),
                 Kind::Grafana => grafana(
-                    &secret(stack.components.grafana.as_ref().and_then(|g| g.admin_password_secret.as_deref()).unwrap_or("grafana_admin_password")),
+                    &secret(
+                        stack
+                            .components
+                            .grafana
+                            .as_ref()
+                            .and_then(|g| g.admin_password_secret.as_deref())
+                            .unwrap_or("grafana_admin_password"),
+                    ),
                     stackctl::check::dashboards::effective_datasources(&stack)
                         .into_iter()
-                        .map(|d| Datasource { uid: d.uid, name: d.name, kind: d.kind.as_str().into(), healthy: true })
+                        .map(|d| Datasource {
+                            uid: d.uid,
+                            name: d.name,
+                            kind: d.kind.as_str().into(),
+                            healthy: true,
+                        })
                         .collect(),
-                    stack.dashboards.iter().map(|d| Dashboard { uid: d.uid.clone(), title: dashboard_title(&deployment, &d.uid), provisioned: true }).collect(),
+                    stack
+                        .dashboards
+                        .iter()
+                        .map(|d| Dashboard {
+                            uid: d.uid.clone(),
+                            title: dashboard_title(&deployment, &d.uid),
+                            provisioned: true,
+                        })
+                        .collect(),
                 ),
                 Kind::Loki => loki(),
                 Kind::Jaeger => jaeger(Duration::ZERO),
-                Kind::Elasticsearch => elasticsearch(&secret(
-                    stack.components.elasticsearch.as_ref().and_then(|e| e.password_secret.as_deref()).unwrap_or("elastic_password"),
-                ), "green"),
-                Kind::Kibana => kibana(&secret(
-                    stack.components.elasticsearch.as_ref().and_then(|e| e.password_secret.as_deref()).unwrap_or("elastic_password"),
-                ), "available"),
+                Kind::Elasticsearch => elasticsearch(
+                    &secret(
+                        stack
+                            .components
+                            .elasticsearch
+                            .as_ref()
+                            .and_then(|e| e.password_secret.as_deref())
+                            .unwrap_or("elastic_password"),
+                    ),
+                    "green",
+                ),
+                Kind::Kibana => kibana(
+                    &secret(
+                        stack
+                            .components
+                            .elasticsearch
+                            .as_ref()
+                            .and_then(|e| e.password_secret.as_deref())
+                            .unwrap_or("elastic_password"),
+                    ),
+                    "available",
+                ),
                 Kind::Logstash => logstash(),
                 _ => plain(),
             };
             let handler = slow(handler, delay(kind));
             for port in kind.info().ports.iter().filter(|p| !p.udp) {
-                let server = FakeServer::on(std::net::TcpListener::bind("127.0.0.1:0").expect("bind"), handler.clone());
+                let server = FakeServer::on(
+                    std::net::TcpListener::bind("127.0.0.1:0").expect("bind"),
+                    handler.clone(),
+                );
                 urls.push(format!("{}.{}={}", kind.service(), port.name, server.url()));
                 servers.push(server);
             }
@@ -322,7 +460,10 @@ impl FakeStack {
 
     /// `--url` arguments for the command line.
     pub fn args(&self) -> Vec<String> {
-        self.urls.iter().flat_map(|u| ["--url".to_string(), u.clone()]).collect()
+        self.urls
+            .iter()
+            .flat_map(|u| ["--url".to_string(), u.clone()])
+            .collect()
     }
 }
 
@@ -338,7 +479,8 @@ fn dashboard_title(deployment: &stackctl::plan::Deployment, uid: &str) -> String
 
 /// The spec and its plan, as verify sees them.
 pub fn load(dir: &std::path::Path) -> (Stack, stackctl::plan::Deployment) {
-    let loaded = stackctl::load::load_file(&dir.join("stack.yaml"), "stack.yaml").expect("spec loads");
+    let loaded =
+        stackctl::load::load_file(&dir.join("stack.yaml"), "stack.yaml").expect("spec loads");
     let stack = loaded.stack.expect("spec is valid");
     let inputs = stackctl::commands::render::read_inputs(&stack, dir).expect("inputs");
     let deployment = stackctl::plan::plan(&stack, &inputs);

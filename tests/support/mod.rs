@@ -31,7 +31,12 @@ pub struct Proc {
 }
 
 impl Proc {
-    pub fn start(name: &str, program: &std::path::Path, args: &[String], log_dir: &std::path::Path) -> Proc {
+    pub fn start(
+        name: &str,
+        program: &std::path::Path,
+        args: &[String],
+        log_dir: &std::path::Path,
+    ) -> Proc {
         let log = log_dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(program)
@@ -57,7 +62,10 @@ impl Proc {
     /// Sends SIGHUP (config reload) by process id.
     pub fn reload(&self) {
         if let Some(child) = &self.child {
-            let status = Command::new("kill").args(["-HUP", &child.id().to_string()]).status().expect("kill runs");
+            let status = Command::new("kill")
+                .args(["-HUP", &child.id().to_string()])
+                .status()
+                .expect("kill runs");
             assert!(status.success());
         }
     }
@@ -82,18 +90,29 @@ pub fn wait_ready(port: u16, path: &str, within: Duration, proc_: &Proc) {
         }
         thread::sleep(Duration::from_millis(100));
     }
-    panic!("{} did not get ready on port {port} within {within:?}:\n{}", proc_.name, proc_.log());
+    panic!(
+        "{} did not get ready on port {port} within {within:?}:\n{}",
+        proc_.name,
+        proc_.log()
+    );
 }
 
 /// A minimal blocking GET: (status, body).
 pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(1)).ok()?;
+    let mut s = TcpStream::connect_timeout(
+        &SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(1),
+    )
+    .ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Some((status, body))
 }
 
@@ -180,7 +199,12 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 /// What the fake server does with a request.
 #[derive(Debug, Clone)]
 pub enum Reply {
-    Respond { status: u16, content_type: &'static str, body: String, delay: Duration },
+    Respond {
+        status: u16,
+        content_type: &'static str,
+        body: String,
+        delay: Duration,
+    },
     /// Accepts the request and never answers.
     Hang,
     /// Sends headers, then one body byte every `every`, forever.
@@ -189,16 +213,36 @@ pub enum Reply {
 
 impl Reply {
     pub fn json(status: u16, body: serde_json::Value) -> Reply {
-        Reply::Respond { status, content_type: "application/json", body: body.to_string(), delay: Duration::ZERO }
+        Reply::Respond {
+            status,
+            content_type: "application/json",
+            body: body.to_string(),
+            delay: Duration::ZERO,
+        }
     }
 
     pub fn text(status: u16, body: &str) -> Reply {
-        Reply::Respond { status, content_type: "text/plain; charset=utf-8", body: body.into(), delay: Duration::ZERO }
+        Reply::Respond {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.into(),
+            delay: Duration::ZERO,
+        }
     }
 
     pub fn delayed(self, by: Duration) -> Reply {
         match self {
-            Reply::Respond { status, content_type, body, .. } => Reply::Respond { status, content_type, body, delay: by },
+            Reply::Respond {
+                status,
+                content_type,
+                body,
+                ..
+            } => Reply::Respond {
+                status,
+                content_type,
+                body,
+                delay: by,
+            },
             other => other,
         }
     }
@@ -219,7 +263,10 @@ pub struct FakeServer {
 
 impl FakeServer {
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> FakeServer {
-        FakeServer::on(TcpListener::bind("127.0.0.1:0").expect("bind"), Arc::new(handler))
+        FakeServer::on(
+            TcpListener::bind("127.0.0.1:0").expect("bind"),
+            Arc::new(handler),
+        )
     }
 
     pub fn on(listener: TcpListener, handler: Handler) -> FakeServer {
@@ -264,7 +311,10 @@ fn serve(stream: TcpStream, handler: &Handler, stop: &AtomicBool) {
         return;
     }
     let mut parts = line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+    let (method, target) = (
+        parts.next().unwrap_or("").to_string(),
+        parts.next().unwrap_or("").to_string(),
+    );
     let mut headers = Vec::new();
     loop {
         let mut h = String::new();
@@ -282,10 +332,20 @@ fn serve(stream: TcpStream, handler: &Handler, stop: &AtomicBool) {
         .unwrap_or(0);
     let mut body = vec![0u8; length];
     let _ = reader.read_exact(&mut body);
-    let request = Request { method, target, headers, body: String::from_utf8_lossy(&body).into_owned() };
+    let request = Request {
+        method,
+        target,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
     let mut stream = stream;
     match handler(&request) {
-        Reply::Respond { status, content_type, body, delay } => {
+        Reply::Respond {
+            status,
+            content_type,
+            body,
+            delay,
+        } => {
             thread::sleep(delay);
             let _ = write!(
                 stream,
@@ -300,7 +360,10 @@ fn serve(stream: TcpStream, handler: &Handler, stop: &AtomicBool) {
             }
         }
         Reply::Drip { every } => {
-            let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n");
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n"
+            );
             while !stop.load(Ordering::Relaxed) {
                 if stream.write_all(b"#").and_then(|_| stream.flush()).is_err() {
                     break;
