@@ -7,7 +7,6 @@
 //! Usage: cargo bench --bench verify -- [--quick] [--runs N] [--spec FILE]
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use serde_json::Value;
