@@ -47,13 +47,17 @@ fn stackctl(args: &[&str]) -> (i32, String, String) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let quick = args.iter().any(|a| a == "--quick");
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` (CI) does
+    // not: there this runs once as a smoke test that must pass, and no
+    // figure is a test target.
+    let bench = args.iter().any(|a| a == "--bench");
+    let quick = !bench || args.iter().any(|a| a == "--quick");
     let runs: usize = args
         .iter()
         .position(|a| a == "--runs")
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
-        .unwrap_or(5);
+        .unwrap_or(if bench { 5 } else { 1 });
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path().to_str().expect("utf-8 path");
     let spec = args
@@ -93,6 +97,7 @@ fn main() {
             walls.push(started.elapsed());
             last = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
             if code != 0 {
+                assert!(bench, "verify failed against the fakes:\n{out}\n{err}");
                 eprintln!("warning: verify failed against the fakes:\n{out}");
             }
         }

@@ -154,7 +154,10 @@ impl IntoSeg for Seg {
 /// at the same place.
 pub fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by_key(|d| {
-        let pos = d.region.map(|r| (r.start.line, r.start.col)).unwrap_or((0, 0));
+        let pos = d
+            .region
+            .map(|r| (r.start.line, r.start.col))
+            .unwrap_or((0, 0));
         (pos, d.severity)
     });
 }
@@ -239,7 +242,10 @@ pub fn to_json(diags: &[Diagnostic], file: &str) -> serde_json::Value {
             severity: d.severity,
             message: &d.message,
             hint: d.hint.as_deref(),
-            path: d.path.as_ref().map(|p| crate::yaml::node::path_to_string(p)),
+            path: d
+                .path
+                .as_ref()
+                .map(|p| crate::yaml::node::path_to_string(p)),
         })
         .collect();
     serde_json::to_value(items).unwrap_or_default()

@@ -47,7 +47,11 @@ pub fn materialise(stack: &Stack, dir: &Path) -> anyhow::Result<Vec<Written>> {
             }
         }
         let generated = secret.generate == Some(true);
-        let value = if generated { generate_password()? } else { String::new() };
+        let value = if generated {
+            generate_password()?
+        } else {
+            String::new()
+        };
         crate::fsutil::write_atomic(&path, value.as_bytes(), FILE_MODE)?;
         written.push(Written {
             name: name.clone(),
@@ -64,7 +68,9 @@ pub fn values(stack: &Stack, dir: &Path) -> Vec<String> {
     stack
         .secrets
         .keys()
-        .filter_map(|name| std::fs::read_to_string(dir.join(crate::check::files::secret_file(stack, name))).ok())
+        .filter_map(|name| {
+            std::fs::read_to_string(dir.join(crate::check::files::secret_file(stack, name))).ok()
+        })
         .filter(|v| !v.trim().is_empty())
         .collect()
 }

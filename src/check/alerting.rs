@@ -8,7 +8,9 @@ use crate::path;
 use crate::yaml::node::{Path, Seg};
 
 pub fn check(stack: &Stack, found: &mut Findings) {
-    let Some(alerting) = &stack.alerting else { return };
+    let Some(alerting) = &stack.alerting else {
+        return;
+    };
     let version = stack.version_of(Kind::Alertmanager);
 
     duplicates(
@@ -23,11 +25,12 @@ pub fn check(stack: &Stack, found: &mut Findings) {
     duplicates(
         found,
         "time interval",
-        alerting
-            .time_intervals
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.name.as_str(), path!["alerting", "time_intervals", i, "name"])),
+        alerting.time_intervals.iter().enumerate().map(|(i, t)| {
+            (
+                t.name.as_str(),
+                path!["alerting", "time_intervals", i, "name"],
+            )
+        }),
     );
 
     let root = path!["alerting", "route"];
@@ -45,7 +48,9 @@ pub fn check(stack: &Stack, found: &mut Findings) {
             "it receives every alert; move the matchers to a child route",
         );
     }
-    if !alerting.route.mute_time_intervals.is_empty() || !alerting.route.active_time_intervals.is_empty() {
+    if !alerting.route.mute_time_intervals.is_empty()
+        || !alerting.route.active_time_intervals.is_empty()
+    {
         found.error(
             root.clone(),
             "the root route cannot have mute or active time intervals",
@@ -67,10 +72,22 @@ pub fn check(stack: &Stack, found: &mut Findings) {
     for (i, interval) in alerting.time_intervals.iter().enumerate() {
         for (j, range) in interval.time_intervals.iter().enumerate() {
             for (k, clock) in range.times.iter().enumerate() {
-                for (field, value) in [("start_time", &clock.start_time), ("end_time", &clock.end_time)] {
+                for (field, value) in [
+                    ("start_time", &clock.start_time),
+                    ("end_time", &clock.end_time),
+                ] {
                     if !is_clock(value) {
                         found.error(
-                            path!["alerting", "time_intervals", i, "time_intervals", j, "times", k, field],
+                            path![
+                                "alerting",
+                                "time_intervals",
+                                i,
+                                "time_intervals",
+                                j,
+                                "times",
+                                k,
+                                field
+                            ],
                             format!("`{value}` is not a time of day"),
                             "write `HH:MM` from `00:00` to `24:00`",
                         );
@@ -80,7 +97,15 @@ pub fn check(stack: &Stack, found: &mut Findings) {
             for (k, day) in range.weekdays.iter().enumerate() {
                 if !day.split(':').all(is_weekday) {
                     found.error(
-                        path!["alerting", "time_intervals", i, "time_intervals", j, "weekdays", k],
+                        path![
+                            "alerting",
+                            "time_intervals",
+                            i,
+                            "time_intervals",
+                            j,
+                            "weekdays",
+                            k
+                        ],
                         format!("`{day}` is not a weekday or a range of weekdays"),
                         "write e.g. `monday:friday` or `saturday`",
                     );
@@ -112,7 +137,13 @@ fn with(path: &Path, key: &str) -> Path {
     p
 }
 
-fn walk_routes(alerting: &Alerting, route: &Route, at: Path, found: &mut Findings, version: &crate::model::types::Version) {
+fn walk_routes(
+    alerting: &Alerting,
+    route: &Route,
+    at: Path,
+    found: &mut Findings,
+    version: &crate::model::types::Version,
+) {
     let receivers: Vec<&str> = alerting.receivers.iter().map(|r| r.name.as_str()).collect();
     if let Some(receiver) = &route.receiver {
         if !receivers.contains(&receiver.as_str()) {
@@ -120,14 +151,29 @@ fn walk_routes(alerting: &Alerting, route: &Route, at: Path, found: &mut Finding
                 Some(best) => format!("did you mean `{best}`?"),
                 None => format!(
                     "define it under `alerting.receivers`; defined are {}",
-                    receivers.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")
+                    receivers
+                        .iter()
+                        .map(|r| format!("`{r}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             };
-            found.error(with(&at, "receiver"), format!("route to undefined receiver `{receiver}`"), hint);
+            found.error(
+                with(&at, "receiver"),
+                format!("route to undefined receiver `{receiver}`"),
+                hint,
+            );
         }
     }
-    let intervals: Vec<&str> = alerting.time_intervals.iter().map(|t| t.name.as_str()).collect();
-    for (key, names) in [("mute_time_intervals", &route.mute_time_intervals), ("active_time_intervals", &route.active_time_intervals)] {
+    let intervals: Vec<&str> = alerting
+        .time_intervals
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    for (key, names) in [
+        ("mute_time_intervals", &route.mute_time_intervals),
+        ("active_time_intervals", &route.active_time_intervals),
+    ] {
         for (i, name) in names.iter().enumerate() {
             if !intervals.contains(&name.as_str()) {
                 found.error(
@@ -147,7 +193,8 @@ fn walk_routes(alerting: &Alerting, route: &Route, at: Path, found: &mut Finding
     }
     for (i, child) in route.routes.iter().enumerate() {
         let child_at = path_with_index(&at, "routes", i);
-        if child.matchers.is_empty() && child.continue_ != Some(true) && i + 1 < route.routes.len() {
+        if child.matchers.is_empty() && child.continue_ != Some(true) && i + 1 < route.routes.len()
+        {
             found.warning(
                 child_at.clone(),
                 "this route has no matchers, so it catches every alert and the routes after it never match",
@@ -164,14 +211,21 @@ fn path_with_index(at: &Path, key: &str, i: usize) -> Path {
     p
 }
 
-fn check_receivers(alerting: &Alerting, found: &mut Findings, version: &crate::model::types::Version) {
+fn check_receivers(
+    alerting: &Alerting,
+    found: &mut Findings,
+    version: &crate::model::types::Version,
+) {
     for (r, receiver) in alerting.receivers.iter().enumerate() {
         let at = path!["alerting", "receivers", r];
         for (i, email) in receiver.email.iter().enumerate() {
             if alerting.smtp.is_none() {
                 found.error(
                     path!["alerting", "receivers", r, "email", i],
-                    format!("receiver `{}` sends email but `alerting.smtp` is not set", receiver.name),
+                    format!(
+                        "receiver `{}` sends email but `alerting.smtp` is not set",
+                        receiver.name
+                    ),
                     "add `alerting.smtp` with `smarthost` and `from`",
                 );
             }
@@ -251,8 +305,12 @@ fn check_receivers(alerting: &Alerting, found: &mut Findings, version: &crate::m
 }
 
 fn is_clock(text: &str) -> bool {
-    let Some((h, m)) = text.split_once(':') else { return false };
-    let (Ok(h), Ok(m)) = (h.parse::<u32>(), m.parse::<u32>()) else { return false };
+    let Some((h, m)) = text.split_once(':') else {
+        return false;
+    };
+    let (Ok(h), Ok(m)) = (h.parse::<u32>(), m.parse::<u32>()) else {
+        return false;
+    };
     h.to_string().len() <= 2 && m < 60 && (h < 24 || (h == 24 && m == 0)) && text.len() == 5
 }
 

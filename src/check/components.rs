@@ -11,14 +11,33 @@ pub fn check(stack: &Stack, found: &mut Findings) {
         if has(kind) && !has(needed) {
             found.error(
                 path!["components", kind.key()],
-                format!("`{}` needs `{}`, which is not enabled", kind.key(), needed.key()),
+                format!(
+                    "`{}` needs `{}`, which is not enabled",
+                    kind.key(),
+                    needed.key()
+                ),
                 format!("add `{}: {{}}` under `components:` ({why})", needed.key()),
             );
         }
     };
-    needs(found, Kind::Kibana, Kind::Elasticsearch, "Kibana reads its data from Elasticsearch");
-    needs(found, Kind::Logstash, Kind::Elasticsearch, "Logstash writes to Elasticsearch");
-    needs(found, Kind::Promtail, Kind::Loki, "Promtail ships logs to Loki");
+    needs(
+        found,
+        Kind::Kibana,
+        Kind::Elasticsearch,
+        "Kibana reads its data from Elasticsearch",
+    );
+    needs(
+        found,
+        Kind::Logstash,
+        Kind::Elasticsearch,
+        "Logstash writes to Elasticsearch",
+    );
+    needs(
+        found,
+        Kind::Promtail,
+        Kind::Loki,
+        "Promtail ships logs to Loki",
+    );
     needs(found, Kind::Alloy, Kind::Loki, "Alloy ships logs to Loki");
 
     if has(Kind::Promtail) && has(Kind::Alloy) {
@@ -74,10 +93,12 @@ pub fn check(stack: &Stack, found: &mut Findings) {
         );
     }
     if !stack.logs.sources.is_empty() && !has(Kind::Alloy) && !has(Kind::Promtail) {
-        found.error(
+        // Not an error: a stack switched to the ELK backend keeps its sources
+        // for when Loki comes back; applications send to Logstash directly.
+        found.warning(
             path!["logs", "sources"],
-            "`logs.sources` need a log shipper",
-            "add `alloy: {}` (and `loki: {}`) under `components:`",
+            "`logs.sources` are not shipped: neither `alloy` nor `promtail` is enabled",
+            "enable `alloy` (and `loki`) to ship them, or remove `logs.sources`",
         );
     }
     if (has(Kind::Alloy) || has(Kind::Promtail)) && stack.logs.sources.is_empty() {
@@ -88,10 +109,18 @@ pub fn check(stack: &Stack, found: &mut Findings) {
         );
     }
     if !stack.rules.is_empty() && !has(Kind::Prometheus) {
-        found.error(path!["rules"], "`rules` need the `prometheus` component", "add `prometheus: {}` under `components:`");
+        found.error(
+            path!["rules"],
+            "`rules` need the `prometheus` component",
+            "add `prometheus: {}` under `components:`",
+        );
     }
     if !stack.dashboards.is_empty() && !has(Kind::Grafana) {
-        found.error(path!["dashboards"], "`dashboards` need the `grafana` component", "add `grafana: {}` under `components:`");
+        found.error(
+            path!["dashboards"],
+            "`dashboards` need the `grafana` component",
+            "add `grafana: {}` under `components:`",
+        );
     }
 
     if let Some(jaeger) = &stack.components.jaeger {
@@ -109,7 +138,10 @@ pub fn check(stack: &Stack, found: &mut Findings) {
         if has(Kind::Jaeger) && stack.version_of(Kind::Jaeger).major() < 2 {
             found.error(
                 path!["components", "jaeger", "version"],
-                format!("Jaeger {} is v1, which reached end of life on 2025-12-31", stack.version_of(Kind::Jaeger)),
+                format!(
+                    "Jaeger {} is v1, which reached end of life on 2025-12-31",
+                    stack.version_of(Kind::Jaeger)
+                ),
                 "pin a Jaeger 2 release such as `2.20.0`; it accepts OTLP natively",
             );
         }
@@ -125,7 +157,10 @@ pub fn check(stack: &Stack, found: &mut Findings) {
     }
     if let Some(redis) = &stack.components.redis_exporter {
         if let Some(addr) = &redis.address {
-            if !(addr.starts_with("redis://") || addr.starts_with("rediss://") || addr.starts_with("unix://")) {
+            if !(addr.starts_with("redis://")
+                || addr.starts_with("rediss://")
+                || addr.starts_with("unix://"))
+            {
                 found.error(
                     path!["components", "redis_exporter", "address"],
                     format!("redis address `{addr}` has no scheme"),
@@ -136,7 +171,10 @@ pub fn check(stack: &Stack, found: &mut Findings) {
     }
     if let Some(nginx) = &stack.components.nginx_exporter {
         if let Some(uri) = &nginx.scrape_uri {
-            if !(uri.starts_with("http://") || uri.starts_with("https://") || uri.starts_with("unix:")) {
+            if !(uri.starts_with("http://")
+                || uri.starts_with("https://")
+                || uri.starts_with("unix:"))
+            {
                 found.error(
                     path!["components", "nginx_exporter", "scrape_uri"],
                     format!("`{uri}` is not a URL"),
@@ -144,6 +182,13 @@ pub fn check(stack: &Stack, found: &mut Findings) {
                 );
             }
         }
+    }
+    if has(Kind::Loki) && stack.version_of(Kind::Loki).major() < 3 {
+        found.error(
+            path!["components", "loki", "version"],
+            format!("Loki {} is not supported: stackctl renders Loki 3 configuration (tsdb, schema v13)", stack.version_of(Kind::Loki)),
+            "pin a Loki 3 release such as `3.7.6`",
+        );
     }
     if let Some(loki) = &stack.components.loki {
         if let Some(from) = &loki.schema_from {
@@ -188,7 +233,10 @@ pub fn check(stack: &Stack, found: &mut Findings) {
             continue;
         };
         if let Some(res) = common.resources {
-            if res.cpus.is_some_and(|c| !(c > 0.0) || c > 1024.0) {
+            if res
+                .cpus
+                .is_some_and(|c| c.is_nan() || c <= 0.0 || c > 1024.0)
+            {
                 found.error(
                     path!["components", kind.key(), "resources", "cpus"],
                     "`cpus` must be a positive number of cores",
@@ -200,7 +248,10 @@ pub fn check(stack: &Stack, found: &mut Findings) {
             if kind.info().data_dir.is_none() {
                 found.error(
                     path!["components", kind.key(), "data_volume"],
-                    format!("`{}` keeps no data; `data_volume` has no effect", kind.key()),
+                    format!(
+                        "`{}` keeps no data; `data_volume` has no effect",
+                        kind.key()
+                    ),
                     "remove `data_volume`",
                 );
             } else if !super::names::is_file_stem(volume) {

@@ -12,16 +12,17 @@ pub fn effective_datasources(stack: &Stack) -> Vec<crate::model::stack::Datasour
         return list.clone();
     }
     let mut out = Vec::new();
-    let derive = |kind: DatasourceKind, name: &str, default: bool| crate::model::stack::Datasource {
-        name: name.to_string(),
-        uid: kind.as_str().to_string(),
-        kind,
-        url: None,
-        default: Some(default),
-        editable: None,
-        index: None,
-        time_field: None,
-    };
+    let derive =
+        |kind: DatasourceKind, name: &str, default: bool| crate::model::stack::Datasource {
+            name: name.to_string(),
+            uid: kind.as_str().to_string(),
+            kind,
+            url: None,
+            default: Some(default),
+            editable: None,
+            index: None,
+            time_field: None,
+        };
     if stack.has(Kind::Prometheus) {
         out.push(derive(DatasourceKind::Prometheus, "Prometheus", true));
     }
@@ -69,9 +70,26 @@ pub fn component_for(kind: DatasourceKind) -> Kind {
 pub fn check(stack: &Stack, found: &mut Findings) {
     let sources = effective_datasources(stack);
     if let Some(list) = &stack.datasources {
-        duplicates(found, "datasource uid", list.iter().enumerate().map(|(i, d)| (d.uid.as_str(), path!["datasources", i, "uid"])));
-        duplicates(found, "datasource name", list.iter().enumerate().map(|(i, d)| (d.name.as_str(), path!["datasources", i, "name"])));
-        let defaults: Vec<usize> = list.iter().enumerate().filter(|(_, d)| d.default == Some(true)).map(|(i, _)| i).collect();
+        duplicates(
+            found,
+            "datasource uid",
+            list.iter()
+                .enumerate()
+                .map(|(i, d)| (d.uid.as_str(), path!["datasources", i, "uid"])),
+        );
+        duplicates(
+            found,
+            "datasource name",
+            list.iter()
+                .enumerate()
+                .map(|(i, d)| (d.name.as_str(), path!["datasources", i, "name"])),
+        );
+        let defaults: Vec<usize> = list
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.default == Some(true))
+            .map(|(i, _)| i)
+            .collect();
         if defaults.len() > 1 {
             found.error(
                 path!["datasources", defaults[1], "default"],
@@ -90,18 +108,36 @@ pub fn check(stack: &Stack, found: &mut Findings) {
             if ds.url.is_none() && !stack.has(component_for(ds.kind)) {
                 found.error(
                     path!["datasources", i],
-                    format!("datasource `{}` has no `url` and the stack has no `{}`", ds.name, component_for(ds.kind).key()),
+                    format!(
+                        "datasource `{}` has no `url` and the stack has no `{}`",
+                        ds.name,
+                        component_for(ds.kind).key()
+                    ),
                     "set `url:` to where it runs, or enable the component",
                 );
             }
-            if ds.kind != DatasourceKind::Elasticsearch && (ds.index.is_some() || ds.time_field.is_some()) {
-                found.error(path!["datasources", i], "`index` and `time_field` apply to Elasticsearch datasources only", "");
+            if ds.kind != DatasourceKind::Elasticsearch
+                && (ds.index.is_some() || ds.time_field.is_some())
+            {
+                found.error(
+                    path!["datasources", i],
+                    "`index` and `time_field` apply to Elasticsearch datasources only",
+                    "",
+                );
             }
         }
     }
 
     let grafana = stack.version_of(Kind::Grafana);
-    duplicates(found, "dashboard uid", stack.dashboards.iter().enumerate().map(|(i, d)| (d.uid.as_str(), path!["dashboards", i, "uid"])));
+    duplicates(
+        found,
+        "dashboard uid",
+        stack
+            .dashboards
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.uid.as_str(), path!["dashboards", i, "uid"])),
+    );
     for (d, dash) in stack.dashboards.iter().enumerate() {
         if !is_uid(&dash.uid) {
             found.error(
@@ -116,13 +152,24 @@ pub fn check(stack: &Stack, found: &mut Findings) {
                 "a dashboard is either a JSON `file` or `rows` of panels, not both",
                 "",
             ),
-            (None, true) => found.error(path!["dashboards", d], format!("dashboard `{}` has no rows", dash.uid), "add `rows:` with panels, or `file:`"),
-            (None, false) if dash.title.is_none() => found.error(path!["dashboards", d], format!("dashboard `{}` has no `title`", dash.uid), ""),
+            (None, true) => found.error(
+                path!["dashboards", d],
+                format!("dashboard `{}` has no rows", dash.uid),
+                "add `rows:` with panels, or `file:`",
+            ),
+            (None, false) if dash.title.is_none() => found.error(
+                path!["dashboards", d],
+                format!("dashboard `{}` has no `title`", dash.uid),
+                "",
+            ),
             _ => {}
         }
         if let Some(file) = &dash.file {
             let p = std::path::Path::new(file);
-            if p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+            if p.is_absolute()
+                || p.components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
                 found.error(
                     path!["dashboards", d, "file"],
                     format!("dashboard file `{file}` is outside the stack directory"),
@@ -160,14 +207,22 @@ pub fn check(stack: &Stack, found: &mut Findings) {
                 }
                 if let Some(w) = panel.width {
                     if !(1..=24).contains(&w) {
-                        found.error(sub("width"), format!("panel width {w} is outside 1-24"), "Grafana's grid is 24 columns wide");
+                        found.error(
+                            sub("width"),
+                            format!("panel width {w} is outside 1-24"),
+                            "Grafana's grid is 24 columns wide",
+                        );
                     }
                 }
                 if panel.height == Some(0) {
                     found.error(sub("height"), "panel height is 0", "");
                 }
                 if panel.queries.is_empty() {
-                    found.error(sub("queries"), format!("panel `{}` has no queries", panel.title), "");
+                    found.error(
+                        sub("queries"),
+                        format!("panel `{}` has no queries", panel.title),
+                        "",
+                    );
                 }
                 if let (Some(min), Some(max)) = (panel.min, panel.max) {
                     if min >= max {
@@ -179,21 +234,42 @@ pub fn check(stack: &Stack, found: &mut Findings) {
                     Some(uid) if !uids.contains(&uid.as_str()) => {
                         let hint = match crate::yaml::de::did_you_mean(uid, &uids) {
                             Some(best) => format!("did you mean `{best}`?"),
-                            None => format!("datasources are {}", uids.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")),
+                            None => format!(
+                                "datasources are {}",
+                                uids.iter()
+                                    .map(|u| format!("`{u}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
                         };
-                        found.error(sub("datasource"), format!("panel refers to undefined datasource `{uid}`"), hint);
+                        found.error(
+                            sub("datasource"),
+                            format!("panel refers to undefined datasource `{uid}`"),
+                            hint,
+                        );
                     }
-                    None if !sources.iter().any(|s| s.kind == DatasourceKind::Prometheus) => found.error(
-                        sub("datasource"),
-                        "panel has no datasource and the stack has no Prometheus datasource",
-                        "set `datasource:` to a datasource uid",
-                    ),
+                    None if !sources.iter().any(|s| s.kind == DatasourceKind::Prometheus) => found
+                        .error(
+                            sub("datasource"),
+                            "panel has no datasource and the stack has no Prometheus datasource",
+                            "set `datasource:` to a datasource uid",
+                        ),
                     _ => {}
                 }
                 for (t, threshold) in panel.thresholds.iter().enumerate() {
                     if t == 0 && threshold.value.is_some() {
                         found.warning(
-                            path!["dashboards", d, "rows", r, "panels", p, "thresholds", 0, "value"],
+                            path![
+                                "dashboards",
+                                d,
+                                "rows",
+                                r,
+                                "panels",
+                                p,
+                                "thresholds",
+                                0,
+                                "value"
+                            ],
                             "the first threshold is the base colour and takes no value",
                             "remove `value` from the first step",
                         );
@@ -211,12 +287,20 @@ pub fn check(stack: &Stack, found: &mut Findings) {
         let _ = panel_count;
         for (v, var) in dash.variables.iter().enumerate() {
             if !crate::model::types::LabelName::is_valid(&var.name) {
-                found.error(path!["dashboards", d, "variables", v, "name"], format!("invalid variable name `{}`", var.name), "use letters, digits and `_`");
+                found.error(
+                    path!["dashboards", d, "variables", v, "name"],
+                    format!("invalid variable name `{}`", var.name),
+                    "use letters, digits and `_`",
+                );
             }
         }
     }
 }
 
 pub fn is_uid(uid: &str) -> bool {
-    !uid.is_empty() && uid.len() <= 40 && uid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !uid.is_empty()
+        && uid.len() <= 40
+        && uid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }

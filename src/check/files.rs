@@ -18,14 +18,20 @@ pub fn secret_file(stack: &Stack, name: &str) -> String {
 /// `strict`: an empty notifier credential is an error (for `up`), else a warning.
 pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let used: std::collections::BTreeSet<String> =
-        super::secrets::references(stack).into_iter().map(|(n, _)| n).collect();
+    let used: std::collections::BTreeSet<String> = super::secrets::references(stack)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     for name in stack.secrets.keys() {
         let rel = secret_file(stack, name);
         let file = dir.join(&rel);
         match std::fs::metadata(&file) {
             Err(_) => {
-                let d = if strict { Diagnostic::error } else { Diagnostic::warning };
+                let d = if strict {
+                    Diagnostic::error
+                } else {
+                    Diagnostic::warning
+                };
                 out.push(
                     d(format!("secret `{name}`: file `{rel}` does not exist"))
                         .with_hint("`stackctl render` creates it (generated, or an empty placeholder to fill in)")
@@ -33,10 +39,19 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
                 )
             }
             Ok(meta) if meta.len() == 0 && used.contains(name) => {
-                let d = if strict { Diagnostic::error } else { Diagnostic::warning };
+                let d = if strict {
+                    Diagnostic::error
+                } else {
+                    Diagnostic::warning
+                };
+                let hint = if stack.secrets[name].generate == Some(true) {
+                    "delete the empty file and `stackctl render` generates a new value"
+                } else {
+                    "put the credential in the file; whatever uses it fails until then"
+                };
                 out.push(
                     d(format!("secret `{name}` is empty (`{rel}`)"))
-                        .with_hint("put the credential in the file; notifications that use it will fail until then")
+                        .with_hint(hint)
                         .at_key(path!["secrets", name]),
                 );
             }
@@ -47,13 +62,16 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
         if let Some(rel) = &dash.file {
             match std::fs::read_to_string(dir.join(rel)) {
                 Err(e) => out.push(
-                    Diagnostic::error(format!("cannot read dashboard file `{rel}`: {e}")).at(path!["dashboards", i, "file"]),
+                    Diagnostic::error(format!("cannot read dashboard file `{rel}`: {e}"))
+                        .at(path!["dashboards", i, "file"]),
                 ),
                 Ok(text) => {
                     if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
                         out.push(
-                            Diagnostic::error(format!("dashboard file `{rel}` is not valid JSON: {e}"))
-                                .at(path!["dashboards", i, "file"]),
+                            Diagnostic::error(format!(
+                                "dashboard file `{rel}` is not valid JSON: {e}"
+                            ))
+                            .at(path!["dashboards", i, "file"]),
                         );
                     }
                 }

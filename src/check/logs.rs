@@ -8,7 +8,12 @@ pub fn check(stack: &Stack, found: &mut Findings) {
     duplicates(
         found,
         "log source",
-        stack.logs.sources.iter().enumerate().map(|(i, s)| (s.name.as_str(), path!["logs", "sources", i, "name"])),
+        stack
+            .logs
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), path!["logs", "sources", i, "name"])),
     );
     for (i, source) in stack.logs.sources.iter().enumerate() {
         let docker = source.docker == Some(true);

@@ -46,7 +46,12 @@ impl Findings {
     }
 
     /// An error that points at the key of `path` (e.g. a duplicate name's key).
-    pub fn error_at_key(&mut self, path: Path, message: impl Into<String>, hint: impl Into<String>) {
+    pub fn error_at_key(
+        &mut self,
+        path: Path,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
         let hint = hint.into();
         let mut d = Diagnostic::error(message).at_key(path);
         if !hint.is_empty() {

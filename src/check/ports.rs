@@ -37,7 +37,11 @@ pub fn check(stack: &Stack, found: &mut Findings) {
                     None => format!(
                         "`{}` has the ports {}",
                         kind.key(),
-                        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 };
                 found.error_at_key(

@@ -19,7 +19,11 @@ pub fn check(stack: &Stack, found: &mut Findings) {
         for (g, group) in list.iter().enumerate() {
             groups.push((group.name.as_str(), path!["rules", file, g, "name"]));
             if group.rules.is_empty() {
-                found.error(path!["rules", file, g, "rules"], format!("rule group `{}` has no rules", group.name), "");
+                found.error(
+                    path!["rules", file, g, "rules"],
+                    format!("rule group `{}` has no rules", group.name),
+                    "",
+                );
             }
             for (r, rule) in group.rules.iter().enumerate() {
                 let at = path!["rules", file, g, "rules", r];
@@ -56,13 +60,25 @@ fn check_rule(found: &mut Findings, rule: &crate::model::stack::Rule, at: crate:
                 );
             }
             if rule.for_.is_some() {
-                found.error(with("for"), "`for` applies to alerting rules only", "remove it from this recording rule");
+                found.error(
+                    with("for"),
+                    "`for` applies to alerting rules only",
+                    "remove it from this recording rule",
+                );
             }
             if rule.keep_firing_for.is_some() {
-                found.error(with("keep_firing_for"), "`keep_firing_for` applies to alerting rules only", "");
+                found.error(
+                    with("keep_firing_for"),
+                    "`keep_firing_for` applies to alerting rules only",
+                    "",
+                );
             }
             if !rule.annotations.is_empty() {
-                found.error(with("annotations"), "annotations apply to alerting rules only", "");
+                found.error(
+                    with("annotations"),
+                    "annotations apply to alerting rules only",
+                    "",
+                );
             }
         }
         (None, Some(alert)) => {
@@ -72,6 +88,10 @@ fn check_rule(found: &mut Findings, rule: &crate::model::stack::Rule, at: crate:
         }
     }
     if rule.expr.trim().is_empty() {
-        found.error(with("expr"), "`expr` is empty", "write the PromQL expression");
+        found.error(
+            with("expr"),
+            "`expr` is empty",
+            "write the PromQL expression",
+        );
     }
 }

@@ -25,7 +25,11 @@ pub fn check(stack: &Stack, found: &mut Findings) {
 
     for (i, job) in stack.scrape_jobs.iter().enumerate() {
         if job.name.trim().is_empty() {
-            found.error(path!["scrape_jobs", i, "name"], "scrape job name is empty", "");
+            found.error(
+                path!["scrape_jobs", i, "name"],
+                "scrape job name is empty",
+                "",
+            );
         }
         if job.targets.is_empty() && job.kubernetes_sd.is_empty() {
             found.error(
@@ -46,10 +50,11 @@ pub fn check(stack: &Stack, found: &mut Findings) {
                 );
             }
         }
-        let interval = job
-            .interval
+        let interval = job.interval.as_ref().or(stack
+            .components
+            .prometheus
             .as_ref()
-            .or(stack.components.prometheus.as_ref().and_then(|p| p.scrape_interval.as_ref()));
+            .and_then(|p| p.scrape_interval.as_ref()));
         if let (Some(timeout), Some(interval)) = (&job.timeout, interval) {
             if timeout.millis() > interval.millis() {
                 found.error(
@@ -77,7 +82,10 @@ pub fn check(stack: &Stack, found: &mut Findings) {
             let names: Vec<&str> = modules.iter().map(String::as_str).collect();
             let hint = match crate::yaml::de::did_you_mean(&probe.module, &names) {
                 Some(best) => format!("did you mean `{best}`?"),
-                None => format!("define it under `components.blackbox_exporter.modules`, or use one of {}", names.join(", ")),
+                None => format!(
+                    "define it under `components.blackbox_exporter.modules`, or use one of {}",
+                    names.join(", ")
+                ),
             };
             found.error(
                 path!["probes", i, "module"],
@@ -86,7 +94,11 @@ pub fn check(stack: &Stack, found: &mut Findings) {
             );
         }
         if probe.targets.is_empty() {
-            found.error(path!["probes", i, "targets"], format!("probe `{}` has no targets", probe.name), "");
+            found.error(
+                path!["probes", i, "targets"],
+                format!("probe `{}` has no targets", probe.name),
+                "",
+            );
         }
     }
 }
@@ -109,7 +121,11 @@ fn check_target(stack: &Stack, found: &mut Findings, target: &str, at: crate::ya
         return;
     };
     if port.parse::<u16>().map_or(true, |p| p == 0) {
-        found.error(at, format!("target `{target}` has an invalid port `{port}`"), "a port is 1-65535");
+        found.error(
+            at,
+            format!("target `{target}` has an invalid port `{port}`"),
+            "a port is 1-65535",
+        );
         return;
     }
     let host = host.trim_start_matches('[').trim_end_matches(']');

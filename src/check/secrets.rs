@@ -15,53 +15,94 @@ pub fn references(stack: &Stack) -> Vec<(String, Path)> {
         }
     };
     let c = &stack.components;
-    if let Some(g) = &c.grafana {
-        if c.grafana.as_ref().is_some_and(|g| g.enabled != Some(false)) {
-            let admin = g.admin_password_secret.clone().unwrap_or_else(|| "grafana_admin_password".into());
-            let key = g.secret_key_secret.clone().unwrap_or_else(|| "grafana_secret_key".into());
-            add(Some(&admin), path!["components", "grafana", "admin_password_secret"]);
-            add(Some(&key), path!["components", "grafana", "secret_key_secret"]);
-        }
+    if stack.has(crate::model::Kind::Grafana) {
+        add(
+            Some(&stack.grafana_admin_secret()),
+            path!["components", "grafana", "admin_password_secret"],
+        );
+        add(
+            Some(&stack.grafana_key_secret()),
+            path!["components", "grafana", "secret_key_secret"],
+        );
     }
     if let Some(p) = &c.postgres_exporter {
-        add(p.password_secret.as_ref(), path!["components", "postgres_exporter", "password_secret"]);
+        add(
+            p.password_secret.as_ref(),
+            path!["components", "postgres_exporter", "password_secret"],
+        );
     }
-    if let Some(e) = &c.elasticsearch {
-        if e.enabled != Some(false) {
-            let pw = e.password_secret.clone().unwrap_or_else(|| "elastic_password".into());
-            add(Some(&pw), path!["components", "elasticsearch", "password_secret"]);
-            if stack.has(crate::model::Kind::Kibana) {
-                let kpw = e.kibana_password_secret.clone().unwrap_or_else(|| "kibana_system_password".into());
-                add(Some(&kpw), path!["components", "elasticsearch", "kibana_password_secret"]);
-            }
+    if stack.has(crate::model::Kind::Elasticsearch) {
+        add(
+            Some(&stack.elastic_secret()),
+            path!["components", "elasticsearch", "password_secret"],
+        );
+        if stack.has(crate::model::Kind::Kibana) {
+            add(
+                Some(&stack.kibana_secret()),
+                path!["components", "elasticsearch", "kibana_password_secret"],
+            );
         }
     }
     for (i, job) in stack.scrape_jobs.iter().enumerate() {
         if let Some(auth) = &job.basic_auth {
-            add(Some(&auth.password_secret), path!["scrape_jobs", i, "basic_auth", "password_secret"]);
+            add(
+                Some(&auth.password_secret),
+                path!["scrape_jobs", i, "basic_auth", "password_secret"],
+            );
         }
-        add(job.bearer_token_secret.as_ref(), path!["scrape_jobs", i, "bearer_token_secret"]);
+        add(
+            job.bearer_token_secret.as_ref(),
+            path!["scrape_jobs", i, "bearer_token_secret"],
+        );
     }
     for (i, rw) in stack.remote_write.iter().enumerate() {
         if let Some(auth) = &rw.basic_auth {
-            add(Some(&auth.password_secret), path!["remote_write", i, "basic_auth", "password_secret"]);
+            add(
+                Some(&auth.password_secret),
+                path!["remote_write", i, "basic_auth", "password_secret"],
+            );
         }
-        add(rw.bearer_token_secret.as_ref(), path!["remote_write", i, "bearer_token_secret"]);
+        add(
+            rw.bearer_token_secret.as_ref(),
+            path!["remote_write", i, "bearer_token_secret"],
+        );
     }
     if let Some(alerting) = &stack.alerting {
         if let Some(smtp) = &alerting.smtp {
-            add(smtp.auth_password_secret.as_ref(), path!["alerting", "smtp", "auth_password_secret"]);
+            add(
+                smtp.auth_password_secret.as_ref(),
+                path!["alerting", "smtp", "auth_password_secret"],
+            );
         }
-        add(alerting.slack_api_url_secret.as_ref(), path!["alerting", "slack_api_url_secret"]);
+        add(
+            alerting.slack_api_url_secret.as_ref(),
+            path!["alerting", "slack_api_url_secret"],
+        );
         for (r, receiver) in alerting.receivers.iter().enumerate() {
             for (i, s) in receiver.slack.iter().enumerate() {
-                add(s.api_url_secret.as_ref(), path!["alerting", "receivers", r, "slack", i, "api_url_secret"]);
+                add(
+                    s.api_url_secret.as_ref(),
+                    path!["alerting", "receivers", r, "slack", i, "api_url_secret"],
+                );
             }
             for (i, p) in receiver.pagerduty.iter().enumerate() {
-                add(Some(&p.routing_key_secret), path!["alerting", "receivers", r, "pagerduty", i, "routing_key_secret"]);
+                add(
+                    Some(&p.routing_key_secret),
+                    path![
+                        "alerting",
+                        "receivers",
+                        r,
+                        "pagerduty",
+                        i,
+                        "routing_key_secret"
+                    ],
+                );
             }
             for (i, w) in receiver.webhook.iter().enumerate() {
-                add(w.url_secret.as_ref(), path!["alerting", "receivers", r, "webhook", i, "url_secret"]);
+                add(
+                    w.url_secret.as_ref(),
+                    path!["alerting", "receivers", r, "webhook", i, "url_secret"],
+                );
             }
         }
     }
@@ -79,7 +120,10 @@ pub fn check(stack: &Stack, found: &mut Findings) {
         }
         if let Some(file) = &secret.file {
             let p = std::path::Path::new(file);
-            if p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+            if p.is_absolute()
+                || p.components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
                 found.error(
                     path!["secrets", name, "file"],
                     format!("secret file `{file}` is outside the stack directory"),
@@ -92,8 +136,12 @@ pub fn check(stack: &Stack, found: &mut Findings) {
     for (name, path) in references(stack) {
         if !stack.secrets.contains_key(&name) {
             let hint = match crate::yaml::de::did_you_mean(&name, &declared) {
-                Some(best) => format!("did you mean `{best}`? Otherwise declare it under `secrets:`"),
-                None => format!("declare it under `secrets:` (e.g. `{name}: {{}}`) and put the value in `secrets/{name}`"),
+                Some(best) => {
+                    format!("did you mean `{best}`? Otherwise declare it under `secrets:`")
+                }
+                None => format!(
+                    "declare it under `secrets:` (e.g. `{name}: {{}}`) and put the value in `secrets/{name}`"
+                ),
             };
             found.error(path, format!("secret `{name}` is not declared"), hint);
         }

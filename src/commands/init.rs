@@ -18,10 +18,16 @@ pub fn run(profile: &str, dir: &Path, name: Option<&str>, force: bool) -> anyhow
     if let Some(name) = name {
         if !crate::check::is_project_name(name) {
             eprintln!("error: invalid stack name `{name}`");
-            eprintln!("  = help: use lowercase letters, digits, `-` and `_`, starting with a letter or digit");
+            eprintln!(
+                "  = help: use lowercase letters, digits, `-` and `_`, starting with a letter or digit"
+            );
             return Ok(Exit::Failed);
         }
-        text = text.replacen(&format!("\nname: {}\n", found.name), &format!("\nname: {name}\n"), 1);
+        text = text.replacen(
+            &format!("\nname: {}\n", found.name),
+            &format!("\nname: {name}\n"),
+            1,
+        );
     }
     let loaded = crate::load::load_text("stack.yaml", text.clone());
     let Some(stack) = loaded.stack.as_ref().filter(|_| !loaded.has_errors()) else {
@@ -32,7 +38,9 @@ pub fn run(profile: &str, dir: &Path, name: Option<&str>, force: bool) -> anyhow
     if spec.exists() {
         if !force {
             eprintln!("error: `{}` already exists", spec.display());
-            eprintln!("  = help: pass `--force` to replace it (the old file is kept as stack.yaml.bak)");
+            eprintln!(
+                "  = help: pass `--force` to replace it (the old file is kept as stack.yaml.bak)"
+            );
             return Ok(Exit::Failed);
         }
         let backup = dir.join("stack.yaml.bak");
@@ -48,10 +56,18 @@ pub fn run(profile: &str, dir: &Path, name: Option<&str>, force: bool) -> anyhow
         if w.generated {
             eprintln!("wrote {} (generated)", dir.join(&w.file).display());
         } else {
-            eprintln!("wrote {} (empty: put the {} in it)", dir.join(&w.file).display(), w.name.replace('_', " "));
+            eprintln!(
+                "wrote {} (empty: put the {} in it)",
+                dir.join(&w.file).display(),
+                w.name.replace('_', " ")
+            );
         }
     }
     eprintln!();
-    eprintln!("next: edit {}, then `stackctl render --dir {}`", spec.display(), dir.display());
+    eprintln!(
+        "next: edit {}, then `stackctl render --dir {}`",
+        spec.display(),
+        dir.display()
+    );
     Ok(Exit::Ok)
 }

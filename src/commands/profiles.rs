@@ -3,7 +3,11 @@
 use super::Exit;
 
 pub fn run() -> anyhow::Result<Exit> {
-    let width = crate::profiles::PROFILES.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    let width = crate::profiles::PROFILES
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0);
     for profile in crate::profiles::PROFILES {
         println!("{:width$}  {}", profile.name, profile.summary);
     }

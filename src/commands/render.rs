@@ -17,13 +17,18 @@ pub struct Options<'a> {
 
 /// The rendered tree for a valid spec, or `None` (diagnostics printed) when
 /// the spec has errors.
-pub fn build_tree(dir: &Path, opts: &Options<'_>) -> anyhow::Result<Option<(crate::render::Tree, crate::model::Stack)>> {
+pub fn build_tree(
+    dir: &Path,
+    opts: &Options<'_>,
+) -> anyhow::Result<Option<(crate::render::Tree, crate::model::Stack)>> {
     let loaded = load_stack(dir, false)?;
     print_diagnostics(&loaded);
     if loaded.has_errors() {
         return Ok(None);
     }
-    let Some(stack) = loaded.stack.clone() else { return Ok(None) };
+    let Some(stack) = loaded.stack.clone() else {
+        return Ok(None);
+    };
     let inputs = read_inputs(&stack, dir)?;
     let deployment = crate::plan::plan(&stack, &inputs);
     let tree = match opts.target {
@@ -37,11 +42,21 @@ pub fn build_tree(dir: &Path, opts: &Options<'_>) -> anyhow::Result<Option<(crat
                     release: opts.release,
                 },
             )?;
-            for mut finding in findings {
-                if let Some(tree) = &loaded.tree {
-                    finding.resolve(tree);
-                }
-                eprint!("{}", crate::diag::render_text(&finding, &loaded.file, &loaded.text));
+            let failed = findings.iter().any(|f| f.is_error());
+            let mut findings = findings;
+            if let Some(tree) = &loaded.tree {
+                findings.iter_mut().for_each(|f| f.resolve(tree));
+            }
+            crate::diag::sort(&mut findings);
+            for finding in findings {
+                eprint!(
+                    "{}",
+                    crate::diag::render_text(&finding, &loaded.file, &loaded.text)
+                );
+            }
+            // A value Kubernetes would reject (a namespace, a label selector).
+            if failed {
+                return Ok(None);
             }
             tree
         }
@@ -54,8 +69,12 @@ pub fn read_inputs(stack: &crate::model::Stack, dir: &Path) -> anyhow::Result<cr
     let mut inputs = crate::plan::Inputs::default();
     for dash in &stack.dashboards {
         if let Some(file) = &dash.file {
-            let text = std::fs::read_to_string(dir.join(file))
-                .map_err(|e| anyhow::anyhow!("cannot read dashboard file `{}`: {e}", dir.join(file).display()))?;
+            let text = std::fs::read_to_string(dir.join(file)).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read dashboard file `{}`: {e}",
+                    dir.join(file).display()
+                )
+            })?;
             inputs.files.insert(file.clone(), text);
         }
     }
@@ -76,7 +95,10 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
         for c in &changes {
             eprintln!("{}: {}", describe(&c.change), c.path);
         }
-        eprintln!("{} file(s) differ from what render would write; run `stackctl render`", changes.len());
+        eprintln!(
+            "{} file(s) differ from what render would write; run `stackctl render`",
+            changes.len()
+        );
         return Ok(Exit::Failed);
     }
     if opts.diff {
@@ -108,15 +130,27 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
         }
         Outcome::Written(done) => {
             for w in crate::secrets::materialise(&stack, dir)? {
-                eprintln!("created {} ({})", w.file, if w.generated { "generated" } else { "empty placeholder" });
+                eprintln!(
+                    "created {} ({})",
+                    w.file,
+                    if w.generated {
+                        "generated"
+                    } else {
+                        "empty placeholder"
+                    }
+                );
             }
             for c in &done {
                 match c.change {
-                    Change::Orphaned => eprintln!(
-                        "kept: {} (no longer generated, but you edited it)",
-                        c.path
+                    Change::Orphaned => {
+                        eprintln!("kept: {} (no longer generated, but you edited it)", c.path)
+                    }
+                    Change::Edited => eprintln!(
+                        "{}: {} (your version kept as {})",
+                        describe(&c.change),
+                        c.path,
+                        write::edited_copy(&c.path)
                     ),
-                    Change::Edited => eprintln!("{}: {} (your version kept as {})", describe(&c.change), c.path, write::edited_copy(&c.path)),
                     _ => eprintln!("{}: {}", describe(&c.change), c.path),
                 }
             }

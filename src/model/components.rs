@@ -461,38 +461,106 @@ where
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Components {
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub prometheus: Option<Prometheus>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub alertmanager: Option<Alertmanager>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub grafana: Option<Grafana>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub loki: Option<Loki>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub promtail: Option<Promtail>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub alloy: Option<Alloy>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub jaeger: Option<Jaeger>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub node_exporter: Option<NodeExporter>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cadvisor: Option<Cadvisor>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub blackbox_exporter: Option<BlackboxExporter>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub postgres_exporter: Option<PostgresExporter>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub redis_exporter: Option<RedisExporter>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub nginx_exporter: Option<NginxExporter>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub pushgateway: Option<Pushgateway>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub elasticsearch: Option<Elasticsearch>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub logstash: Option<Logstash>,
-    #[serde(default, deserialize_with = "enable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "enable",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub kibana: Option<Kibana>,
 }

@@ -2,8 +2,8 @@
 //! renderers and the Docker code read (never the raw YAML).
 
 pub mod catalog;
-pub mod ports;
 pub mod components;
+pub mod ports;
 pub mod stack;
 pub mod types;
 

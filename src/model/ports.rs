@@ -70,7 +70,14 @@ pub fn published(stack: &Stack) -> Vec<PublishedPort> {
                                 host_port: port.0,
                                 container_port: port.0,
                                 udp,
-                                path: path!["components", "logstash", "pipelines", pipeline, "inputs", input],
+                                path: path![
+                                    "components",
+                                    "logstash",
+                                    "pipelines",
+                                    pipeline,
+                                    "inputs",
+                                    input
+                                ],
                             });
                         }
                     }

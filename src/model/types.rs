@@ -56,7 +56,9 @@ impl Duration {
             let order = [6usize, 5, 4, 3, 2, 1, 0];
             let unit_order = order[rank];
             if last_rank.is_some_and(|last| unit_order <= last) {
-                return Err(format!("invalid duration `{text}`: units must go from largest to smallest"));
+                return Err(format!(
+                    "invalid duration `{text}`: units must go from largest to smallest"
+                ));
             }
             last_rank = Some(unit_order);
             rest = &rest[unit.len()..];
@@ -312,7 +314,8 @@ impl Serialize for MemSize {
 impl<'de> Deserialize<'de> for MemSize {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        MemSize::parse(&text).map_err(|m| invalid(m, "use a number with k, m, g or t, e.g. `512m` or `2g`"))
+        MemSize::parse(&text)
+            .map_err(|m| invalid(m, "use a number with k, m, g or t, e.g. `512m` or `2g`"))
     }
 }
 
@@ -363,7 +366,9 @@ impl Matcher {
             return Err(format!("invalid matcher `{text}`: unknown operator"));
         };
         if !LabelName::is_valid(name) {
-            return Err(format!("invalid matcher `{text}`: `{name}` is not a label name"));
+            return Err(format!(
+                "invalid matcher `{text}`: `{name}` is not a label name"
+            ));
         }
         let value = value.trim();
         let value = if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
@@ -448,7 +453,13 @@ mod tests {
 
     #[test]
     fn durations() {
-        for (text, millis) in [("30s", 30_000), ("5m", 300_000), ("1h30m", 5_400_000), ("100ms", 100), ("744h", 2_678_400_000)] {
+        for (text, millis) in [
+            ("30s", 30_000),
+            ("5m", 300_000),
+            ("1h30m", 5_400_000),
+            ("100ms", 100),
+            ("744h", 2_678_400_000),
+        ] {
             assert_eq!(Duration::parse(text).unwrap().millis(), millis, "{text}");
         }
         for bad in ["5 minutes", "", "5", "m5", "30m1h", "1.5h", "5M"] {
@@ -464,7 +475,10 @@ mod tests {
         assert!(!v.at_least(3, 15, 0));
         let v = Version::parse("2.42").unwrap();
         assert!(v.at_least(2, 42, 0) && !v.at_least(3, 0, 0));
-        assert_eq!(Version::parse("v3.14.0-distroless").unwrap().suffix(), Some("distroless"));
+        assert_eq!(
+            Version::parse("v3.14.0-distroless").unwrap().suffix(),
+            Some("distroless")
+        );
         assert!(Version::parse("latest").is_err());
         assert!(Version::parse("abc").is_err());
     }
@@ -472,7 +486,10 @@ mod tests {
     #[test]
     fn matchers() {
         let m = Matcher::parse("severity=\"critical\"").unwrap();
-        assert_eq!((m.name.as_str(), m.op, m.value.as_str()), ("severity", MatchOp::Eq, "critical"));
+        assert_eq!(
+            (m.name.as_str(), m.op, m.value.as_str()),
+            ("severity", MatchOp::Eq, "critical")
+        );
         let m = Matcher::parse("team =~ ml|data").unwrap();
         assert_eq!((m.op, m.value.as_str()), (MatchOp::Re, "ml|data"));
         assert_eq!(m.to_alertmanager(), "team=~\"ml|data\"");
@@ -483,7 +500,10 @@ mod tests {
     #[test]
     fn mem_sizes() {
         assert_eq!(MemSize::parse("512m").unwrap().bytes(), 512 * 1024 * 1024);
-        assert_eq!(MemSize::parse("2Gi").unwrap().bytes(), 2 * 1024 * 1024 * 1024);
+        assert_eq!(
+            MemSize::parse("2Gi").unwrap().bytes(),
+            2 * 1024 * 1024 * 1024
+        );
         assert!(MemSize::parse("lots").is_err());
     }
 

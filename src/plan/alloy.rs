@@ -87,20 +87,30 @@ fn view(s: &LogSource, id: String) -> SourceView {
     let targets = paths
         .iter()
         .map(|p| {
-            let mut t = vec![("__path__".to_string(), p.clone()), ("job".to_string(), s.name.clone())];
+            let mut t = vec![
+                ("__path__".to_string(), p.clone()),
+                ("job".to_string(), s.name.clone()),
+            ];
             t.extend(s.labels.iter().map(|(k, v)| (k.to_string(), v.clone())));
             t
         })
         .collect();
     let mut stages = Vec::new();
     if docker {
-        stages.push(StageView { kind: "docker", ..Default::default() });
+        stages.push(StageView {
+            kind: "docker",
+            ..Default::default()
+        });
     }
     for st in &s.pipeline {
         if let Some(j) = &st.json {
             stages.push(StageView {
                 kind: "json",
-                pairs: j.expressions.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                pairs: j
+                    .expressions
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
                 source: j.source.clone(),
                 ..Default::default()
             });
@@ -121,7 +131,10 @@ fn view(s: &LogSource, id: String) -> SourceView {
         } else if let Some(labels) = &st.labels {
             stages.push(StageView {
                 kind: "labels",
-                pairs: labels.iter().map(|(k, v)| (k.to_string(), v.clone().unwrap_or_default())).collect(),
+                pairs: labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone().unwrap_or_default()))
+                    .collect(),
                 ..Default::default()
             });
         } else if let Some(o) = &st.output {
@@ -144,7 +157,13 @@ fn view(s: &LogSource, id: String) -> SourceView {
 fn identifier(name: &str) -> String {
     let mut id: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     if id.is_empty() || id.starts_with(|c: char| c.is_ascii_digit()) {
         id.insert(0, '_');
@@ -173,9 +192,16 @@ pub fn alloy_str(value: &str) -> String {
 
 /// An object key: bare when it is an identifier, quoted otherwise.
 fn alloy_key(key: &str) -> String {
-    let bare = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let bare = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if bare { key.to_string() } else { alloy_str(key) }
+    if bare {
+        key.to_string()
+    } else {
+        alloy_str(key)
+    }
 }
 
 #[cfg(test)]

@@ -18,17 +18,23 @@ pub fn to_json(dash: &Dashboard, datasources: &[Datasource]) -> Value {
     let default_ds = datasources
         .iter()
         .find(|d| d.default == Some(true))
-        .or_else(|| datasources.iter().find(|d| d.kind == DatasourceKind::Prometheus))
+        .or_else(|| {
+            datasources
+                .iter()
+                .find(|d| d.kind == DatasourceKind::Prometheus)
+        })
         .or_else(|| datasources.first());
     let mut panels: Vec<Value> = Vec::new();
-    let mut id = 1u32;
+    let mut id = 0u32;
     let mut y = 0u32;
     for row in &dash.rows {
         let mut children: Vec<Value> = Vec::new();
         let collapsed = row.collapsed == Some(true);
         let row_y = y;
+        let row_id = id + 1;
         if row.title.is_some() {
             y += 1;
+            id += 1;
         }
         let (mut x, mut line_height) = (0u32, 0u32);
         for panel in &row.panels {
@@ -53,14 +59,21 @@ pub fn to_json(dash: &Dashboard, datasources: &[Datasource]) -> Value {
         if let Some(title) = &row.title {
             let mut r = obj();
             r.insert("type".into(), json!("row"));
-            r.insert("id".into(), json!(id_for_row(&mut id)));
+            r.insert("id".into(), json!(row_id));
             r.insert("title".into(), json!(title));
             r.insert("collapsed".into(), json!(collapsed));
-            r.insert("gridPos".into(), json!({"h": 1, "w": GRID_WIDTH, "x": 0, "y": row_y}));
+            r.insert(
+                "gridPos".into(),
+                json!({"h": 1, "w": GRID_WIDTH, "x": 0, "y": row_y}),
+            );
             // A collapsed row holds its panels; an open row is followed by them.
             r.insert(
                 "panels".into(),
-                Value::Array(if collapsed { std::mem::take(&mut children) } else { Vec::new() }),
+                Value::Array(if collapsed {
+                    std::mem::take(&mut children)
+                } else {
+                    Vec::new()
+                }),
             );
             panels.push(Value::Object(r));
         }
@@ -69,9 +82,15 @@ pub fn to_json(dash: &Dashboard, datasources: &[Datasource]) -> Value {
 
     let mut d = obj();
     d.insert("uid".into(), json!(dash.uid));
-    d.insert("title".into(), json!(dash.title.clone().unwrap_or_else(|| dash.uid.clone())));
+    d.insert(
+        "title".into(),
+        json!(dash.title.clone().unwrap_or_else(|| dash.uid.clone())),
+    );
     d.insert("tags".into(), json!(dash.tags));
-    d.insert("timezone".into(), json!(dash.timezone.clone().unwrap_or_else(|| "browser".into())));
+    d.insert(
+        "timezone".into(),
+        json!(dash.timezone.clone().unwrap_or_else(|| "browser".into())),
+    );
     d.insert("editable".into(), json!(true));
     d.insert("graphTooltip".into(), json!(1));
     d.insert("schemaVersion".into(), json!(SCHEMA_VERSION));
@@ -115,16 +134,16 @@ pub fn to_json(dash: &Dashboard, datasources: &[Datasource]) -> Value {
     Value::Object(d)
 }
 
-fn id_for_row(id: &mut u32) -> u32 {
-    *id += 1;
-    *id
-}
-
 pub fn ds_ref(ds: &Datasource) -> Value {
     json!({"type": ds.kind.as_str(), "uid": ds.uid})
 }
 
-fn panel_json(panel: &Panel, id: u32, ds: Option<&Datasource>, (x, y, w, h): (u32, u32, u32, u32)) -> Value {
+fn panel_json(
+    panel: &Panel,
+    id: u32,
+    ds: Option<&Datasource>,
+    (x, y, w, h): (u32, u32, u32, u32),
+) -> Value {
     let mut p = obj();
     p.insert("type".into(), json!(panel.kind.as_str()));
     p.insert("id".into(), json!(id));
@@ -149,7 +168,10 @@ fn panel_json(panel: &Panel, id: u32, ds: Option<&Datasource>, (x, y, w, h): (u3
                 t.insert("datasource".into(), ds_ref(ds));
             }
             t.insert("expr".into(), json!(q.expr));
-            t.insert("legendFormat".into(), json!(q.legend.clone().unwrap_or_default()));
+            t.insert(
+                "legendFormat".into(),
+                json!(q.legend.clone().unwrap_or_default()),
+            );
             if is_loki {
                 t.insert("queryType".into(), json!("range"));
             } else {
@@ -188,7 +210,10 @@ fn panel_json(panel: &Panel, id: u32, ds: Option<&Datasource>, (x, y, w, h): (u3
             .map(|(i, t)| json!({"color": t.color, "value": if i == 0 { None } else { t.value }}))
             .collect()
     };
-    defaults.insert("thresholds".into(), json!({"mode": "absolute", "steps": steps}));
+    defaults.insert(
+        "thresholds".into(),
+        json!({"mode": "absolute", "steps": steps}),
+    );
     match panel.kind {
         PanelKind::Timeseries | PanelKind::Graph => {
             defaults.insert("color".into(), json!({"mode": "palette-classic"}));
@@ -205,6 +230,9 @@ fn panel_json(panel: &Panel, id: u32, ds: Option<&Datasource>, (x, y, w, h): (u3
             if !panel.thresholds.is_empty() {
                 custom["thresholdsStyle"] = json!({"mode": "line"});
             }
+            if let Some(label) = &panel.axis_label {
+                custom["axisLabel"] = json!(label);
+            }
             defaults.insert("custom".into(), custom);
         }
         PanelKind::Stat | PanelKind::Gauge | PanelKind::Bargauge | PanelKind::Singlestat => {
@@ -212,7 +240,10 @@ fn panel_json(panel: &Panel, id: u32, ds: Option<&Datasource>, (x, y, w, h): (u3
         }
         _ => {}
     }
-    p.insert("fieldConfig".into(), json!({"defaults": defaults, "overrides": []}));
+    p.insert(
+        "fieldConfig".into(),
+        json!({"defaults": defaults, "overrides": []}),
+    );
     let calc = panel.reduce.unwrap_or(Reduce::Last).grafana_calc();
     let options = match panel.kind {
         PanelKind::Timeseries | PanelKind::Graph => json!({
@@ -244,7 +275,9 @@ fn panel_json(panel: &Panel, id: u32, ds: Option<&Datasource>, (x, y, w, h): (u3
             "legend": {"displayMode": "list", "placement": "right", "showLegend": true},
         }),
         PanelKind::Table => json!({"showHeader": true, "cellHeight": "sm"}),
-        PanelKind::Logs => json!({"showTime": true, "wrapLogMessage": true, "sortOrder": "Descending"}),
+        PanelKind::Logs => {
+            json!({"showTime": true, "wrapLogMessage": true, "sortOrder": "Descending"})
+        }
     };
     p.insert("options".into(), options);
     if table {

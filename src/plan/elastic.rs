@@ -15,26 +15,13 @@ use serde_json::json;
 pub const SETUP_SERVICE: &str = "elasticsearch-setup";
 pub const KIBANA_SETUP_SERVICE: &str = "kibana-setup";
 
-fn elastic_secret(stack: &Stack) -> String {
-    stack
-        .components
-        .elasticsearch
-        .as_ref()
-        .and_then(|e| e.password_secret.clone())
-        .unwrap_or_else(|| "elastic_password".into())
-}
-
-fn kibana_secret(stack: &Stack) -> String {
-    stack
-        .components
-        .elasticsearch
-        .as_ref()
-        .and_then(|e| e.kibana_password_secret.clone())
-        .unwrap_or_else(|| "kibana_system_password".into())
-}
-
 fn es_url() -> String {
-    format!("http://elasticsearch:{}", Kind::Elasticsearch.port("http").map_or(9200, |p| p.container))
+    format!(
+        "http://elasticsearch:{}",
+        Kind::Elasticsearch
+            .port("http")
+            .map_or(9200, |p| p.container)
+    )
 }
 
 fn environment() -> minijinja::Environment<'static> {
@@ -84,19 +71,27 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
 fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     let spec = stack.components.elasticsearch.clone().unwrap_or_default();
     let mut service = Service::for_component(stack, c);
-    let secret = elastic_secret(stack);
+    let secret = stack.elastic_secret();
     let password_file = service.use_secret(&secret);
     let heap = spec.heap.as_ref().map_or("512m", |h| h.as_str());
     let env = &mut service.environment;
     env.insert("discovery.type".into(), "single-node".into());
-    env.insert("cluster.name".into(), spec.cluster_name.clone().unwrap_or_else(|| format!("{}-logs", stack.name)));
+    env.insert(
+        "cluster.name".into(),
+        spec.cluster_name
+            .clone()
+            .unwrap_or_else(|| format!("{}-logs", stack.name)),
+    );
     env.insert("ES_JAVA_OPTS".into(), format!("-Xms{heap} -Xmx{heap}"));
     env.insert("ELASTIC_PASSWORD_FILE".into(), password_file.clone());
     env.insert("xpack.security.enabled".into(), "true".into());
     // Plain HTTP inside the stack network; set explicitly so Elasticsearch
     // does not generate certificates on first start.
     env.insert("xpack.security.http.ssl.enabled".into(), "false".into());
-    env.insert("xpack.security.transport.ssl.enabled".into(), "false".into());
+    env.insert(
+        "xpack.security.transport.ssl.enabled".into(),
+        "false".into(),
+    );
     env.insert("xpack.license.self_generated.type".into(), "basic".into());
     service.healthcheck = Some(shell_check(format!(
         "curl -fsS -u \"elastic:$(cat {password_file})\" 'http://localhost:9200/_cluster/health?wait_for_status=yellow&timeout=5s' >/dev/null"
@@ -105,7 +100,7 @@ fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     d.services.push(service);
 
     // The one-shot setup job, on the Elasticsearch image (it has bash and curl).
-    let kibana = stack.has(Kind::Kibana).then(|| kibana_secret(stack));
+    let kibana = stack.has(Kind::Kibana).then(|| stack.kibana_secret());
     let index = crate::check::dashboards::default_log_index(stack);
     let retention = spec.log_retention.as_ref().map(|r| es_duration(r.millis()));
     let script = render(
@@ -125,7 +120,8 @@ fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
             }).to_string(),
         },
     );
-    d.files.insert("elasticsearch/setup/setup.sh".into(), script);
+    d.files
+        .insert("elasticsearch/setup/setup.sh".into(), script);
     let mut setup = one_shot(stack, SETUP_SERVICE, image, "elasticsearch/setup/setup.sh");
     setup.use_secret(&secret);
     if let Some(k) = &kibana {
@@ -179,18 +175,26 @@ impl Service {
 fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     let spec = stack.components.logstash.clone().unwrap_or_default();
     let mut service = Service::for_component(stack, c);
-    let password = service.use_secret(&elastic_secret(stack));
+    let password = service.use_secret(&stack.elastic_secret());
     service.entrypoint = Some(vec![
         "/bin/bash".into(),
         "-c".into(),
-        format!("export ES_PASSWORD=\"$(cat {password})\"; exec /usr/local/bin/docker-entrypoint \"$@\""),
+        format!(
+            "export ES_PASSWORD=\"$(cat {password})\"; exec /usr/local/bin/docker-entrypoint \"$@\""
+        ),
         "--".into(),
     ]);
     let heap = spec.heap.as_ref().map_or("512m", |h| h.as_str());
-    service.environment.insert("LS_JAVA_OPTS".into(), format!("-Xms{heap} -Xmx{heap}"));
-    service.environment.insert("XPACK_MONITORING_ENABLED".into(), "false".into());
+    service
+        .environment
+        .insert("LS_JAVA_OPTS".into(), format!("-Xms{heap} -Xmx{heap}"));
+    service
+        .environment
+        .insert("XPACK_MONITORING_ENABLED".into(), "false".into());
     service.mount_config("logstash/pipeline", "/usr/share/logstash/pipeline");
-    service.healthcheck = Some(shell_check("curl -fsS http://localhost:9600/ >/dev/null".into()));
+    service.healthcheck = Some(shell_check(
+        "curl -fsS http://localhost:9600/ >/dev/null".into(),
+    ));
     service.after("elasticsearch", Condition::Healthy);
     for (name, pipeline) in &spec.pipelines {
         let conf = render(
@@ -209,7 +213,8 @@ fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
                 index => pipeline.index.clone(),
             },
         );
-        d.files.insert(format!("logstash/pipeline/{name}.conf"), conf);
+        d.files
+            .insert(format!("logstash/pipeline/{name}.conf"), conf);
     }
     d.services.push(service);
 }
@@ -217,11 +222,13 @@ fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
 fn kibana(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     let spec = stack.components.kibana.clone().unwrap_or_default();
     let mut service = Service::for_component(stack, c);
-    let password = service.use_secret(&kibana_secret(stack));
+    let password = service.use_secret(&stack.kibana_secret());
     service.entrypoint = Some(vec![
         "/bin/bash".into(),
         "-c".into(),
-        format!("export ELASTICSEARCH_PASSWORD=\"$(cat {password})\"; exec /bin/tini -- /usr/local/bin/kibana-docker"),
+        format!(
+            "export ELASTICSEARCH_PASSWORD=\"$(cat {password})\"; exec /bin/tini -- /usr/local/bin/kibana-docker"
+        ),
     ]);
     let env = &mut service.environment;
     env.insert("ELASTICSEARCH_HOSTS".into(), format!("[\"{}\"]", es_url()));
@@ -247,7 +254,7 @@ fn kibana(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
             include_str!("../../templates/kibana-setup.sh.j2"),
             minijinja::context! {
                 kibana_url => format!("http://kibana:{kibana_port}"),
-                elastic_secret => super::secret_path(&elastic_secret(stack)),
+                elastic_secret => super::secret_path(&stack.elastic_secret()),
                 index_pattern => pattern,
                 data_view => json!({"data_view": {
                     "title": pattern,
@@ -258,7 +265,7 @@ fn kibana(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
         );
         d.files.insert("kibana/setup/setup.sh".into(), script);
         let mut setup = one_shot(stack, KIBANA_SETUP_SERVICE, image, "kibana/setup/setup.sh");
-        setup.use_secret(&elastic_secret(stack));
+        setup.use_secret(&stack.elastic_secret());
         setup.after("kibana", Condition::Healthy);
         d.services.push(setup);
     }

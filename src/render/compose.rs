@@ -21,11 +21,15 @@ pub fn render(d: &Deployment) -> String {
     let mut root = Map::new();
     let mut services = Map::new();
     for service in &d.services {
-        services.insert(service.name.clone(), Value::Object(render_service(d, service)));
+        services.insert(
+            service.name.clone(),
+            Value::Object(render_service(d, service)),
+        );
     }
     root.insert("services".into(), Value::Object(services));
     if !d.volumes.is_empty() {
-        let volumes: Map<String, Value> = d.volumes.iter().map(|v| (v.clone(), json!({}))).collect();
+        let volumes: Map<String, Value> =
+            d.volumes.iter().map(|v| (v.clone(), json!({}))).collect();
         root.insert("volumes".into(), Value::Object(volumes));
     }
     if !d.secrets.is_empty() {
@@ -61,7 +65,11 @@ fn render_service(d: &Deployment, s: &Service) -> Map<String, Value> {
         m.insert("command".into(), strings(&s.command));
     }
     if !s.environment.is_empty() {
-        let env: Map<String, Value> = s.environment.iter().map(|(k, v)| (k.clone(), json!(escape(v)))).collect();
+        let env: Map<String, Value> = s
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(escape(v))))
+            .collect();
         m.insert("environment".into(), Value::Object(env));
     }
     if !s.ports.is_empty() {
@@ -69,9 +77,16 @@ fn render_service(d: &Deployment, s: &Service) -> Map<String, Value> {
             .ports
             .iter()
             .map(|p| {
-                let host_ip = if p.host_ip.contains(':') { format!("[{}]", p.host_ip) } else { p.host_ip.clone() };
+                let host_ip = if p.host_ip.contains(':') {
+                    format!("[{}]", p.host_ip)
+                } else {
+                    p.host_ip.clone()
+                };
                 let proto = if p.udp { "/udp" } else { "" };
-                json!(format!("{host_ip}:{}:{}{proto}", p.host_port, p.container_port))
+                json!(format!(
+                    "{host_ip}:{}:{}{proto}",
+                    p.host_port, p.container_port
+                ))
             })
             .collect();
         m.insert("ports".into(), Value::Array(ports));
@@ -96,7 +111,11 @@ fn render_service(d: &Deployment, s: &Service) -> Map<String, Value> {
         m.insert("secrets".into(), strings(&s.secrets));
     }
     if let Some(h) = &s.healthcheck {
-        let mut test = vec![if h.shell { "CMD-SHELL".to_string() } else { "CMD".to_string() }];
+        let mut test = vec![if h.shell {
+            "CMD-SHELL".to_string()
+        } else {
+            "CMD".to_string()
+        }];
         test.extend(h.test.iter().cloned());
         m.insert(
             "healthcheck".into(),
@@ -116,7 +135,10 @@ fn render_service(d: &Deployment, s: &Service) -> Map<String, Value> {
         .map(|dep| {
             // Waiting for health only makes sense when the dependency has a check.
             let condition = match dep.condition {
-                Condition::Healthy if d.service(&dep.service).is_some_and(|t| t.healthcheck.is_some()) => {
+                Condition::Healthy
+                    if d.service(&dep.service)
+                        .is_some_and(|t| t.healthcheck.is_some()) =>
+                {
                     "service_healthy"
                 }
                 Condition::CompletedSuccessfully => "service_completed_successfully",
@@ -145,7 +167,11 @@ fn render_service(d: &Deployment, s: &Service) -> Map<String, Value> {
         m.insert("cap_add".into(), strings(&s.cap_add));
     }
     if !s.extra_hosts.is_empty() {
-        let hosts: Vec<String> = s.extra_hosts.iter().map(|(h, a)| format!("{h}:{a}")).collect();
+        let hosts: Vec<String> = s
+            .extra_hosts
+            .iter()
+            .map(|(h, a)| format!("{h}:{a}"))
+            .collect();
         m.insert("extra_hosts".into(), strings(&hosts));
     }
     if !d.external_networks.is_empty() {

@@ -34,7 +34,10 @@ impl Manifest {
     fn for_tree(tree: &Tree) -> Manifest {
         Manifest {
             generator: format!("stackctl {}", env!("CARGO_PKG_VERSION")),
-            files: tree.iter().map(|(p, c)| (p.clone(), sha256(c.as_bytes()))).collect(),
+            files: tree
+                .iter()
+                .map(|(p, c)| (p.clone(), sha256(c.as_bytes())))
+                .collect(),
         }
     }
 }
@@ -89,11 +92,15 @@ pub fn plan_changes(dir: &Path, tree: &Tree) -> anyhow::Result<Vec<Planned>> {
         }
     }
     for (path, hash) in &manifest.files {
-        if tree.contains_key(path) || path == MANIFEST {
+        if tree.contains_key(path) || path == MANIFEST || !same_target(tree, path) {
             continue;
         }
         if let Some(text) = read_optional(&dir.join(path))? {
-            let change = if *hash == sha256(text.as_bytes()) { Change::Remove } else { Change::Orphaned };
+            let change = if *hash == sha256(text.as_bytes()) {
+                Change::Remove
+            } else {
+                Change::Orphaned
+            };
             out.push(Planned {
                 path: path.clone(),
                 change,
@@ -103,6 +110,14 @@ pub fn plan_changes(dir: &Path, tree: &Tree) -> anyhow::Result<Vec<Planned>> {
         }
     }
     Ok(out)
+}
+
+/// The Kubernetes target writes only under `kubernetes/`, the compose target
+/// everything else; a render of one target never removes the other's files.
+fn same_target(tree: &Tree, path: &str) -> bool {
+    let kubernetes = |p: &str| p.starts_with(&format!("{}/", super::kubernetes::DIR));
+    let tree_is_kubernetes = tree.keys().next().is_some_and(|p| kubernetes(p));
+    kubernetes(path) == tree_is_kubernetes
 }
 
 fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
@@ -141,16 +156,25 @@ pub fn apply(dir: &Path, tree: &Tree, force: bool) -> anyhow::Result<Outcome> {
         let full = dir.join(&change.path);
         match change.change {
             Change::Create | Change::Update => {
-                crate::fsutil::write_atomic(&full, change.new.as_deref().unwrap_or("").as_bytes(), 0o644)?;
+                crate::fsutil::write_atomic(
+                    &full,
+                    change.new.as_deref().unwrap_or("").as_bytes(),
+                    0o644,
+                )?;
             }
             Change::Edited => {
                 let keep = dir.join(edited_copy(&change.path));
                 std::fs::copy(&full, &keep)
                     .with_context(|| format!("cannot keep the edited `{}`", full.display()))?;
-                crate::fsutil::write_atomic(&full, change.new.as_deref().unwrap_or("").as_bytes(), 0o644)?;
+                crate::fsutil::write_atomic(
+                    &full,
+                    change.new.as_deref().unwrap_or("").as_bytes(),
+                    0o644,
+                )?;
             }
             Change::Remove => {
-                std::fs::remove_file(&full).with_context(|| format!("cannot remove `{}`", full.display()))?;
+                std::fs::remove_file(&full)
+                    .with_context(|| format!("cannot remove `{}`", full.display()))?;
                 remove_empty_parents(dir, &full);
             }
             Change::Orphaned | Change::Foreign => {}
@@ -162,6 +186,12 @@ pub fn apply(dir: &Path, tree: &Tree, force: bool) -> anyhow::Result<Outcome> {
         for change in changes.iter().filter(|c| c.change == Change::Orphaned) {
             if let Some(hash) = old.files.get(&change.path) {
                 manifest.files.insert(change.path.clone(), hash.clone());
+            }
+        }
+        // So do the other target's files, which this render did not look at.
+        for (path, hash) in &old.files {
+            if !same_target(tree, path) {
+                manifest.files.insert(path.clone(), hash.clone());
             }
         }
     }

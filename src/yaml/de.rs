@@ -161,9 +161,18 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
-/// Reads `root` as `T`, collecting every problem. `None` only when nothing
-/// usable is left after removing every offending node.
-pub fn load<T: DeserializeOwned>(mut root: Node) -> (Option<T>, Vec<Diagnostic>, Node) {
+/// What `load` produced: the value (when anything usable was left), every
+/// problem, the tree as finally read, and the paths removed to get there.
+pub struct Loaded<T> {
+    pub value: Option<T>,
+    pub problems: Vec<Diagnostic>,
+    pub tree: Node,
+    pub removed: Vec<Path>,
+}
+
+/// Reads `root` as `T`, collecting every problem. `value` is `None` only when
+/// nothing usable is left after removing every offending node.
+pub fn load<T: DeserializeOwned>(mut root: Node) -> Loaded<T> {
     let mut problems: Vec<Diagnostic> = Vec::new();
     let mut removed: Vec<Path> = Vec::new();
     for _ in 0..MAX_ATTEMPTS {
@@ -175,7 +184,12 @@ pub fn load<T: DeserializeOwned>(mut root: Node) -> (Option<T>, Vec<Diagnostic>,
                 // their node was removed since.
                 problems.extend(sink.into_inner());
                 dedupe(&mut problems);
-                return (Some(value), problems, root);
+                return Loaded {
+                    value: Some(value),
+                    problems,
+                    tree: root,
+                    removed,
+                };
             }
             Err(err) => {
                 problems.extend(sink.into_inner());
@@ -195,7 +209,12 @@ pub fn load<T: DeserializeOwned>(mut root: Node) -> (Option<T>, Vec<Diagnostic>,
                 }
                 if !root.remove(&path) {
                     dedupe(&mut problems);
-                    return (None, problems, root);
+                    return Loaded {
+                        value: None,
+                        problems,
+                        tree: root,
+                        removed,
+                    };
                 }
                 removed.push(path);
             }
@@ -204,12 +223,22 @@ pub fn load<T: DeserializeOwned>(mut root: Node) -> (Option<T>, Vec<Diagnostic>,
     problems.push(Diagnostic::error(format!(
         "too many problems; stopped after {MAX_ATTEMPTS}"
     )));
-    (None, problems, root)
+    Loaded {
+        value: None,
+        problems,
+        tree: root,
+        removed,
+    }
 }
 
 fn dedupe(problems: &mut Vec<Diagnostic>) {
     let mut seen = std::collections::HashSet::new();
-    problems.retain(|d| seen.insert((d.region.map(|r| (r.start.line, r.start.col)), d.message.clone())));
+    problems.retain(|d| {
+        seen.insert((
+            d.region.map(|r| (r.start.line, r.start.col)),
+            d.message.clone(),
+        ))
+    });
 }
 
 pub struct NodeDe<'n, 's> {
@@ -404,7 +433,9 @@ impl<'n> de::Deserializer<'n> for NodeDe<'n, '_> {
         } else {
             let path = self.path.clone();
             let region = self.node.region;
-            visitor.visit_some(self).map_err(|e| e.locate(&path, region))
+            visitor
+                .visit_some(self)
+                .map_err(|e| e.locate(&path, region))
         }
     }
 
@@ -450,7 +481,11 @@ impl<'n> de::Deserializer<'n> for NodeDe<'n, '_> {
         visitor.visit_seq(access).map_err(|e| self.err(e))
     }
 
-    fn deserialize_tuple<V: Visitor<'n>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'n>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -605,7 +640,10 @@ struct Map<'a, 'n, 's> {
 impl<'n> MapAccess<'n> for Map<'_, 'n, '_> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'n>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'n>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         match self.entries.next() {
             Some(entry) => {
                 self.value = Some(entry);
@@ -646,7 +684,10 @@ impl<'n, 's> EnumAccess<'n> for Enum<'n, 's> {
     type Error = DeError;
     type Variant = NodeDe<'n, 's>;
 
-    fn variant_seed<V: DeserializeSeed<'n>>(self, seed: V) -> Result<(V::Value, Self::Variant), DeError> {
+    fn variant_seed<V: DeserializeSeed<'n>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Self::Variant), DeError> {
         let de: de::value::BorrowedStrDeserializer<'n, DeError> =
             de::value::BorrowedStrDeserializer::new(self.name);
         let value = seed.deserialize(de)?;
@@ -720,8 +761,8 @@ mod tests {
     fn run(src: &str) -> (Option<Doc>, Vec<Diagnostic>) {
         let mut problems = Vec::new();
         let root = parse(src, &mut problems).unwrap();
-        let (doc, diags, _) = load::<Doc>(root);
-        (doc, diags)
+        let loaded = load::<Doc>(root);
+        (loaded.value, loaded.problems)
     }
 
     fn lines(diags: &[Diagnostic]) -> Vec<String> {
@@ -781,7 +822,10 @@ mod tests {
 
     #[test]
     fn did_you_mean_needs_closeness() {
-        assert_eq!(did_you_mean("scrape_intervall", &["scrape_interval", "name"]), Some("scrape_interval"));
+        assert_eq!(
+            did_you_mean("scrape_intervall", &["scrape_interval", "name"]),
+            Some("scrape_interval")
+        );
         assert_eq!(did_you_mean("zzz", &["scrape_interval", "name"]), None);
     }
 }

@@ -142,7 +142,10 @@ fn literal_block(s: &str, level: usize) -> Option<String> {
         _ => "|+",
     };
     let mut out = String::from(chomp);
-    for line in s.split('\n').take(body.split('\n').count() + trailing.saturating_sub(1)) {
+    for line in s
+        .split('\n')
+        .take(body.split('\n').count() + trailing.saturating_sub(1))
+    {
         out.push('\n');
         if !line.is_empty() {
             for _ in 0..level {
@@ -185,8 +188,20 @@ fn looks_typed(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     if matches!(
         lower.as_str(),
-        "null" | "~" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | ".inf"
-            | "-.inf" | "+.inf" | ".nan"
+        "null"
+            | "~"
+            | "true"
+            | "false"
+            | "yes"
+            | "no"
+            | "on"
+            | "off"
+            | "y"
+            | "n"
+            | ".inf"
+            | "-.inf"
+            | "+.inf"
+            | ".nan"
     ) {
         return true;
     }
@@ -241,7 +256,10 @@ mod tests {
     fn multiline_uses_literal_blocks_with_exact_chomping() {
         let doc = json!({"a": {"text": "line1\nline2\n", "b": "x\ny", "c": "x\n\n"}});
         let out = to_yaml(&doc);
-        assert_eq!(out, "a:\n  text: |\n    line1\n    line2\n  b: |-\n    x\n    y\n  c: |+\n    x\n\n");
+        assert_eq!(
+            out,
+            "a:\n  text: |\n    line1\n    line2\n  b: |-\n    x\n    y\n  c: |+\n    x\n\n"
+        );
     }
 
     #[test]

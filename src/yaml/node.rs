@@ -233,7 +233,7 @@ impl<'a> Builder<'a, '_> {
                     },
                 },
                 message: format!("invalid YAML: {}", e.info()),
-                hint: None,
+                hint: syntax_hint(e.info()),
             }),
             None => Err(self.problem("unexpected end of YAML input")),
         }
@@ -292,7 +292,12 @@ impl<'a> Builder<'a, '_> {
         Ok(())
     }
 
-    fn node(&mut self, event: Event<'a>, region: Region, depth: usize) -> Result<Node, TreeProblem> {
+    fn node(
+        &mut self,
+        event: Event<'a>,
+        region: Region,
+        depth: usize,
+    ) -> Result<Node, TreeProblem> {
         if depth > MAX_DEPTH {
             return Err(self.problem(&format!("YAML nested deeper than {MAX_DEPTH} levels")));
         }
@@ -411,6 +416,21 @@ impl<'a> Builder<'a, '_> {
     }
 }
 
+/// Hints for the YAML mistakes people make most in hand-written specs.
+fn syntax_hint(info: &str) -> Option<String> {
+    if info.contains("mapping values are not allowed") {
+        Some("a value that contains `: ` must be quoted, e.g. `expr: 'up{job=\"a: b\"}'`".into())
+    } else if info.contains("found character that cannot start any token") || info.contains("tab") {
+        Some("YAML indents with spaces, not tabs".into())
+    } else if info.contains("did not find expected key")
+        || info.contains("did not find expected '-'")
+    {
+        Some("check the indentation of this line against the lines above".into())
+    } else {
+        None
+    }
+}
+
 fn merge_entries(value: Node, problems: &mut Vec<TreeProblem>) -> Vec<Entry> {
     match value.content {
         Content::Map(entries) => entries,
@@ -465,9 +485,13 @@ mod tests {
     #[test]
     fn positions_are_one_based() {
         let (root, _) = parse_ok("a:\n  b: 1\n");
-        let b = root.get(&[Seg::Key("a".into()), Seg::Key("b".into())]).unwrap();
+        let b = root
+            .get(&[Seg::Key("a".into()), Seg::Key("b".into())])
+            .unwrap();
         assert_eq!(b.region.start, Pos { line: 2, col: 6 });
-        let key = root.key_at(&[Seg::Key("a".into()), Seg::Key("b".into())]).unwrap();
+        let key = root
+            .key_at(&[Seg::Key("a".into()), Seg::Key("b".into())])
+            .unwrap();
         assert_eq!(key.region.start, Pos { line: 2, col: 3 });
     }
 
@@ -477,7 +501,10 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].message, "duplicate key `a`");
         assert_eq!(problems[0].region.start.line, 3);
-        assert_eq!(root.get(&[Seg::Key("a".into())]).unwrap().scalar_str(), Some("1"));
+        assert_eq!(
+            root.get(&[Seg::Key("a".into())]).unwrap().scalar_str(),
+            Some("1")
+        );
     }
 
     #[test]
@@ -499,8 +526,14 @@ mod tests {
         let (root, problems) = parse_ok("base: &b {x: 1, y: 2}\nitem:\n  <<: *b\n  y: 3\n");
         assert!(problems.is_empty());
         let item = root.get(&[Seg::Key("item".into())]).unwrap();
-        assert_eq!(item.get(&[Seg::Key("x".into())]).unwrap().scalar_str(), Some("1"));
-        assert_eq!(item.get(&[Seg::Key("y".into())]).unwrap().scalar_str(), Some("3"));
+        assert_eq!(
+            item.get(&[Seg::Key("x".into())]).unwrap().scalar_str(),
+            Some("1")
+        );
+        assert_eq!(
+            item.get(&[Seg::Key("y".into())]).unwrap().scalar_str(),
+            Some("3")
+        );
     }
 
     #[test]

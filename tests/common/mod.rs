@@ -18,7 +18,11 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
 }
 
 pub fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = stackctl().current_dir(dir).args(args).output().expect("stackctl runs");
+    let out = stackctl()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("stackctl runs");
     decode(out)
 }
 
@@ -64,7 +68,9 @@ pub fn require_tool(name: &str, why: &str) -> Option<PathBuf> {
     });
     match found {
         Some(path) => Some(path),
-        None if tools_required() => panic!("`{name}` is required ({why}) but not installed; .ci/run installs it"),
+        None if tools_required() => {
+            panic!("`{name}` is required ({why}) but not installed; .ci/run installs it")
+        }
         None => {
             eprintln!("SKIPPED: `{name}` is not installed; {why} was not checked");
             None
@@ -90,4 +96,22 @@ pub fn list_files(dir: &Path) -> Vec<String> {
     walk(dir, dir, &mut out);
     out.sort();
     out
+}
+
+/// The example specs under `examples/`: (directory name, directory).
+pub fn example_dirs() -> Vec<(String, PathBuf)> {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&examples)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join("stack.yaml").exists())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs.into_iter()
+        .map(|dir| (dir.file_name().unwrap().to_string_lossy().into_owned(), dir))
+        .collect()
 }
