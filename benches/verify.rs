@@ -14,10 +14,6 @@ use stackctl::model::Kind;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The pynomaly profile's components, jobs, rules, receivers and dashboards
-/// in miniature, for when the profile is not in this build.
-const OWN_SPEC: &str = include_str!("verify-pynomaly-like.yaml");
-
 /// Per-service answer latency: API servers that query storage are slower
 /// than exporters; Elasticsearch-backed and Grafana calls the slowest.
 fn delay(kind: Kind) -> Duration {
@@ -64,18 +60,16 @@ fn main() {
         .iter()
         .position(|a| a == "--spec")
         .and_then(|i| args.get(i + 1));
-    let (profile_code, _, _) = match spec {
-        Some(_) => (1, String::new(), String::new()),
-        None => stackctl(&["init", "--profile", "pynomaly", "--dir", d]),
-    };
-    let source = if let Some(file) = spec {
-        std::fs::copy(file, dir.path().join("stack.yaml")).expect("copy --spec file");
-        "the spec given with --spec"
-    } else if profile_code == 0 {
-        "the embedded `pynomaly` profile"
-    } else {
-        std::fs::write(dir.path().join("stack.yaml"), OWN_SPEC).expect("write spec");
-        "benches/verify-pynomaly-like.yaml (the pynomaly profile is not in this build)"
+    let source = match spec {
+        Some(file) => {
+            std::fs::copy(file, dir.path().join("stack.yaml")).expect("copy --spec file");
+            format!("{file} (--spec)")
+        }
+        None => {
+            let (code, _, err) = stackctl(&["init", "--profile", "pynomaly", "--dir", d]);
+            assert_eq!(code, 0, "init --profile pynomaly failed: {err}");
+            "the `pynomaly` profile".to_string()
+        }
     };
     let (code, _, err) = stackctl(&["render", "--dir", d]);
     assert_eq!(code, 0, "render failed: {err}");
