@@ -49,9 +49,13 @@ fn corpus_files() -> Vec<PathBuf> {
 fn load_groups(text: &str) -> Vec<RuleGroup> {
     let mut problems = Vec::new();
     let tree = stackctl::yaml::node::parse(text, &mut problems).expect("corpus YAML parses");
-    let (file, diags, _) = stackctl::yaml::de::load::<RuleFile>(tree);
-    assert!(diags.is_empty(), "corpus file does not load: {diags:?}");
-    file.expect("corpus file").groups
+    let loaded = stackctl::yaml::de::load::<RuleFile>(tree);
+    assert!(
+        loaded.problems.is_empty(),
+        "corpus file does not load: {:?}",
+        loaded.problems
+    );
+    loaded.value.expect("corpus file").groups
 }
 
 /// One case per rule, keeping its group's name and settings.
@@ -566,7 +570,22 @@ fn stackctl_agrees_with_promtool() {
     let profiles = profile_cases();
     let broken = mutated_cases(&corpus);
     let valid_count = corpus.len() + profiles.len();
-    let cases: Vec<Case> = corpus.into_iter().chain(profiles).chain(broken).collect();
+    // stackctl wants group names unique in the whole stack (promtool sees one
+    // file at a time): give every case's groups their own names.
+    let cases: Vec<Case> = corpus
+        .into_iter()
+        .chain(profiles)
+        .chain(broken)
+        .enumerate()
+        .map(|(i, mut case)| {
+            for group in case.groups.as_array_mut().unwrap() {
+                if let Some(name) = group["name"].as_str().filter(|n| !n.is_empty()) {
+                    group["name"] = json!(format!("{name}.c{i:04}"));
+                }
+            }
+            case
+        })
+        .collect();
 
     let dir = tempfile::tempdir().unwrap();
     let files: Vec<PathBuf> = cases
@@ -678,6 +697,13 @@ const DIFFERENCES: &[Difference] = &[
         promtool_invalid: false,
     },
     Difference {
+        name: "the same group name in two rule files",
+        version: PROMTOOL_VERSION,
+        groups: "- name: g\n  rules:\n  - record: a\n    expr: up\n",
+        stackctl_invalid: true,
+        promtool_invalid: false,
+    },
+    Difference {
         name: "negative group limit",
         version: PROMTOOL_VERSION,
         groups: "- name: g\n  limit: -1\n  rules:\n  - record: a\n    expr: up\n",
@@ -699,8 +725,14 @@ fn documented_differences_hold() {
         std::fs::write(&file, format!("groups:\n{}", d.groups)).unwrap();
         let promtool_invalid = promtool_verdicts(&promtool, std::slice::from_ref(&file))[0];
         let indented: String = d.groups.lines().map(|l| format!("    {l}\n")).collect();
+        // The same groups in a second rule file, for the one difference that needs two.
+        let second = if d.name.contains("two rule files") {
+            format!("  r2:\n{indented}")
+        } else {
+            String::new()
+        };
         let stack = common::spec_dir(&format!(
-            "stackctl: 1\nname: difference\ncomponents:\n  prometheus:\n    version: {}\nrules:\n  r:\n{indented}",
+            "stackctl: 1\nname: difference\ncomponents:\n  prometheus:\n    version: {}\nrules:\n  r:\n{indented}{second}",
             d.version
         ));
         let (code, _, stderr) = common::run_in(stack.path(), &["validate"]);

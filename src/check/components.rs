@@ -93,10 +93,12 @@ pub fn check(stack: &Stack, found: &mut Findings) {
         );
     }
     if !stack.logs.sources.is_empty() && !has(Kind::Alloy) && !has(Kind::Promtail) {
-        found.error(
+        // Not an error: a stack switched to the ELK backend keeps its sources
+        // for when Loki comes back; applications send to Logstash directly.
+        found.warning(
             path!["logs", "sources"],
-            "`logs.sources` need a log shipper",
-            "add `alloy: {}` (and `loki: {}`) under `components:`",
+            "`logs.sources` are not shipped: neither `alloy` nor `promtail` is enabled",
+            "enable `alloy` (and `loki`) to ship them, or remove `logs.sources`",
         );
     }
     if (has(Kind::Alloy) || has(Kind::Promtail)) && stack.logs.sources.is_empty() {
@@ -180,6 +182,13 @@ pub fn check(stack: &Stack, found: &mut Findings) {
                 );
             }
         }
+    }
+    if has(Kind::Loki) && stack.version_of(Kind::Loki).major() < 3 {
+        found.error(
+            path!["components", "loki", "version"],
+            format!("Loki {} is not supported: stackctl renders Loki 3 configuration (tsdb, schema v13)", stack.version_of(Kind::Loki)),
+            "pin a Loki 3 release such as `3.7.6`",
+        );
     }
     if let Some(loki) = &stack.components.loki {
         if let Some(from) = &loki.schema_from {

@@ -71,9 +71,14 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
                 } else {
                     Diagnostic::warning
                 };
+                let hint = if stack.secrets[name].generate == Some(true) {
+                    "delete the empty file and `stackctl render` generates a new value"
+                } else {
+                    "put the credential in the file; whatever uses it fails until then"
+                };
                 out.push(
                     d(format!("secret `{name}` is empty (`{rel}`)"))
-                        .with_hint("put the credential in the file; notifications that use it will fail until then")
+                        .with_hint(hint)
                         .with_code("secret-file")
                         .at_key(path!["secrets", name]),
                 );

@@ -324,7 +324,7 @@ receivers:
 "#;
         let mut problems = Vec::new();
         let tree = crate::yaml::node::parse(yaml, &mut problems).unwrap();
-        crate::yaml::de::load::<Alerting>(tree).0.unwrap()
+        crate::yaml::de::load::<Alerting>(tree).value.unwrap()
     }
 
     fn outcome(l: &Labels) -> Vec<Vec<(String, bool)>> {

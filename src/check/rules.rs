@@ -15,8 +15,18 @@ use crate::yaml::node::{Path, Seg};
 
 pub fn check(stack: &Stack, index: &Index<'_>, found: &mut Findings) {
     let prometheus = stack.version_of(Kind::Prometheus);
-    let mut across_files: std::collections::BTreeMap<&str, Path> =
-        std::collections::BTreeMap::new();
+    // Group names are unique in the whole stack. Prometheus only requires it
+    // within a rule file, but the same name in two files is a copy-paste
+    // mistake far more often than a choice, and its UI shows them alike.
+    duplicates(
+        found,
+        "rule group",
+        stack.rules.iter().flat_map(|(file, list)| {
+            list.iter()
+                .enumerate()
+                .map(move |(g, group)| (group.name.as_str(), path!["rules", file, g, "name"]))
+        }),
+    );
     for (file, list) in &stack.rules {
         if !is_file_stem(file) {
             found.error_at_key(
@@ -25,37 +35,13 @@ pub fn check(stack: &Stack, index: &Index<'_>, found: &mut Findings) {
                 "rule file names are letters, digits, `-`, `_` and `.`; it becomes `prometheus/rules/NAME.yml`",
             );
         }
-        // Prometheus requires unique group names within one rule file.
-        duplicates(
-            found,
-            "rule group",
-            list.iter()
-                .enumerate()
-                .map(|(g, group)| (group.name.as_str(), path!["rules", file, g, "name"])),
-        );
         for (g, group) in list.iter().enumerate() {
-            let at = path!["rules", file, g, "name"];
             if group.name.is_empty() {
                 found.error(
-                    at.clone(),
+                    path!["rules", file, g, "name"],
                     "rule group name is empty",
                     "Prometheus requires a group name",
                 );
-            }
-            match across_files.get(group.name.as_str()) {
-                Some(first) if !first.starts_with(&[Seg::Key("rules".into()), Seg::Key(file.clone())]) => found.push(
-                    Diagnostic::warning(format!("rule group `{}` is also defined in another rule file", group.name))
-                        .with_hint(format!(
-                            "Prometheus allows it, but both appear as `{}` in its UI and metrics; see `{}`",
-                            group.name,
-                            crate::yaml::node::path_to_string(first)
-                        ))
-                        .at(at.clone()),
-                ),
-                Some(_) => {}
-                None => {
-                    across_files.insert(&group.name, at.clone());
-                }
             }
             if group.rules.is_empty() {
                 found.warning(

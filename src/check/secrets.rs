@@ -15,25 +15,15 @@ pub fn references(stack: &Stack) -> Vec<(String, Path)> {
         }
     };
     let c = &stack.components;
-    if let Some(g) = &c.grafana {
-        if c.grafana.as_ref().is_some_and(|g| g.enabled != Some(false)) {
-            let admin = g
-                .admin_password_secret
-                .clone()
-                .unwrap_or_else(|| "grafana_admin_password".into());
-            let key = g
-                .secret_key_secret
-                .clone()
-                .unwrap_or_else(|| "grafana_secret_key".into());
-            add(
-                Some(&admin),
-                path!["components", "grafana", "admin_password_secret"],
-            );
-            add(
-                Some(&key),
-                path!["components", "grafana", "secret_key_secret"],
-            );
-        }
+    if stack.has(crate::model::Kind::Grafana) {
+        add(
+            Some(&stack.grafana_admin_secret()),
+            path!["components", "grafana", "admin_password_secret"],
+        );
+        add(
+            Some(&stack.grafana_key_secret()),
+            path!["components", "grafana", "secret_key_secret"],
+        );
     }
     if let Some(p) = &c.postgres_exporter {
         add(
@@ -41,26 +31,16 @@ pub fn references(stack: &Stack) -> Vec<(String, Path)> {
             path!["components", "postgres_exporter", "password_secret"],
         );
     }
-    if let Some(e) = &c.elasticsearch {
-        if e.enabled != Some(false) {
-            let pw = e
-                .password_secret
-                .clone()
-                .unwrap_or_else(|| "elastic_password".into());
+    if stack.has(crate::model::Kind::Elasticsearch) {
+        add(
+            Some(&stack.elastic_secret()),
+            path!["components", "elasticsearch", "password_secret"],
+        );
+        if stack.has(crate::model::Kind::Kibana) {
             add(
-                Some(&pw),
-                path!["components", "elasticsearch", "password_secret"],
+                Some(&stack.kibana_secret()),
+                path!["components", "elasticsearch", "kibana_password_secret"],
             );
-            if stack.has(crate::model::Kind::Kibana) {
-                let kpw = e
-                    .kibana_password_secret
-                    .clone()
-                    .unwrap_or_else(|| "kibana_system_password".into());
-                add(
-                    Some(&kpw),
-                    path!["components", "elasticsearch", "kibana_password_secret"],
-                );
-            }
         }
     }
     for (i, job) in stack.scrape_jobs.iter().enumerate() {

@@ -1,6 +1,7 @@
 //! One function per subcommand. Each returns how the process should exit; an
 //! `Err` means stackctl could not do its job (exit 2), reported without a backtrace.
 
+mod docker;
 mod down;
 mod init;
 mod profiles;

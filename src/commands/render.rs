@@ -42,14 +42,21 @@ pub fn build_tree(
                     release: opts.release,
                 },
             )?;
-            for mut finding in findings {
-                if let Some(tree) = &loaded.tree {
-                    finding.resolve(tree);
-                }
+            let failed = findings.iter().any(|f| f.is_error());
+            let mut findings = findings;
+            if let Some(tree) = &loaded.tree {
+                findings.iter_mut().for_each(|f| f.resolve(tree));
+            }
+            crate::diag::sort(&mut findings);
+            for finding in findings {
                 eprint!(
                     "{}",
                     crate::diag::render_text(&finding, &loaded.file, &loaded.text)
                 );
+            }
+            // A value Kubernetes would reject (a namespace, a label selector).
+            if failed {
+                return Ok(None);
             }
             tree
         }

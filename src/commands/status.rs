@@ -1,9 +1,55 @@
-//! `stackctl status`: one row per service with state, health and ports.
+//! `stackctl status`: one row per service with state, health and ports, read
+//! from the containers' labels. Exit 1 when a service is not running and
+//! healthy, so scripts can wait on it.
 
 use super::Exit;
+use crate::docker::bollard_engine::BollardEngine;
+use crate::docker::status::{Row, status, table};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub fn run(dir: &Path) -> anyhow::Result<Exit> {
-    let _ = dir;
-    anyhow::bail!("`stackctl status` is not implemented yet")
+    let (d, valid) = super::docker::existing_plan(dir)?;
+    let mut hashes = BTreeMap::new();
+    if valid {
+        let abs = super::docker::absolute(dir)?;
+        let (secrets, _) = crate::docker::preflight::read_secrets(&d, &abs);
+        for s in &d.services {
+            let spec = crate::docker::spec::container(&d, s, &abs, &secrets);
+            if let Some(hash) = spec.labels.get(crate::docker::spec::STACKCTL_HASH) {
+                hashes.insert(s.name.clone(), hash.clone());
+            }
+        }
+    }
+    let mut rows: Vec<Row> = super::docker::runtime()?
+        .block_on(async {
+            let engine = BollardEngine::connect().await?;
+            status(&engine, &d, &hashes).await
+        })
+        .map_err(super::docker::engine_error)?;
+    if !valid {
+        eprintln!(
+            "note: the spec does not validate; showing every container of project `{}`",
+            d.project
+        );
+        for r in &mut rows {
+            r.planned = true;
+        }
+    }
+    print!("{}", table(&rows));
+    let bad: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.planned && !r.ok(d.service(&r.service).is_some_and(|s| s.one_shot)))
+        .map(|r| r.service.as_str())
+        .collect();
+    if rows.is_empty() {
+        eprintln!("`{}` has no containers; `stackctl up` starts it", d.project);
+        return Ok(Exit::Failed);
+    }
+    if bad.is_empty() {
+        Ok(Exit::Ok)
+    } else {
+        eprintln!("not running and healthy: {}", bad.join(", "));
+        Ok(Exit::Failed)
+    }
 }

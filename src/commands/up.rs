@@ -1,9 +1,72 @@
-//! `stackctl up`: render if needed, then bring the stack up through the Docker Engine API.
+//! `stackctl up`: render (refusing on errors, respecting edited files), check
+//! the spec strictly (empty notifier credentials are errors here), then bring
+//! the stack up through the Docker Engine API from the same plan the Compose
+//! file was rendered from.
 
 use super::Exit;
+use crate::docker::bollard_engine::BollardEngine;
+use crate::docker::progress::Stderr;
+use crate::docker::up::{Options, Outcome, up};
+use crate::model::types::Duration;
 use std::path::Path;
+use std::time::Instant;
 
 pub fn run(dir: &Path, wait: &str, remove_orphans: bool) -> anyhow::Result<Exit> {
-    let _ = (dir, wait, remove_orphans);
-    anyhow::bail!("`stackctl up` is not implemented yet")
+    let wait = Duration::parse(wait).map_err(|e| {
+        anyhow::anyhow!("--wait: {e}\n  = help: a duration such as `90s`, `3m` or `1m30s`")
+    })?;
+    let started = Instant::now();
+    let Some(d) = super::docker::prepare(dir)? else {
+        return Ok(Exit::Failed);
+    };
+    let abs = super::docker::absolute(dir)?;
+    let opts = Options {
+        dir: abs,
+        wait: wait.as_std(),
+        remove_orphans,
+        poll: std::time::Duration::from_millis(100),
+    };
+    eprintln!("starting `{}` ({} services)", d.project, d.services.len());
+    let outcome = super::docker::runtime()?.block_on(async {
+        let engine = BollardEngine::connect().await?;
+        up(&engine, &d, &opts, &mut Stderr::new()).await
+    });
+    let secs = started.elapsed().as_secs_f64();
+    match outcome.map_err(super::docker::engine_error)? {
+        Outcome::Up(s) => {
+            let mut parts = Vec::new();
+            for (n, what) in [
+                (s.created.len(), "created"),
+                (s.recreated.len(), "recreated"),
+                (s.unchanged.len(), "unchanged"),
+            ] {
+                if n > 0 {
+                    parts.push(format!("{n} {what}"));
+                }
+            }
+            eprintln!(
+                "`{}` is up: {} services healthy ({}) in {secs:.1}s",
+                d.project,
+                d.services.len(),
+                parts.join(", ")
+            );
+            if !s.orphans.is_empty() {
+                eprintln!(
+                    "note: {} orphan container(s) left running ({}); `stackctl up --remove-orphans` removes them",
+                    s.orphans.len(),
+                    s.orphans.join(", ")
+                );
+            }
+            Ok(Exit::Ok)
+        }
+        Outcome::Failed(problems) => {
+            for p in &problems {
+                eprint!("{}", p.render());
+            }
+            eprintln!(
+                "`stackctl up` failed after {secs:.1}s; fix the above and run it again (it picks up where it stopped)"
+            );
+            Ok(Exit::Failed)
+        }
+    }
 }

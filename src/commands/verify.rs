@@ -1,7 +1,12 @@
-//! `stackctl verify`: probe the running stack end to end.
+//! `stackctl verify`: probe the running stack end to end and report every
+//! check; exit 0 only when all pass.
 
-use super::Exit;
+use super::{Exit, load_stack, print_diagnostics};
 use crate::cli::VerifyFormat;
+use crate::model::Kind;
+use crate::model::types::Duration;
+use crate::verify::{self, Context, Endpoints, endpoints};
+use std::io::IsTerminal;
 use std::path::Path;
 
 pub struct Options<'a> {
@@ -13,15 +18,92 @@ pub struct Options<'a> {
     pub deep: bool,
 }
 
+fn duration(flag: &str, text: &str) -> anyhow::Result<std::time::Duration> {
+    let d = Duration::parse(text).map_err(|e| {
+        anyhow::anyhow!(
+            "`{flag} {text}`: {e}\n  = help: write a duration such as `30s`, `2m` or `1m30s`"
+        )
+    })?;
+    Ok(d.as_std())
+}
+
 pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
-    let _ = (
-        dir,
-        opts.wait,
-        opts.timeout,
-        opts.format,
-        opts.only,
-        opts.urls,
-        opts.deep,
-    );
-    anyhow::bail!("`stackctl verify` is not implemented yet")
+    let wait = opts.wait.map(|w| duration("--wait", w)).transpose()?;
+    let timeout = duration("--timeout", opts.timeout)?;
+    if timeout.is_zero() {
+        anyhow::bail!(
+            "`--timeout {}`: the timeout must be longer than zero",
+            opts.timeout
+        );
+    }
+    let loaded = load_stack(dir, false)?;
+    if loaded.has_errors() {
+        print_diagnostics(&loaded);
+        eprintln!("verify needs a valid spec to know what to check; nothing was probed");
+        return Ok(Exit::Failed);
+    }
+    let Some(stack) = loaded.stack else {
+        anyhow::bail!("the spec did not load");
+    };
+    let overrides = endpoints::parse_overrides(opts.urls, &stack).map_err(anyhow::Error::msg)?;
+    let only: Vec<Kind> = opts
+        .only
+        .iter()
+        .map(|name| endpoints::enabled_kind(name, &stack))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let inputs = super::render::read_inputs(&stack, dir)?;
+    let deployment = crate::plan::plan(&stack, &inputs);
+    let secrets: verify::Secrets = stack
+        .secrets
+        .keys()
+        .map(|name| {
+            let file = crate::check::files::secret_file(&stack, name);
+            let value = std::fs::read_to_string(dir.join(&file))
+                .map(|v| v.trim_end_matches(['\n', '\r']).to_string())
+                .map_err(|e| {
+                    format!(
+                        "cannot read secret file `{}`: {e}",
+                        dir.join(&file).display()
+                    )
+                });
+            (name.clone(), value)
+        })
+        .collect();
+    let endpoints = Endpoints::resolve(&stack, &deployment, &overrides);
+    let cx = Context {
+        stack: &stack,
+        deployment: &deployment,
+        endpoints: &endpoints,
+        secrets: &secrets,
+        deep: opts.deep,
+    };
+    let probes = verify::derive(&cx, &only);
+    if probes.is_empty() {
+        anyhow::bail!("the spec enables no component that verify can check");
+    }
+    let report = verify::run(probes, &verify::Options { timeout, wait })?;
+    let out = match opts.format {
+        VerifyFormat::Text => {
+            let color = std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            verify::report::text(&report, color)
+        }
+        VerifyFormat::Json => verify::report::json(&report),
+        VerifyFormat::Junit => verify::report::junit(&report),
+    };
+    print!("{out}");
+    if opts.format != VerifyFormat::Text {
+        eprintln!(
+            "verify: {} checks, {} failed, {} skipped",
+            report.results.len(),
+            report.count(verify::Status::Fail),
+            report.count(verify::Status::Skip)
+        );
+    }
+    Ok(if report.passed() {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    })
 }

@@ -231,6 +231,12 @@ static JAEGER: Info = Info {
         internal("jaeger_grpc", 14250),
         internal("jaeger_thrift_http", 14268),
         internal("zipkin", 9411),
+        PortInfo {
+            name: "jaeger_compact",
+            container: 6831,
+            udp: true,
+            published: false,
+        },
     ],
     metrics: Some(("metrics", "/metrics")),
     ready: Some(("health", "/status")),
@@ -441,6 +447,34 @@ impl Stack {
 
     pub fn bind_address(&self) -> &str {
         self.defaults.bind_address.as_deref().unwrap_or("127.0.0.1")
+    }
+
+    /// Secret with Grafana's admin password.
+    pub fn grafana_admin_secret(&self) -> String {
+        let spec = self.components.grafana.as_ref();
+        spec.and_then(|g| g.admin_password_secret.clone())
+            .unwrap_or_else(|| "grafana_admin_password".into())
+    }
+
+    /// Secret with Grafana's `secret_key`.
+    pub fn grafana_key_secret(&self) -> String {
+        let spec = self.components.grafana.as_ref();
+        spec.and_then(|g| g.secret_key_secret.clone())
+            .unwrap_or_else(|| "grafana_secret_key".into())
+    }
+
+    /// Secret with the Elasticsearch `elastic` password.
+    pub fn elastic_secret(&self) -> String {
+        let spec = self.components.elasticsearch.as_ref();
+        spec.and_then(|e| e.password_secret.clone())
+            .unwrap_or_else(|| "elastic_password".into())
+    }
+
+    /// Secret with the Elasticsearch `kibana_system` password.
+    pub fn kibana_secret(&self) -> String {
+        let spec = self.components.elasticsearch.as_ref();
+        spec.and_then(|e| e.kibana_password_secret.clone())
+            .unwrap_or_else(|| "kibana_system_password".into())
     }
 }
 

@@ -702,6 +702,9 @@ pub struct Panel {
     /// Stack the series of a time series panel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stacked: Option<bool>,
+    /// Label of the value axis of a time series panel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub axis_label: Option<String>,
     pub queries: Vec<Query>,
 }
 

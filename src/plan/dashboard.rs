@@ -25,14 +25,16 @@ pub fn to_json(dash: &Dashboard, datasources: &[Datasource]) -> Value {
         })
         .or_else(|| datasources.first());
     let mut panels: Vec<Value> = Vec::new();
-    let mut id = 1u32;
+    let mut id = 0u32;
     let mut y = 0u32;
     for row in &dash.rows {
         let mut children: Vec<Value> = Vec::new();
         let collapsed = row.collapsed == Some(true);
         let row_y = y;
+        let row_id = id + 1;
         if row.title.is_some() {
             y += 1;
+            id += 1;
         }
         let (mut x, mut line_height) = (0u32, 0u32);
         for panel in &row.panels {
@@ -57,7 +59,7 @@ pub fn to_json(dash: &Dashboard, datasources: &[Datasource]) -> Value {
         if let Some(title) = &row.title {
             let mut r = obj();
             r.insert("type".into(), json!("row"));
-            r.insert("id".into(), json!(id_for_row(&mut id)));
+            r.insert("id".into(), json!(row_id));
             r.insert("title".into(), json!(title));
             r.insert("collapsed".into(), json!(collapsed));
             r.insert(
@@ -130,11 +132,6 @@ pub fn to_json(dash: &Dashboard, datasources: &[Datasource]) -> Value {
     d.insert("links".into(), json!([]));
     d.insert("panels".into(), Value::Array(panels));
     Value::Object(d)
-}
-
-fn id_for_row(id: &mut u32) -> u32 {
-    *id += 1;
-    *id
 }
 
 pub fn ds_ref(ds: &Datasource) -> Value {
@@ -232,6 +229,9 @@ fn panel_json(
             }
             if !panel.thresholds.is_empty() {
                 custom["thresholdsStyle"] = json!({"mode": "line"});
+            }
+            if let Some(label) = &panel.axis_label {
+                custom["axisLabel"] = json!(label);
             }
             defaults.insert("custom".into(), custom);
         }

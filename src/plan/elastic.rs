@@ -15,24 +15,6 @@ use serde_json::json;
 pub const SETUP_SERVICE: &str = "elasticsearch-setup";
 pub const KIBANA_SETUP_SERVICE: &str = "kibana-setup";
 
-fn elastic_secret(stack: &Stack) -> String {
-    stack
-        .components
-        .elasticsearch
-        .as_ref()
-        .and_then(|e| e.password_secret.clone())
-        .unwrap_or_else(|| "elastic_password".into())
-}
-
-fn kibana_secret(stack: &Stack) -> String {
-    stack
-        .components
-        .elasticsearch
-        .as_ref()
-        .and_then(|e| e.kibana_password_secret.clone())
-        .unwrap_or_else(|| "kibana_system_password".into())
-}
-
 fn es_url() -> String {
     format!(
         "http://elasticsearch:{}",
@@ -89,7 +71,7 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
 fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     let spec = stack.components.elasticsearch.clone().unwrap_or_default();
     let mut service = Service::for_component(stack, c);
-    let secret = elastic_secret(stack);
+    let secret = stack.elastic_secret();
     let password_file = service.use_secret(&secret);
     let heap = spec.heap.as_ref().map_or("512m", |h| h.as_str());
     let env = &mut service.environment;
@@ -118,7 +100,7 @@ fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     d.services.push(service);
 
     // The one-shot setup job, on the Elasticsearch image (it has bash and curl).
-    let kibana = stack.has(Kind::Kibana).then(|| kibana_secret(stack));
+    let kibana = stack.has(Kind::Kibana).then(|| stack.kibana_secret());
     let index = crate::check::dashboards::default_log_index(stack);
     let retention = spec.log_retention.as_ref().map(|r| es_duration(r.millis()));
     let script = render(
@@ -193,7 +175,7 @@ impl Service {
 fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     let spec = stack.components.logstash.clone().unwrap_or_default();
     let mut service = Service::for_component(stack, c);
-    let password = service.use_secret(&elastic_secret(stack));
+    let password = service.use_secret(&stack.elastic_secret());
     service.entrypoint = Some(vec![
         "/bin/bash".into(),
         "-c".into(),
@@ -240,7 +222,7 @@ fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
 fn kibana(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     let spec = stack.components.kibana.clone().unwrap_or_default();
     let mut service = Service::for_component(stack, c);
-    let password = service.use_secret(&kibana_secret(stack));
+    let password = service.use_secret(&stack.kibana_secret());
     service.entrypoint = Some(vec![
         "/bin/bash".into(),
         "-c".into(),
@@ -272,7 +254,7 @@ fn kibana(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
             include_str!("../../templates/kibana-setup.sh.j2"),
             minijinja::context! {
                 kibana_url => format!("http://kibana:{kibana_port}"),
-                elastic_secret => super::secret_path(&elastic_secret(stack)),
+                elastic_secret => super::secret_path(&stack.elastic_secret()),
                 index_pattern => pattern,
                 data_view => json!({"data_view": {
                     "title": pattern,
@@ -283,7 +265,7 @@ fn kibana(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
         );
         d.files.insert("kibana/setup/setup.sh".into(), script);
         let mut setup = one_shot(stack, KIBANA_SETUP_SERVICE, image, "kibana/setup/setup.sh");
-        setup.use_secret(&elastic_secret(stack));
+        setup.use_secret(&stack.elastic_secret());
         setup.after("kibana", Condition::Healthy);
         d.services.push(setup);
     }

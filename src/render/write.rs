@@ -92,7 +92,7 @@ pub fn plan_changes(dir: &Path, tree: &Tree) -> anyhow::Result<Vec<Planned>> {
         }
     }
     for (path, hash) in &manifest.files {
-        if tree.contains_key(path) || path == MANIFEST {
+        if tree.contains_key(path) || path == MANIFEST || !same_target(tree, path) {
             continue;
         }
         if let Some(text) = read_optional(&dir.join(path))? {
@@ -110,6 +110,14 @@ pub fn plan_changes(dir: &Path, tree: &Tree) -> anyhow::Result<Vec<Planned>> {
         }
     }
     Ok(out)
+}
+
+/// The Kubernetes target writes only under `kubernetes/`, the compose target
+/// everything else; a render of one target never removes the other's files.
+fn same_target(tree: &Tree, path: &str) -> bool {
+    let kubernetes = |p: &str| p.starts_with(&format!("{}/", super::kubernetes::DIR));
+    let tree_is_kubernetes = tree.keys().next().is_some_and(|p| kubernetes(p));
+    kubernetes(path) == tree_is_kubernetes
 }
 
 fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
@@ -178,6 +186,12 @@ pub fn apply(dir: &Path, tree: &Tree, force: bool) -> anyhow::Result<Outcome> {
         for change in changes.iter().filter(|c| c.change == Change::Orphaned) {
             if let Some(hash) = old.files.get(&change.path) {
                 manifest.files.insert(change.path.clone(), hash.clone());
+            }
+        }
+        // So do the other target's files, which this render did not look at.
+        for (path, hash) in &old.files {
+            if !same_target(tree, path) {
+                manifest.files.insert(path.clone(), hash.clone());
             }
         }
     }

@@ -163,9 +163,18 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
-/// Reads `root` as `T`, collecting every problem. `None` only when nothing
-/// usable is left after removing every offending node.
-pub fn load<T: DeserializeOwned>(mut root: Node) -> (Option<T>, Vec<Diagnostic>, Node) {
+/// What `load` produced: the value (when anything usable was left), every
+/// problem, the tree as finally read, and the paths removed to get there.
+pub struct Loaded<T> {
+    pub value: Option<T>,
+    pub problems: Vec<Diagnostic>,
+    pub tree: Node,
+    pub removed: Vec<Path>,
+}
+
+/// Reads `root` as `T`, collecting every problem. `value` is `None` only when
+/// nothing usable is left after removing every offending node.
+pub fn load<T: DeserializeOwned>(mut root: Node) -> Loaded<T> {
     let mut problems: Vec<Diagnostic> = Vec::new();
     let mut removed: Vec<Path> = Vec::new();
     for _ in 0..MAX_ATTEMPTS {
@@ -177,7 +186,12 @@ pub fn load<T: DeserializeOwned>(mut root: Node) -> (Option<T>, Vec<Diagnostic>,
                 // their node was removed since.
                 problems.extend(sink.into_inner());
                 dedupe(&mut problems);
-                return (Some(value), problems, root);
+                return Loaded {
+                    value: Some(value),
+                    problems,
+                    tree: root,
+                    removed,
+                };
             }
             Err(err) => {
                 problems.extend(sink.into_inner());
@@ -197,7 +211,12 @@ pub fn load<T: DeserializeOwned>(mut root: Node) -> (Option<T>, Vec<Diagnostic>,
                 }
                 if !root.remove(&path) {
                     dedupe(&mut problems);
-                    return (None, problems, root);
+                    return Loaded {
+                        value: None,
+                        problems,
+                        tree: root,
+                        removed,
+                    };
                 }
                 removed.push(path);
             }
@@ -206,7 +225,12 @@ pub fn load<T: DeserializeOwned>(mut root: Node) -> (Option<T>, Vec<Diagnostic>,
     problems.push(Diagnostic::error(format!(
         "too many problems; stopped after {MAX_ATTEMPTS}"
     )));
-    (None, problems, root)
+    Loaded {
+        value: None,
+        problems,
+        tree: root,
+        removed,
+    }
 }
 
 fn dedupe(problems: &mut Vec<Diagnostic>) {
@@ -787,8 +811,8 @@ mod tests {
     fn run(src: &str) -> (Option<Doc>, Vec<Diagnostic>) {
         let mut problems = Vec::new();
         let root = parse(src, &mut problems).unwrap();
-        let (doc, diags, _) = load::<Doc>(root);
-        (doc, diags)
+        let loaded = load::<Doc>(root);
+        (loaded.value, loaded.problems)
     }
 
     fn lines(diags: &[Diagnostic]) -> Vec<String> {

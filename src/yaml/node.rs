@@ -327,7 +327,7 @@ impl<'a> Builder<'a, '_> {
                     },
                 },
                 message: format!("invalid YAML: {}", e.info()),
-                hint: None,
+                hint: syntax_hint(e.info()),
             }),
             None => Err(self.problem("unexpected end of YAML input")),
         }
@@ -506,6 +506,21 @@ impl<'a> Builder<'a, '_> {
                 end: end.end,
             },
         })
+    }
+}
+
+/// Hints for the YAML mistakes people make most in hand-written specs.
+fn syntax_hint(info: &str) -> Option<String> {
+    if info.contains("mapping values are not allowed") {
+        Some("a value that contains `: ` must be quoted, e.g. `expr: 'up{job=\"a: b\"}'`".into())
+    } else if info.contains("found character that cannot start any token") || info.contains("tab") {
+        Some("YAML indents with spaces, not tabs".into())
+    } else if info.contains("did not find expected key")
+        || info.contains("did not find expected '-'")
+    {
+        Some("check the indentation of this line against the lines above".into())
+    } else {
+        None
     }
 }
 

@@ -1,0 +1,111 @@
+//! What `up`, `down` and `status` share: the plan of the stack directory, the
+//! async runtime, and how engine errors reach the user.
+
+use crate::docker::EngineError;
+use crate::plan::Deployment;
+use std::path::{Path, PathBuf};
+
+/// Renders the compose tree (as `stackctl render` does) and checks the spec
+/// strictly (`up` only); the plan, or `None` after printing why not (exit 1).
+pub fn prepare(dir: &Path) -> anyhow::Result<Option<Deployment>> {
+    let opts = super::render::Options {
+        target: crate::cli::Target::Compose,
+        check: false,
+        diff: false,
+        force: false,
+        namespace: None,
+        release: None,
+    };
+    if super::render::run(dir, opts)? == super::Exit::Failed {
+        return Ok(None);
+    }
+    // Render has printed the warnings; print only what strictness adds.
+    let strict = super::load_stack(dir, true)?;
+    let errors: Vec<_> = strict.diagnostics.iter().filter(|d| d.is_error()).collect();
+    if !errors.is_empty() {
+        for d in &errors {
+            eprint!(
+                "{}",
+                crate::diag::render_text(d, &strict.file, &strict.text)
+            );
+        }
+        eprintln!(
+            "{}: {} error(s): `stackctl up` needs them fixed first",
+            strict.file,
+            errors.len()
+        );
+        return Ok(None);
+    }
+    let Some(stack) = strict.stack else {
+        return Ok(None);
+    };
+    let inputs = super::render::read_inputs(&stack, dir)?;
+    Ok(Some(crate::plan::plan(&stack, &inputs)))
+}
+
+pub fn absolute(dir: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::canonicalize(dir)
+        .map_err(|e| anyhow::anyhow!("cannot resolve `{}`: {e}", dir.display()))
+}
+
+/// One thread is plenty: the work is waiting on the daemon.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
+}
+
+/// Engine errors stop stackctl from doing its job (exit 2).
+pub fn engine_error(e: EngineError) -> anyhow::Error {
+    match e {
+        EngineError::Unreachable { .. } => anyhow::anyhow!(
+            "{e}\n  = help: is the Docker daemon running (`docker info`)? Set `DOCKER_HOST` if it listens elsewhere"
+        ),
+        other => anyhow::anyhow!("the Docker engine refused a request: {other}"),
+    }
+}
+
+/// The plan of a stack directory for `down` and `status`, which must work
+/// even when the spec no longer validates: then only the project name is
+/// known (from the spec, or the `.env` that render wrote).
+pub fn existing_plan(dir: &Path) -> anyhow::Result<(Deployment, bool)> {
+    let loaded = super::load_stack(dir, false);
+    if let Ok(loaded) = &loaded {
+        if !loaded.has_errors() {
+            if let Some(stack) = &loaded.stack {
+                let inputs = super::render::read_inputs(stack, dir)?;
+                return Ok((crate::plan::plan(stack, &inputs), true));
+            }
+        }
+        if let Some(stack) = &loaded.stack {
+            return Ok((empty(&stack.name), false));
+        }
+    }
+    let env = dir.join(crate::render::ENV_FILE);
+    let from_env = std::fs::read_to_string(&env).ok().and_then(|text| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("COMPOSE_PROJECT_NAME="))
+            .map(|name| name.trim().to_string())
+    });
+    match (from_env, loaded) {
+        (Some(name), _) if !name.is_empty() => Ok((empty(&name), false)),
+        (_, Err(e)) => Err(e),
+        (_, Ok(_)) => anyhow::bail!(
+            "cannot tell the project name: `{}` does not load and there is no `{}`",
+            dir.join("stack.yaml").display(),
+            env.display()
+        ),
+    }
+}
+
+fn empty(project: &str) -> Deployment {
+    Deployment {
+        project: project.to_string(),
+        external_networks: Vec::new(),
+        volumes: Vec::new(),
+        secrets: Default::default(),
+        services: Vec::new(),
+        files: Default::default(),
+    }
+}

@@ -1,0 +1,526 @@
+//! The real `Engine`: the Docker Engine API through bollard.
+//!
+//! The API version is negotiated: bollard defaults to a newer API than many
+//! installed daemons speak (Docker 20.10 speaks 1.41), and an older daemon
+//! rejects requests for a version it does not know. Connecting is bounded by a
+//! few seconds, so a dead daemon is reported at once rather than after
+//! bollard's two-minute request timeout.
+
+use super::engine::{ContainerSpec, Engine, EngineError, Existing, Published, Result, State};
+use bollard::Docker;
+use bollard::errors::Error as BollardError;
+use bollard::models::{
+    ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
+    NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
+    ListVolumesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// How long the daemon has to answer the first request.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Any later request (image pulls excepted, which stream).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Grace period for a container to stop before it is killed.
+const STOP_SECONDS: i32 = 10;
+const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+
+pub struct BollardEngine {
+    docker: Docker,
+    host: String,
+}
+
+impl BollardEngine {
+    /// Connects to `DOCKER_HOST` (or the local socket) and negotiates the API
+    /// version, within `CONNECT_TIMEOUT`.
+    pub async fn connect() -> Result<BollardEngine> {
+        let host = std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| DEFAULT_HOST.to_string());
+        let unreachable = |reason: String| EngineError::Unreachable {
+            host: host.clone(),
+            reason,
+        };
+        let docker = Docker::connect_with_host(&host).map_err(|e| unreachable(describe(&e)))?;
+        let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await {
+            Ok(Ok(docker)) => docker,
+            Ok(Err(e)) => return Err(unreachable(describe(&e))),
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "no answer within {}s",
+                    CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        };
+        Ok(BollardEngine {
+            docker: docker.with_timeout(REQUEST_TIMEOUT),
+            host,
+        })
+    }
+
+    fn error(&self, e: BollardError) -> EngineError {
+        match e {
+            BollardError::DockerResponseServerError {
+                status_code: 404,
+                message,
+            } => EngineError::NotFound(message),
+            BollardError::DockerResponseServerError {
+                status_code: 409,
+                message,
+            } => EngineError::Conflict(message),
+            BollardError::DockerResponseServerError { message, .. } => EngineError::Api(message),
+            BollardError::JsonDataError { .. } | BollardError::JsonSerdeError { .. } => {
+                EngineError::Api(e.to_string())
+            }
+            // Transport failures: the socket is gone, the daemon stopped answering.
+            other => EngineError::Unreachable {
+                host: self.host.clone(),
+                reason: describe(&other),
+            },
+        }
+    }
+
+    fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
+        HashMap::from([(
+            "label".to_string(),
+            vec![format!("{}={project}", super::spec::PROJECT)],
+        )])
+    }
+}
+
+/// The innermost cause says what happened ("Connection refused (os error
+/// 111)"); the outer layers only say which client library noticed.
+fn describe(e: &BollardError) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+fn hash_map(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
+    labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn port_key(container_port: u16, udp: bool) -> String {
+    format!("{container_port}/{}", if udp { "udp" } else { "tcp" })
+}
+
+fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
+    let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for p in &spec.ports {
+        port_bindings
+            .entry(port_key(p.container_port, p.udp))
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding {
+                host_ip: Some(p.host_ip.clone()),
+                host_port: Some(p.host_port.to_string()),
+            });
+    }
+    let exposed: Vec<String> = spec
+        .ports
+        .iter()
+        .map(|p| port_key(p.container_port, p.udp))
+        .collect();
+    let healthcheck = spec.healthcheck.as_ref().map(|h| {
+        let mut test = vec![if h.shell { "CMD-SHELL" } else { "CMD" }.to_string()];
+        test.extend(h.test.iter().cloned());
+        let nanos = |s: u32| i64::from(s) * 1_000_000_000;
+        HealthConfig {
+            test: Some(test),
+            interval: Some(nanos(h.interval_s)),
+            timeout: Some(nanos(h.timeout_s)),
+            retries: Some(i64::from(h.retries)),
+            start_period: Some(nanos(h.start_period_s)),
+            start_interval: None,
+        }
+    });
+    let restart = match spec.restart.as_str() {
+        "always" => RestartPolicyNameEnum::ALWAYS,
+        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+        _ => RestartPolicyNameEnum::NO,
+    };
+    let devices = spec
+        .devices
+        .iter()
+        .map(|d| {
+            // `host[:container[:permissions]]`, as in Compose.
+            let mut parts = d.splitn(3, ':');
+            let host = parts.next().unwrap_or_default().to_string();
+            let container = parts.next().map_or_else(|| host.clone(), str::to_string);
+            DeviceMapping {
+                path_on_host: Some(host),
+                path_in_container: Some(container),
+                cgroup_permissions: Some(parts.next().unwrap_or("rwm").to_string()),
+            }
+        })
+        .collect();
+    ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        entrypoint: spec.entrypoint.clone(),
+        cmd: if spec.cmd.is_empty() && spec.entrypoint.is_none() {
+            None
+        } else {
+            Some(spec.cmd.clone())
+        },
+        env: Some(spec.env.clone()),
+        labels: Some(hash_map(&spec.labels)),
+        exposed_ports: Some(exposed),
+        healthcheck,
+        host_config: Some(HostConfig {
+            binds: Some(spec.binds.clone()),
+            port_bindings: Some(port_bindings),
+            restart_policy: Some(RestartPolicy {
+                name: Some(restart),
+                maximum_retry_count: None,
+            }),
+            nano_cpus: spec.nano_cpus,
+            memory: spec.memory,
+            privileged: Some(spec.privileged),
+            devices: Some(devices),
+            cap_add: Some(spec.cap_add.clone()),
+            extra_hosts: Some(spec.extra_hosts.clone()),
+            network_mode: Some(spec.network.clone()),
+            ..Default::default()
+        }),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                spec.network.clone(),
+                EndpointSettings {
+                    aliases: Some(spec.aliases.clone()),
+                    ..Default::default()
+                },
+            )])),
+        }),
+        ..Default::default()
+    }
+}
+
+impl Engine for BollardEngine {
+    fn host(&self) -> String {
+        self.host.clone()
+    }
+
+    async fn ping(&self) -> Result<()> {
+        match tokio::time::timeout(CONNECT_TIMEOUT, self.docker.ping()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(EngineError::Unreachable {
+                host: self.host.clone(),
+                reason: describe(&e),
+            }),
+            Err(_) => Err(EngineError::Unreachable {
+                host: self.host.clone(),
+                reason: format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
+            }),
+        }
+    }
+
+    async fn image_id(&self, image: &str) -> Result<Option<String>> {
+        match self.docker.inspect_image(image).await {
+            Ok(info) => Ok(info.id),
+            Err(e) => match self.error(e) {
+                EngineError::NotFound(_) => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn pull(&self, image: &str) -> Result<()> {
+        let options = CreateImageOptionsBuilder::new().from_image(image).build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(err) = info.error_detail.and_then(|d| d.message) {
+                        return Err(EngineError::Api(err));
+                    }
+                }
+                Err(e) => return Err(self.error(e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn containers(&self, project: &str) -> Result<Vec<Existing>> {
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&Self::project_filter(project))
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.error(e))?;
+        let mut out: Vec<Existing> = list
+            .into_iter()
+            .map(|c| {
+                let labels: BTreeMap<String, String> =
+                    c.labels.unwrap_or_default().into_iter().collect();
+                let mut ports: Vec<Published> = c
+                    .ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| {
+                        Some(Published {
+                            host_ip: p.ip.unwrap_or_default(),
+                            host_port: p.public_port?,
+                            container_port: p.private_port,
+                            udp: p.typ.is_some_and(|t| t.to_string() == "udp"),
+                        })
+                    })
+                    .collect();
+                ports.sort_by_key(|p| (p.host_port, p.udp, p.host_ip.clone()));
+                ports.dedup_by_key(|p| (p.host_port, p.udp, p.host_ip.clone()));
+                Existing {
+                    id: c.id.unwrap_or_default(),
+                    name: c
+                        .names
+                        .and_then(|n| n.into_iter().next())
+                        .map(|n| n.trim_start_matches('/').to_string())
+                        .unwrap_or_default(),
+                    service: labels
+                        .get(super::spec::SERVICE)
+                        .cloned()
+                        .unwrap_or_default(),
+                    labels,
+                    image_id: c.image_id.unwrap_or_default(),
+                    state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                    status: c.status.unwrap_or_default(),
+                    ports,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.service.cmp(&b.service).then(a.name.cmp(&b.name)));
+        Ok(out)
+    }
+
+    async fn network_exists(&self, name: &str) -> Result<bool> {
+        match self.docker.inspect_network(name, None).await {
+            Ok(_) => Ok(true),
+            Err(e) => match self.error(e) {
+                EngineError::NotFound(_) => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn create_network(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(hash_map(labels)),
+            ..Default::default()
+        };
+        self.docker
+            .create_network(request)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(e))
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        self.docker
+            .remove_network(name)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    async fn volume_exists(&self, name: &str) -> Result<bool> {
+        match self.docker.inspect_volume(name).await {
+            Ok(_) => Ok(true),
+            Err(e) => match self.error(e) {
+                EngineError::NotFound(_) => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn create_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+        let request = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(hash_map(labels)),
+            ..Default::default()
+        };
+        self.docker
+            .create_volume(request)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(e))
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        self.docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    async fn volumes(&self, project: &str) -> Result<Vec<String>> {
+        let options = ListVolumesOptionsBuilder::new()
+            .filters(&Self::project_filter(project))
+            .build();
+        let list = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(|e| self.error(e))?;
+        let mut names: Vec<String> = list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    async fn create(&self, spec: &ContainerSpec) -> Result<String> {
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&spec.name)
+            .build();
+        let created = self
+            .docker
+            .create_container(Some(options), create_body(spec))
+            .await
+            .map_err(|e| self.error(e))?;
+        for network in &spec.extra_networks {
+            let request = NetworkConnectRequest {
+                container: created.id.clone(),
+                endpoint_config: Some(EndpointSettings {
+                    aliases: Some(spec.aliases.clone()),
+                    ..Default::default()
+                }),
+            };
+            self.docker
+                .connect_network(network, request)
+                .await
+                .map_err(|e| self.error(e))?;
+        }
+        Ok(created.id)
+    }
+
+    async fn upload(&self, id: &str, tar: Vec<u8>) -> Result<()> {
+        let options = UploadToContainerOptionsBuilder::new().path("/").build();
+        self.docker
+            .upload_to_container(
+                id,
+                Some(options),
+                bollard::body_full(bytes::Bytes::from(tar)),
+            )
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    async fn start(&self, id: &str) -> Result<()> {
+        self.docker
+            .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    async fn inspect(&self, id: &str) -> Result<State> {
+        let info = self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| self.error(e))?;
+        let state = info.state.unwrap_or_default();
+        let health = state.health.unwrap_or_default();
+        let ip = info
+            .network_settings
+            .and_then(|n| n.networks)
+            .and_then(|nets| {
+                nets.into_values()
+                    .filter_map(|e| e.ip_address)
+                    .find(|ip| !ip.is_empty())
+            });
+        Ok(State {
+            status: state.status.map(|s| s.to_string()).unwrap_or_default(),
+            exit_code: state.exit_code.unwrap_or_default(),
+            restart_count: info.restart_count.unwrap_or_default(),
+            oom_killed: state.oom_killed.unwrap_or_default(),
+            health: health
+                .status
+                .map(|s| s.to_string())
+                .filter(|s| !s.is_empty() && s != "none"),
+            last_health_output: health
+                .log
+                .and_then(|log| log.into_iter().last())
+                .and_then(|r| r.output),
+            ip,
+            error: state.error.filter(|e| !e.is_empty()),
+        })
+    }
+
+    async fn logs(&self, id: &str, lines: usize) -> Result<String> {
+        let options = LogsOptionsBuilder::new()
+            .stdout(true)
+            .stderr(true)
+            .tail(&lines.to_string())
+            .build();
+        let mut stream = self.docker.logs(id, Some(options));
+        let mut out = String::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(chunk) => out.push_str(&chunk.to_string()),
+                Err(e) => return Err(self.error(e)),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn remove(&self, id: &str) -> Result<()> {
+        let stop = StopContainerOptionsBuilder::new().t(STOP_SECONDS).build();
+        match self.docker.stop_container(id, Some(stop)).await {
+            // 304: already stopped.
+            Ok(())
+            | Err(BollardError::DockerResponseServerError {
+                status_code: 304, ..
+            }) => {}
+            Err(e) => match self.error(e) {
+                EngineError::NotFound(_) => return Ok(()),
+                // Removal with force still works for a container that will not stop.
+                EngineError::Api(_) | EngineError::Conflict(_) => {}
+                other => return Err(other),
+            },
+        }
+        let options = RemoveContainerOptionsBuilder::new().force(true).build();
+        match self.docker.remove_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) => match self.error(e) {
+                EngineError::NotFound(_) => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    fn port_free(&self, host_ip: &str, port: u16, udp: bool) -> bool {
+        let ip = if host_ip.is_empty() {
+            "0.0.0.0"
+        } else {
+            host_ip
+        };
+        let addr = (ip.trim_start_matches('[').trim_end_matches(']'), port);
+        let result = if udp {
+            std::net::UdpSocket::bind(addr).map(drop)
+        } else {
+            std::net::TcpListener::bind(addr).map(drop)
+        };
+        // Only "in use" counts: an address this host does not have is for the
+        // engine to report.
+        !matches!(result, Err(e) if e.kind() == std::io::ErrorKind::AddrInUse)
+    }
+
+    async fn http_ok(&self, addr: &str, path: &str) -> bool {
+        super::http::ok(addr, path).await
+    }
+}

@@ -1,0 +1,131 @@
+//! The `Engine` trait: the few Docker Engine operations `up`, `down` and
+//! `status` need, in stackctl's own terms. The real implementation talks to the
+//! daemon through bollard (`bollard_engine.rs`); unit tests drive the
+//! orchestration through an in-memory fake. The two host probes (is a port
+//! free, does an HTTP endpoint answer) are here too, so the fake can script them.
+
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The daemon did not answer: stackctl cannot do its job (exit 2).
+    #[error("cannot reach the Docker daemon at `{host}`: {reason}")]
+    Unreachable { host: String, reason: String },
+    #[error("{0}")]
+    NotFound(String),
+    /// A name is taken (HTTP 409).
+    #[error("{0}")]
+    Conflict(String),
+    /// Anything else the daemon refused, with its message.
+    #[error("{0}")]
+    Api(String),
+}
+
+pub type Result<T> = std::result::Result<T, EngineError>;
+
+/// A container of the project, as listed (labels and state, no inspect).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Existing {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    pub labels: BTreeMap<String, String>,
+    /// The image ID the container was created from.
+    pub image_id: String,
+    /// `created`, `running`, `restarting`, `exited`, `dead`, …
+    pub state: String,
+    /// The engine's status text, e.g. `Up 3 minutes (healthy)`.
+    pub status: String,
+    pub ports: Vec<Published>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub udp: bool,
+}
+
+/// What `inspect` says about a running (or finished) container.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct State {
+    pub status: String,
+    pub exit_code: i64,
+    pub restart_count: i64,
+    pub oom_killed: bool,
+    /// `starting`, `healthy`, `unhealthy`; `None` without a healthcheck.
+    pub health: Option<String>,
+    /// Output of the most recent healthcheck run.
+    pub last_health_output: Option<String>,
+    /// Address on the project network, for probing from the host.
+    pub ip: Option<String>,
+    /// An error the engine recorded when starting the process.
+    pub error: Option<String>,
+}
+
+/// Everything needed to create one container.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    /// `source:target[:ro]`, sources absolute.
+    pub binds: Vec<String>,
+    pub ports: Vec<Published>,
+    pub healthcheck: Option<crate::plan::Healthcheck>,
+    pub restart: String,
+    pub nano_cpus: Option<i64>,
+    pub memory: Option<i64>,
+    pub privileged: bool,
+    pub devices: Vec<String>,
+    pub cap_add: Vec<String>,
+    /// `host:address`.
+    pub extra_hosts: Vec<String>,
+    /// The network the container is created on, with its DNS aliases.
+    pub network: String,
+    pub aliases: Vec<String>,
+    /// More networks to join after creation (`network.attach`).
+    pub extra_networks: Vec<String>,
+}
+
+/// The Docker operations stackctl uses. `async fn` in a trait is fine here:
+/// everything runs on one current-thread runtime, so no `Send` bound is needed.
+#[allow(async_fn_in_trait)]
+pub trait Engine {
+    /// Where the engine is, for messages (`unix:///var/run/docker.sock`).
+    fn host(&self) -> String;
+    /// The daemon answers (`Unreachable` otherwise).
+    async fn ping(&self) -> Result<()>;
+    /// The local image's ID, `None` when the image is not present.
+    async fn image_id(&self, image: &str) -> Result<Option<String>>;
+    /// Pulls an image; the error is the engine's message.
+    async fn pull(&self, image: &str) -> Result<()>;
+    /// Every container (running or not) labelled with the project.
+    async fn containers(&self, project: &str) -> Result<Vec<Existing>>;
+    async fn network_exists(&self, name: &str) -> Result<bool>;
+    async fn create_network(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()>;
+    async fn remove_network(&self, name: &str) -> Result<()>;
+    async fn volume_exists(&self, name: &str) -> Result<bool>;
+    async fn create_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()>;
+    async fn remove_volume(&self, name: &str) -> Result<()>;
+    /// Volumes labelled with the project.
+    async fn volumes(&self, project: &str) -> Result<Vec<String>>;
+    /// Creates the container and joins its extra networks; returns its ID.
+    async fn create(&self, spec: &ContainerSpec) -> Result<String>;
+    /// Extracts a tar archive at `/` in the (created, not yet started) container.
+    async fn upload(&self, id: &str, tar: Vec<u8>) -> Result<()>;
+    async fn start(&self, id: &str) -> Result<()>;
+    async fn inspect(&self, id: &str) -> Result<State>;
+    /// The last `lines` lines of stdout and stderr.
+    async fn logs(&self, id: &str, lines: usize) -> Result<String>;
+    /// Stops (with a grace period) and removes a container.
+    async fn remove(&self, id: &str) -> Result<()>;
+    /// Nothing listens on the host address (checked by binding it).
+    fn port_free(&self, host_ip: &str, port: u16, udp: bool) -> bool;
+    /// `GET http://addr/path` answers 2xx within a short timeout.
+    async fn http_ok(&self, addr: &str, path: &str) -> bool;
+}

@@ -1,0 +1,371 @@
+//! An in-memory `Engine` for unit tests: containers, images, networks and
+//! volumes in maps, every mutating call recorded, and per-service scripts for
+//! how a container behaves once started (healthy after N looks, exits, never
+//! healthy, …).
+
+use super::engine::{ContainerSpec, Engine, EngineError, Existing, Result, State};
+use super::spec;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Default)]
+pub struct Behaviour {
+    /// Inspections before the healthcheck reports healthy.
+    pub healthy_after: u32,
+    /// The process exits with this code (restarting, unless it is a job).
+    pub exit: Option<i64>,
+    /// The healthcheck fails for good.
+    pub unhealthy: bool,
+    /// The healthcheck keeps "starting" forever.
+    pub never_healthy: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub id: String,
+    pub spec: ContainerSpec,
+    pub image_id: String,
+    pub state: String,
+    pub looks: u32,
+    pub uploads: Vec<Vec<u8>>,
+}
+
+impl Container {
+    pub fn service(&self) -> &str {
+        &self.spec.labels[spec::SERVICE]
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct World {
+    pub images: BTreeMap<String, String>,
+    /// Images a pull would bring in (name → ID); others fail to pull.
+    pub pullable: BTreeMap<String, String>,
+    pub containers: BTreeMap<String, Container>,
+    pub networks: BTreeMap<String, BTreeMap<String, String>>,
+    pub volumes: BTreeMap<String, BTreeMap<String, String>>,
+    pub taken_ports: BTreeSet<u16>,
+    pub behaviour: BTreeMap<String, Behaviour>,
+    /// Mutating calls in order: `create prometheus`, `start prometheus`, …
+    pub calls: Vec<String>,
+    pub unreachable: bool,
+    /// Ready endpoints answer (`http_ok`).
+    pub http_down: bool,
+    /// Every `http_ok` probe: `addr path`.
+    pub probes: Vec<String>,
+    next_id: u32,
+}
+
+#[derive(Debug, Default)]
+pub struct Fake {
+    pub world: RefCell<World>,
+}
+
+impl Fake {
+    pub fn with_images(images: &[&str]) -> Fake {
+        let fake = Fake::default();
+        for (i, image) in images.iter().enumerate() {
+            fake.world
+                .borrow_mut()
+                .images
+                .insert(image.to_string(), format!("sha256:img{i}"));
+        }
+        fake
+    }
+
+    pub fn behave(&self, service: &str, b: Behaviour) {
+        self.world
+            .borrow_mut()
+            .behaviour
+            .insert(service.to_string(), b);
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        self.world.borrow().calls.clone()
+    }
+
+    pub fn clear_calls(&self) {
+        self.world.borrow_mut().calls.clear();
+    }
+
+    /// Service → container ID.
+    pub fn ids(&self) -> BTreeMap<String, String> {
+        self.world
+            .borrow()
+            .containers
+            .values()
+            .map(|c| (c.service().to_string(), c.id.clone()))
+            .collect()
+    }
+
+    pub fn container(&self, service: &str) -> Option<Container> {
+        self.world
+            .borrow()
+            .containers
+            .values()
+            .find(|c| c.service() == service)
+            .cloned()
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.world.borrow().unreachable {
+            return Err(EngineError::Unreachable {
+                host: self.host(),
+                reason: "connection refused".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn record(&self, call: String) {
+        self.world.borrow_mut().calls.push(call);
+    }
+}
+
+impl Engine for Fake {
+    fn host(&self) -> String {
+        "unix:///fake.sock".into()
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.check()
+    }
+
+    async fn image_id(&self, image: &str) -> Result<Option<String>> {
+        self.check()?;
+        Ok(self.world.borrow().images.get(image).cloned())
+    }
+
+    async fn pull(&self, image: &str) -> Result<()> {
+        self.check()?;
+        self.record(format!("pull {image}"));
+        let mut w = self.world.borrow_mut();
+        match w.pullable.get(image).cloned() {
+            Some(id) => {
+                w.images.insert(image.to_string(), id);
+                Ok(())
+            }
+            None => Err(EngineError::Api(format!("pull access denied for {image}"))),
+        }
+    }
+
+    async fn containers(&self, project: &str) -> Result<Vec<Existing>> {
+        self.check()?;
+        let w = self.world.borrow();
+        Ok(w.containers
+            .values()
+            .filter(|c| c.spec.labels.get(spec::PROJECT).map(String::as_str) == Some(project))
+            .map(|c| Existing {
+                id: c.id.clone(),
+                name: c.spec.name.clone(),
+                service: c.service().to_string(),
+                labels: c.spec.labels.clone(),
+                image_id: c.image_id.clone(),
+                state: c.state.clone(),
+                status: String::new(),
+                ports: c.spec.ports.clone(),
+            })
+            .collect())
+    }
+
+    async fn network_exists(&self, name: &str) -> Result<bool> {
+        self.check()?;
+        Ok(self.world.borrow().networks.contains_key(name))
+    }
+
+    async fn create_network(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+        self.check()?;
+        self.record(format!("create network {name}"));
+        self.world
+            .borrow_mut()
+            .networks
+            .insert(name.to_string(), labels.clone());
+        Ok(())
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        self.check()?;
+        self.record(format!("remove network {name}"));
+        self.world.borrow_mut().networks.remove(name);
+        Ok(())
+    }
+
+    async fn volume_exists(&self, name: &str) -> Result<bool> {
+        self.check()?;
+        Ok(self.world.borrow().volumes.contains_key(name))
+    }
+
+    async fn create_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+        self.check()?;
+        self.record(format!("create volume {name}"));
+        self.world
+            .borrow_mut()
+            .volumes
+            .insert(name.to_string(), labels.clone());
+        Ok(())
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        self.check()?;
+        self.record(format!("remove volume {name}"));
+        self.world.borrow_mut().volumes.remove(name);
+        Ok(())
+    }
+
+    async fn volumes(&self, project: &str) -> Result<Vec<String>> {
+        self.check()?;
+        Ok(self
+            .world
+            .borrow()
+            .volumes
+            .iter()
+            .filter(|(_, l)| l.get(spec::PROJECT).map(String::as_str) == Some(project))
+            .map(|(n, _)| n.clone())
+            .collect())
+    }
+
+    async fn create(&self, spec: &ContainerSpec) -> Result<String> {
+        self.check()?;
+        let mut w = self.world.borrow_mut();
+        if w.containers.values().any(|c| c.spec.name == spec.name) {
+            return Err(EngineError::Conflict(format!(
+                "the container name \"/{}\" is already in use",
+                spec.name
+            )));
+        }
+        let Some(image_id) = w.images.get(&spec.image).cloned() else {
+            return Err(EngineError::NotFound(format!(
+                "no such image: {}",
+                spec.image
+            )));
+        };
+        w.next_id += 1;
+        let id = format!("c{}", w.next_id);
+        let service = spec.labels[spec::SERVICE].clone();
+        w.calls.push(format!("create {service}"));
+        w.containers.insert(
+            id.clone(),
+            Container {
+                id: id.clone(),
+                spec: spec.clone(),
+                image_id,
+                state: "created".into(),
+                looks: 0,
+                uploads: Vec::new(),
+            },
+        );
+        Ok(id)
+    }
+
+    async fn upload(&self, id: &str, tar: Vec<u8>) -> Result<()> {
+        self.check()?;
+        let mut w = self.world.borrow_mut();
+        let c = w
+            .containers
+            .get_mut(id)
+            .ok_or_else(|| EngineError::NotFound(id.into()))?;
+        c.uploads.push(tar);
+        let service = c.service().to_string();
+        w.calls.push(format!("upload {service}"));
+        Ok(())
+    }
+
+    async fn start(&self, id: &str) -> Result<()> {
+        self.check()?;
+        let mut w = self.world.borrow_mut();
+        let c = w
+            .containers
+            .get_mut(id)
+            .ok_or_else(|| EngineError::NotFound(id.into()))?;
+        c.state = "running".into();
+        c.looks = 0;
+        let service = c.service().to_string();
+        w.calls.push(format!("start {service}"));
+        Ok(())
+    }
+
+    async fn inspect(&self, id: &str) -> Result<State> {
+        self.check()?;
+        let mut w = self.world.borrow_mut();
+        let behaviour = {
+            let c = w
+                .containers
+                .get(id)
+                .ok_or_else(|| EngineError::NotFound(id.into()))?;
+            w.behaviour.get(c.service()).cloned().unwrap_or_default()
+        };
+        let c = w
+            .containers
+            .get_mut(id)
+            .ok_or_else(|| EngineError::NotFound(id.into()))?;
+        c.looks += 1;
+        let one_shot = c.spec.restart == "no";
+        let mut state = State {
+            status: c.state.clone(),
+            ip: Some("172.30.0.2".into()),
+            ..State::default()
+        };
+        if let Some(code) = behaviour.exit {
+            if one_shot {
+                c.state = "exited".into();
+                state.status = "exited".into();
+            } else {
+                state.status = "restarting".into();
+                state.restart_count = 1;
+            }
+            state.exit_code = code;
+            return Ok(state);
+        }
+        if c.spec.healthcheck.is_some() {
+            let (health, output) = if behaviour.unhealthy {
+                (
+                    "unhealthy",
+                    "wget: can't connect to remote host: Connection refused",
+                )
+            } else if behaviour.never_healthy || c.looks <= behaviour.healthy_after {
+                (
+                    "starting",
+                    "wget: server returned error: HTTP/1.1 503 Service Unavailable",
+                )
+            } else {
+                ("healthy", "")
+            };
+            state.health = Some(health.into());
+            state.last_health_output = Some(output.into());
+        }
+        Ok(state)
+    }
+
+    async fn logs(&self, id: &str, lines: usize) -> Result<String> {
+        self.check()?;
+        let w = self.world.borrow();
+        let c = w
+            .containers
+            .get(id)
+            .ok_or_else(|| EngineError::NotFound(id.into()))?;
+        let log: Vec<String> = (1..=30)
+            .map(|i| format!("{} log line {i}", c.service()))
+            .collect();
+        Ok(log[log.len() - lines.min(log.len())..].join("\n") + "\n")
+    }
+
+    async fn remove(&self, id: &str) -> Result<()> {
+        self.check()?;
+        let mut w = self.world.borrow_mut();
+        if let Some(c) = w.containers.remove(id) {
+            let service = c.service().to_string();
+            w.calls.push(format!("remove {service}"));
+        }
+        Ok(())
+    }
+
+    fn port_free(&self, _host_ip: &str, port: u16, _udp: bool) -> bool {
+        !self.world.borrow().taken_ports.contains(&port)
+    }
+
+    async fn http_ok(&self, addr: &str, path: &str) -> bool {
+        let mut w = self.world.borrow_mut();
+        w.probes.push(format!("{addr} {path}"));
+        !w.http_down
+    }
+}

@@ -1,0 +1,354 @@
+//! The plan's services as Docker containers, named and labelled as Docker
+//! Compose names and labels them (so `docker-compose ps/down` in the stack
+//! directory sees the same stack), plus stackctl's own config hash, which also
+//! covers the contents of the config files and secrets a service reads.
+//! Pure: the caller passes in the secret values it read.
+
+use super::engine::{ContainerSpec, Published};
+use crate::plan::{Deployment, MountSource, SECRETS_DIR, Service};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const PROJECT: &str = "com.docker.compose.project";
+pub const SERVICE: &str = "com.docker.compose.service";
+pub const ONEOFF: &str = "com.docker.compose.oneoff";
+pub const NUMBER: &str = "com.docker.compose.container-number";
+pub const COMPOSE_HASH: &str = "com.docker.compose.config-hash";
+pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";
+pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
+pub const COMPOSE_VERSION: &str = "com.docker.compose.version";
+pub const NETWORK: &str = "com.docker.compose.network";
+pub const VOLUME: &str = "com.docker.compose.volume";
+/// stackctl's hash: the container settings plus the contents of the config
+/// files and secrets the service reads. A change recreates the container.
+pub const STACKCTL_HASH: &str = "dev.stackctl.config-hash";
+
+/// docker-compose v1 parses this label as a version and treats anything older
+/// than 1.21 as a legacy project; stackctl names containers the Compose v2
+/// way (`project-service-1`), so it claims the v2 format.
+const COMPOSE_VERSION_VALUE: &str = "2.0.0";
+
+/// Secret values by name, read from the stack directory by the caller.
+pub type Secrets = BTreeMap<String, Vec<u8>>;
+
+pub fn network_name(project: &str) -> String {
+    format!("{project}_default")
+}
+
+pub fn volume_name(project: &str, volume: &str) -> String {
+    format!("{project}_{volume}")
+}
+
+pub fn container_name(project: &str, service: &str) -> String {
+    format!("{project}-{service}-1")
+}
+
+pub fn network_labels(project: &str) -> BTreeMap<String, String> {
+    labels(&[
+        (PROJECT, project),
+        (NETWORK, "default"),
+        (COMPOSE_VERSION, COMPOSE_VERSION_VALUE),
+    ])
+}
+
+pub fn volume_labels(project: &str, volume: &str) -> BTreeMap<String, String> {
+    labels(&[
+        (PROJECT, project),
+        (VOLUME, volume),
+        (COMPOSE_VERSION, COMPOSE_VERSION_VALUE),
+    ])
+}
+
+fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The container for one service. `dir` is the absolute stack directory.
+pub fn container(d: &Deployment, s: &Service, dir: &Path, secrets: &Secrets) -> ContainerSpec {
+    let binds = s
+        .mounts
+        .iter()
+        .map(|m| {
+            let source = match &m.source {
+                MountSource::Volume(v) => volume_name(&d.project, v),
+                MountSource::Generated(rel) => dir.join(rel).display().to_string(),
+                MountSource::Host(path) => path.clone(),
+            };
+            let ro = if m.read_only { ":ro" } else { "" };
+            format!("{source}:{}{ro}", m.target)
+        })
+        .collect();
+    let mut spec = ContainerSpec {
+        name: container_name(&d.project, &s.name),
+        image: s.image.clone(),
+        entrypoint: s.entrypoint.clone(),
+        cmd: s.command.clone(),
+        env: s
+            .environment
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        labels: labels(&[
+            (PROJECT, &d.project),
+            (SERVICE, &s.name),
+            (ONEOFF, "False"),
+            (NUMBER, "1"),
+            (WORKING_DIR, &dir.display().to_string()),
+            (
+                CONFIG_FILES,
+                &dir.join(crate::render::COMPOSE_FILE).display().to_string(),
+            ),
+            (COMPOSE_VERSION, COMPOSE_VERSION_VALUE),
+        ]),
+        binds,
+        ports: s
+            .ports
+            .iter()
+            .map(|p| Published {
+                host_ip: p.host_ip.clone(),
+                host_port: p.host_port,
+                container_port: p.container_port,
+                udp: p.udp,
+            })
+            .collect(),
+        healthcheck: s.healthcheck.clone(),
+        restart: s.restart.clone(),
+        nano_cpus: s.cpus.map(|c| (c * 1e9) as i64),
+        memory: s.memory_bytes.map(|b| b as i64),
+        privileged: s.privileged,
+        devices: s.devices.clone(),
+        cap_add: s.cap_add.clone(),
+        extra_hosts: s
+            .extra_hosts
+            .iter()
+            .map(|(h, a)| format!("{h}:{a}"))
+            .collect(),
+        network: network_name(&d.project),
+        aliases: vec![s.name.clone()],
+        extra_networks: d.external_networks.clone(),
+    };
+    // The Debug form covers every field and is deterministic (Vec, BTreeMap);
+    // a stackctl upgrade that changes the struct recreates containers once.
+    let settings = crate::render::sha256(format!("{spec:?}").as_bytes());
+    let mut content = format!("{settings}\n");
+    for file in &s.config_files {
+        if let Some(text) = d.files.get(file) {
+            content.push_str(&format!(
+                "file {file} {}\n",
+                crate::render::sha256(text.as_bytes())
+            ));
+        }
+    }
+    for name in &s.secrets {
+        let value = secrets
+            .get(name)
+            .map(|v| crate::render::sha256(v))
+            .unwrap_or_default();
+        content.push_str(&format!("secret {name} {value}\n"));
+    }
+    spec.labels.insert(COMPOSE_HASH.into(), settings);
+    spec.labels.insert(
+        STACKCTL_HASH.into(),
+        crate::render::sha256(content.as_bytes()),
+    );
+    spec
+}
+
+/// A tar archive (extracted at `/`) holding `/run/secrets/NAME` for each of
+/// the service's secrets, owned by the user the image runs as and readable
+/// only by it. The host files are 0600 (root), so a bind mount would be
+/// unreadable for non-root images; uploading a copy before start is not.
+pub fn secrets_tar(s: &Service, secrets: &Secrets) -> std::io::Result<Vec<u8>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let dir = SECRETS_DIR.trim_start_matches('/');
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_mode(0o755);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_size(0);
+    header.set_mtime(0);
+    builder.append_data(&mut header, format!("{dir}/"), std::io::empty())?;
+    for name in &s.secrets {
+        let value = secrets.get(name).map(Vec::as_slice).unwrap_or_default();
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mode(0o400);
+        header.set_uid(u64::from(s.uid));
+        header.set_gid(u64::from(s.uid));
+        header.set_size(value.len() as u64);
+        header.set_mtime(0);
+        builder.append_data(&mut header, format!("{dir}/{name}"), value)?;
+    }
+    builder.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Mount, PortBinding};
+
+    fn deployment() -> Deployment {
+        let service = Service {
+            name: "prometheus".into(),
+            kind: Some(crate::model::Kind::Prometheus),
+            image: "mirror.local/prom/prometheus:v3.14.0".into(),
+            entrypoint: None,
+            command: vec!["--config.file=/etc/prometheus/prometheus.yml".into()],
+            environment: [("TZ".to_string(), "UTC".to_string())].into(),
+            ports: vec![PortBinding {
+                host_ip: "127.0.0.1".into(),
+                host_port: 19090,
+                container_port: 9090,
+                udp: false,
+            }],
+            mounts: vec![
+                Mount {
+                    source: MountSource::Volume("prometheus_data".into()),
+                    target: "/prometheus".into(),
+                    read_only: false,
+                },
+                Mount {
+                    source: MountSource::Generated("prometheus".into()),
+                    target: "/etc/prometheus".into(),
+                    read_only: true,
+                },
+            ],
+            secrets: vec!["remote_password".into()],
+            healthcheck: None,
+            ready: None,
+            depends_on: Vec::new(),
+            restart: "unless-stopped".into(),
+            cpus: Some(0.5),
+            memory_bytes: Some(1 << 30),
+            privileged: false,
+            devices: Vec::new(),
+            cap_add: Vec::new(),
+            extra_hosts: vec![("api".into(), "10.0.0.5".into())],
+            config_files: vec!["prometheus/prometheus.yml".into()],
+            uid: 65534,
+            one_shot: false,
+        };
+        Deployment {
+            project: "mon".into(),
+            external_networks: vec!["shared".into()],
+            volumes: vec!["prometheus_data".into()],
+            secrets: [(
+                "remote_password".to_string(),
+                "secrets/remote_password".to_string(),
+            )]
+            .into(),
+            services: vec![service],
+            files: [(
+                "prometheus/prometheus.yml".to_string(),
+                "global: {}\n".to_string(),
+            )]
+            .into(),
+        }
+    }
+
+    fn secrets(value: &str) -> Secrets {
+        [("remote_password".to_string(), value.as_bytes().to_vec())].into()
+    }
+
+    #[test]
+    fn names_and_labels_follow_compose() {
+        let d = deployment();
+        let spec = container(&d, &d.services[0], Path::new("/srv/mon"), &secrets("pw"));
+        assert_eq!(spec.name, "mon-prometheus-1");
+        assert_eq!(spec.image, "mirror.local/prom/prometheus:v3.14.0");
+        assert_eq!(spec.network, "mon_default");
+        assert_eq!(spec.aliases, ["prometheus"]);
+        assert_eq!(spec.extra_networks, ["shared"]);
+        assert_eq!(
+            spec.binds,
+            [
+                "mon_prometheus_data:/prometheus",
+                "/srv/mon/prometheus:/etc/prometheus:ro"
+            ]
+        );
+        assert_eq!(spec.env, ["TZ=UTC"]);
+        assert_eq!(spec.extra_hosts, ["api:10.0.0.5"]);
+        assert_eq!(spec.nano_cpus, Some(500_000_000));
+        assert_eq!(spec.memory, Some(1 << 30));
+        let l = &spec.labels;
+        assert_eq!(l[PROJECT], "mon");
+        assert_eq!(l[SERVICE], "prometheus");
+        assert_eq!(l[ONEOFF], "False");
+        assert_eq!(l[NUMBER], "1");
+        assert_eq!(l[WORKING_DIR], "/srv/mon");
+        assert_eq!(l[CONFIG_FILES], "/srv/mon/docker-compose.monitoring.yml");
+        assert_eq!(l[COMPOSE_HASH].len(), 64);
+        assert_eq!(l[STACKCTL_HASH].len(), 64);
+    }
+
+    #[test]
+    fn hash_covers_file_and_secret_contents() {
+        let d = deployment();
+        let dir = Path::new("/srv/mon");
+        let hash =
+            |d: &Deployment, pw: &str| container(d, &d.services[0], dir, &secrets(pw)).labels;
+        let base = hash(&d, "pw");
+        assert_eq!(base, hash(&d, "pw"), "deterministic");
+
+        let changed_secret = hash(&d, "other");
+        assert_ne!(base[STACKCTL_HASH], changed_secret[STACKCTL_HASH]);
+        assert_eq!(
+            base[COMPOSE_HASH], changed_secret[COMPOSE_HASH],
+            "settings unchanged"
+        );
+
+        let mut edited = d.clone();
+        edited.files.insert(
+            "prometheus/prometheus.yml".into(),
+            "global: {scrape_interval: 5s}\n".into(),
+        );
+        assert_ne!(base[STACKCTL_HASH], hash(&edited, "pw")[STACKCTL_HASH]);
+
+        // A file the service does not mount does not matter to it.
+        let mut unrelated = d.clone();
+        unrelated
+            .files
+            .insert("alertmanager/alertmanager.yml".into(), "route: {}\n".into());
+        assert_eq!(base[STACKCTL_HASH], hash(&unrelated, "pw")[STACKCTL_HASH]);
+
+        let mut flags = d.clone();
+        flags.services[0]
+            .command
+            .push("--web.enable-lifecycle".into());
+        let changed = hash(&flags, "pw");
+        assert_ne!(base[COMPOSE_HASH], changed[COMPOSE_HASH]);
+        assert_ne!(base[STACKCTL_HASH], changed[STACKCTL_HASH]);
+    }
+
+    #[test]
+    fn secrets_archive_is_owned_by_the_image_user_and_private() {
+        let d = deployment();
+        let bytes = secrets_tar(&d.services[0], &secrets("s3cret")).unwrap();
+        let mut archive = tar::Archive::new(bytes.as_slice());
+        let mut seen = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let h = entry.header().clone();
+            let path = entry.path().unwrap().display().to_string();
+            let mut body = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut body).unwrap();
+            seen.push((path, h.mode().unwrap(), h.uid().unwrap(), body));
+        }
+        assert_eq!(
+            seen,
+            [
+                ("run/secrets/".to_string(), 0o755, 0, String::new()),
+                (
+                    "run/secrets/remote_password".to_string(),
+                    0o400,
+                    65534,
+                    "s3cret".to_string()
+                ),
+            ]
+        );
+    }
+}

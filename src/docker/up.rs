@@ -1,0 +1,555 @@
+//! `up` on any `Engine`: decide per service whether its container is kept,
+//! created or recreated (by the config hash and the image ID), check
+//! everything before touching anything, then create network, volumes and
+//! containers, start them in dependency order and wait until each is healthy
+//! (or ready, or completed for one-shot jobs), failing fast and specifically.
+
+use super::engine::{ContainerSpec, Engine, EngineError, Existing, State};
+use super::progress::Progress;
+use super::spec::{self, Secrets};
+use super::{Problem, failure, preflight};
+use crate::plan::{Condition, Deployment, Service};
+use futures_util::future::join_all;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub struct Options {
+    /// The stack directory, absolute (bind sources and labels use it).
+    pub dir: PathBuf,
+    /// How long to wait for every service to be healthy.
+    pub wait: Duration,
+    pub remove_orphans: bool,
+    /// Pause between two rounds of inspecting the containers.
+    pub poll: Duration,
+}
+
+/// How many log lines a failure shows.
+const LOG_LINES: usize = 20;
+
+#[derive(Debug, Default, PartialEq)]
+pub struct Summary {
+    pub created: Vec<String>,
+    pub recreated: Vec<String>,
+    pub unchanged: Vec<String>,
+    /// Containers of services no longer in the spec (left in place).
+    pub orphans: Vec<String>,
+    pub removed_orphans: Vec<String>,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Up(Summary),
+    /// Nothing was created (preflight), or a service failed.
+    Failed(Vec<Problem>),
+}
+
+#[derive(Debug, Clone)]
+enum Action {
+    Keep(Existing),
+    Create,
+    /// Replace these containers (the spec or a file changed, or duplicates).
+    Recreate(Vec<Existing>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    Pending,
+    Running {
+        id: String,
+        /// Restarts seen before we looked; more means the process died again.
+        baseline: Option<i64>,
+        last: Option<State>,
+    },
+    Ready,
+    Completed,
+}
+
+pub async fn up<E: Engine>(
+    engine: &E,
+    d: &Deployment,
+    opts: &Options,
+    progress: &mut dyn Progress,
+) -> Result<Outcome, EngineError> {
+    let started = Instant::now();
+    engine.ping().await?;
+    let (secrets, mut problems) = preflight::read_secrets(d, &opts.dir);
+    let specs: BTreeMap<&str, ContainerSpec> = d
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), spec::container(d, s, &opts.dir, &secrets)))
+        .collect();
+    let existing = engine.containers(&d.project).await?;
+
+    let mut image_ids: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for s in &d.services {
+        if !image_ids.contains_key(&s.image) {
+            image_ids.insert(s.image.clone(), engine.image_id(&s.image).await?);
+        }
+    }
+    let mut actions: BTreeMap<&str, Action> = BTreeMap::new();
+    for s in &d.services {
+        let mine: Vec<Existing> = existing
+            .iter()
+            .filter(|c| c.service == s.name)
+            .cloned()
+            .collect();
+        let want = &specs[s.name.as_str()];
+        let action = match mine.as_slice() {
+            [] => Action::Create,
+            [one]
+                if one.name == want.name
+                    && one.labels.get(spec::STACKCTL_HASH)
+                        == want.labels.get(spec::STACKCTL_HASH)
+                    // A rebuilt or re-pulled tag recreates; a tag deleted
+                    // locally says nothing about the running container.
+                    && image_ids
+                        .get(&s.image)
+                        .cloned()
+                        .flatten()
+                        .is_none_or(|id| id == one.image_id) =>
+            {
+                Action::Keep(one.clone())
+            }
+            _ => Action::Recreate(mine),
+        };
+        actions.insert(&s.name, action);
+    }
+    let planned: BTreeSet<&str> = d.services.iter().map(|s| s.name.as_str()).collect();
+    let orphans: Vec<&Existing> = existing
+        .iter()
+        .filter(|c| !planned.contains(c.service.as_str()))
+        .collect();
+
+    // Preflight: nothing is created unless all of it passes.
+    let changing: Vec<&Service> = d
+        .services
+        .iter()
+        .filter(|s| !matches!(actions[s.name.as_str()], Action::Keep(_)))
+        .collect();
+    problems.extend(preflight::check_mounts(d, &opts.dir));
+    problems.extend(preflight::check_networks(engine, d).await?);
+    let mut held: BTreeSet<(u16, bool)> = BTreeSet::new();
+    for c in &existing {
+        let leaving = planned.contains(c.service.as_str()) || opts.remove_orphans;
+        if leaving {
+            held.extend(c.ports.iter().map(|p| (p.host_port, p.udp)));
+        }
+    }
+    problems.extend(preflight::check_ports(engine, &changing, &held));
+    if problems.is_empty() {
+        problems
+            .extend(preflight::ensure_images(engine, &changing, &mut image_ids, progress).await?);
+    }
+    if !problems.is_empty() {
+        return Ok(Outcome::Failed(problems));
+    }
+
+    let mut summary = Summary::default();
+    for o in &orphans {
+        if opts.remove_orphans {
+            engine.remove(&o.id).await?;
+            progress.line(
+                &o.service,
+                &format!("removed orphan container `{}`", o.name),
+            );
+            summary.removed_orphans.push(o.service.clone());
+        } else {
+            progress.line(
+                &o.service,
+                &format!(
+                    "orphan: container `{}` is not in the spec (`--remove-orphans` removes it)",
+                    o.name
+                ),
+            );
+            summary.orphans.push(o.service.clone());
+        }
+    }
+    let network = spec::network_name(&d.project);
+    if !engine.network_exists(&network).await? {
+        engine
+            .create_network(&network, &spec::network_labels(&d.project))
+            .await?;
+        progress.line(&network, "network created");
+    }
+    for v in &d.volumes {
+        let name = spec::volume_name(&d.project, v);
+        if !engine.volume_exists(&name).await? {
+            engine
+                .create_volume(&name, &spec::volume_labels(&d.project, v))
+                .await?;
+            progress.line(&name, "volume created");
+        }
+    }
+    // Each removal waits for the process to stop: do them all at once.
+    let removals = actions.iter().filter_map(|(name, a)| match a {
+        Action::Recreate(old) => Some(async move {
+            for c in old {
+                engine.remove(&c.id).await?;
+            }
+            Ok::<_, EngineError>(*name)
+        }),
+        _ => None,
+    });
+    for removed in join_all(removals).await {
+        progress.line(removed?, "changed: recreating");
+    }
+    for s in &d.services {
+        match &actions[s.name.as_str()] {
+            Action::Keep(_) => summary.unchanged.push(s.name.clone()),
+            Action::Create => summary.created.push(s.name.clone()),
+            Action::Recreate(_) => summary.recreated.push(s.name.clone()),
+        }
+    }
+
+    let failures = run(
+        engine, d, opts, &actions, &specs, &secrets, started, progress,
+    )
+    .await?;
+    progress.finish();
+    if failures.is_empty() {
+        Ok(Outcome::Up(summary))
+    } else {
+        Ok(Outcome::Failed(failures))
+    }
+}
+
+/// Starts services as their dependencies allow and waits for all of them.
+/// Returns the failures (empty when every service is up).
+#[allow(clippy::too_many_arguments)]
+async fn run<E: Engine>(
+    engine: &E,
+    d: &Deployment,
+    opts: &Options,
+    actions: &BTreeMap<&str, Action>,
+    specs: &BTreeMap<&str, ContainerSpec>,
+    secrets: &Secrets,
+    started: Instant,
+    progress: &mut dyn Progress,
+) -> Result<Vec<Problem>, EngineError> {
+    let mut phases: BTreeMap<&str, Phase> = BTreeMap::new();
+    for s in &d.services {
+        let phase = match &actions[s.name.as_str()] {
+            Action::Keep(c) if matches!(c.state.as_str(), "running" | "restarting") => {
+                Phase::Running {
+                    id: c.id.clone(),
+                    baseline: None,
+                    last: None,
+                }
+            }
+            // A finished job that did not change is not run again; a failed
+            // one is (its cause may be gone), as Compose would.
+            Action::Keep(c) if s.one_shot && c.state == "exited" => {
+                match engine.inspect(&c.id).await? {
+                    st if st.exit_code == 0 => Phase::Completed,
+                    _ => Phase::Pending,
+                }
+            }
+            _ => Phase::Pending,
+        };
+        phases.insert(&s.name, phase);
+    }
+    // Create every new container up front, all at once: only starting has
+    // to wait for dependencies, and creation is most of a container's setup.
+    let creations = d
+        .services
+        .iter()
+        .filter(|s| !matches!(actions[s.name.as_str()], Action::Keep(_)))
+        .map(|s| async move { (s, create(engine, s, &specs[s.name.as_str()], secrets).await) });
+    let mut created: BTreeMap<&str, String> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (s, result) in join_all(creations).await {
+        match result {
+            Ok(id) => {
+                created.insert(&s.name, id);
+            }
+            Err(e @ EngineError::Unreachable { .. }) => return Err(e),
+            Err(e) => failures.push(failure::start_failure(s, &e)),
+        }
+    }
+    if !failures.is_empty() {
+        return Ok(failures);
+    }
+    let deadline = started + opts.wait;
+    loop {
+        // Start every pending service whose dependencies are satisfied.
+        let ready_to_start: Vec<&Service> = d
+            .services
+            .iter()
+            .filter(|s| {
+                phases[s.name.as_str()] == Phase::Pending && dependencies_met(d, s, &phases)
+            })
+            .collect();
+        let launches = ready_to_start.iter().map(|s| {
+            let id = match &actions[s.name.as_str()] {
+                Action::Keep(c) => c.id.clone(),
+                _ => created[s.name.as_str()].clone(),
+            };
+            async move { (*s, engine.start(&id).await.map(|()| id)) }
+        });
+        let mut failures = Vec::new();
+        let launched = join_all(launches).await;
+        // What just started may unblock others (condition `started`): look
+        // again at once rather than after a pause.
+        let again = !launched.is_empty();
+        for (s, result) in launched {
+            match result {
+                Ok(id) => {
+                    let verb = match &actions[s.name.as_str()] {
+                        Action::Keep(_) => "started (unchanged)",
+                        Action::Create => "created, started",
+                        Action::Recreate(_) => "recreated, started",
+                    };
+                    progress.line(&s.name, verb);
+                    let baseline = if matches!(actions[s.name.as_str()], Action::Keep(_)) {
+                        None
+                    } else {
+                        Some(0)
+                    };
+                    phases.insert(
+                        &s.name,
+                        Phase::Running {
+                            id,
+                            baseline,
+                            last: None,
+                        },
+                    );
+                }
+                Err(e @ EngineError::Unreachable { .. }) => return Err(e),
+                Err(e) => failures.push(failure::start_failure(s, &e)),
+            }
+        }
+        if !failures.is_empty() {
+            return Ok(failures);
+        }
+
+        // Look at everything that runs and is not ready yet.
+        let running: Vec<(&Service, String)> = d
+            .services
+            .iter()
+            .filter_map(|s| match &phases[s.name.as_str()] {
+                Phase::Running { id, .. } => Some((s, id.clone())),
+                _ => None,
+            })
+            .collect();
+        let inspections = join_all(running.iter().map(|(s, id)| async move {
+            let state = engine.inspect(id).await;
+            let ready = match &state {
+                Ok(st) if st.status == "running" && st.health.is_none() => {
+                    probe(engine, s, st).await
+                }
+                _ => false,
+            };
+            (*s, id.clone(), state, ready)
+        }))
+        .await;
+        for (s, id, state, probed) in inspections {
+            let state = match state {
+                Ok(st) => st,
+                Err(e @ EngineError::Unreachable { .. }) => return Err(e),
+                Err(e) => {
+                    failures.push(Problem::new(
+                        format!("service `{}`: cannot inspect its container: {e}", s.name),
+                        None,
+                    ));
+                    continue;
+                }
+            };
+            let Some(Phase::Running { baseline, .. }) = phases.get(s.name.as_str()).cloned() else {
+                continue;
+            };
+            let baseline = baseline.unwrap_or(state.restart_count);
+            let elapsed = started.elapsed().as_secs_f64();
+            let unchanged = if matches!(actions[s.name.as_str()], Action::Keep(_)) {
+                "unchanged, "
+            } else {
+                ""
+            };
+            let died = matches!(state.status.as_str(), "exited" | "dead");
+            if died && s.one_shot && state.exit_code == 0 {
+                progress.line(&s.name, &format!("{unchanged}completed ({elapsed:.1}s)"));
+                phases.insert(&s.name, Phase::Completed);
+            } else if died || state.status == "restarting" || state.restart_count > baseline {
+                let state = settle(engine, &id, state).await;
+                let logs = engine.logs(&id, LOG_LINES).await.unwrap_or_default();
+                failures.push(failure::exited(
+                    s,
+                    &specs[s.name.as_str()].name,
+                    &state,
+                    &logs,
+                ));
+            } else if state.health.as_deref() == Some("unhealthy") {
+                failures.push(failure::unhealthy(s, &specs[s.name.as_str()].name, &state));
+            } else if state.health.as_deref() == Some("healthy") {
+                progress.line(&s.name, &format!("{unchanged}healthy ({elapsed:.1}s)"));
+                phases.insert(&s.name, Phase::Ready);
+            } else if probed && !s.one_shot {
+                let what = if s.ready.is_some() {
+                    "ready"
+                } else {
+                    "running"
+                };
+                progress.line(&s.name, &format!("{unchanged}{what} ({elapsed:.1}s)"));
+                phases.insert(&s.name, Phase::Ready);
+            } else {
+                phases.insert(
+                    &s.name,
+                    Phase::Running {
+                        id,
+                        baseline: Some(baseline),
+                        last: Some(state),
+                    },
+                );
+            }
+        }
+        if !failures.is_empty() {
+            return Ok(failures);
+        }
+        if phases
+            .values()
+            .all(|p| matches!(p, Phase::Ready | Phase::Completed))
+        {
+            return Ok(Vec::new());
+        }
+        if Instant::now() >= deadline {
+            return Ok(timeouts(d, &phases, opts.wait));
+        }
+        let pending: Vec<String> = d
+            .services
+            .iter()
+            .filter(|s| !matches!(phases[s.name.as_str()], Phase::Ready | Phase::Completed))
+            .map(|s| s.name.clone())
+            .collect();
+        progress.waiting(&pending, started.elapsed());
+        if !again {
+            tokio::time::sleep(opts.poll).await;
+        }
+    }
+}
+
+/// Creates the container and hands it its secrets (before it ever starts).
+async fn create<E: Engine>(
+    engine: &E,
+    s: &Service,
+    spec: &ContainerSpec,
+    secrets: &Secrets,
+) -> Result<String, EngineError> {
+    let id = engine.create(spec).await?;
+    if !s.secrets.is_empty() {
+        let tar = spec::secrets_tar(s, secrets)
+            .map_err(|e| EngineError::Api(format!("cannot pack the secrets: {e}")))?;
+        engine.upload(&id, tar).await?;
+    }
+    Ok(id)
+}
+
+/// Docker resets the exit code once a restarted process runs again; it is
+/// visible only while the container waits to restart (or has stopped). Looks
+/// again for a moment to catch it.
+async fn settle<E: Engine>(engine: &E, id: &str, mut state: State) -> State {
+    let until = Instant::now() + Duration::from_secs(3);
+    while state.status == "running" && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        match engine.inspect(id).await {
+            Ok(next) => state = next,
+            Err(_) => break,
+        }
+    }
+    state
+}
+
+/// A running service without a Docker healthcheck is ready when its `ready`
+/// endpoint answers (through its published port, else its address on the
+/// project network), or at once when it has none.
+async fn probe<E: Engine>(engine: &E, s: &Service, state: &State) -> bool {
+    let Some(check) = &s.ready else { return true };
+    let published = s
+        .ports
+        .iter()
+        .find(|p| p.container_port == check.container_port && !p.udp);
+    let addr = match (published, &state.ip) {
+        (Some(p), _) => {
+            let host = match p.host_ip.as_str() {
+                "0.0.0.0" | "" => "127.0.0.1".to_string(),
+                "::" => "[::1]".to_string(),
+                ip if ip.contains(':') => format!("[{ip}]"),
+                ip => ip.to_string(),
+            };
+            format!("{host}:{}", p.host_port)
+        }
+        (None, Some(ip)) => format!("{ip}:{}", check.container_port),
+        (None, None) => return false,
+    };
+    engine.http_ok(&addr, &check.path).await
+}
+
+fn dependencies_met(d: &Deployment, s: &Service, phases: &BTreeMap<&str, Phase>) -> bool {
+    s.depends_on.iter().all(|dep| {
+        let Some(target) = d.service(&dep.service) else {
+            return true;
+        };
+        let Some(phase) = phases.get(dep.service.as_str()) else {
+            return true;
+        };
+        match dep.condition {
+            Condition::Started => !matches!(phase, Phase::Pending),
+            // Waiting for health needs something to tell health by; like the
+            // Compose file, a dependency without any check only has to start.
+            Condition::Healthy if target.healthcheck.is_none() && target.ready.is_none() => {
+                !matches!(phase, Phase::Pending)
+            }
+            Condition::Healthy => matches!(phase, Phase::Ready | Phase::Completed),
+            Condition::CompletedSuccessfully => matches!(phase, Phase::Completed),
+        }
+    })
+}
+
+fn timeouts(d: &Deployment, phases: &BTreeMap<&str, Phase>, wait: Duration) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for s in &d.services {
+        let message = match &phases[s.name.as_str()] {
+            Phase::Ready | Phase::Completed => continue,
+            Phase::Pending => {
+                let waiting: Vec<&str> = s
+                    .depends_on
+                    .iter()
+                    .map(|dep| dep.service.as_str())
+                    .collect();
+                format!(
+                    "service `{}` was not started: still waiting for {}",
+                    s.name,
+                    waiting.join(", ")
+                )
+            }
+            Phase::Running { last, .. } => {
+                let what = if s.one_shot {
+                    "did not complete"
+                } else {
+                    "did not become healthy"
+                };
+                let mut m = format!(
+                    "service `{}` {what} within {}",
+                    s.name,
+                    failure::human(wait)
+                );
+                if let Some(output) = last
+                    .as_ref()
+                    .and_then(|st| st.last_health_output.as_deref())
+                {
+                    m.push_str(&failure::indented_block("last healthcheck output", output));
+                } else if let Some(check) = &s.ready {
+                    m.push_str(&format!(
+                        " (`{}` on port {} did not answer)",
+                        check.path, check.container_port
+                    ));
+                }
+                m
+            }
+        };
+        out.push(Problem::new(
+            message,
+            Some("raise `--wait`, or look at `stackctl status` and the service's logs"),
+        ));
+    }
+    out
+}

@@ -1,0 +1,303 @@
+//! Liveness and readiness of every component other than Prometheus and
+//! Alertmanager (which have their own modules), and the exporters' `/metrics`
+//! parsed as Prometheus exposition text. Endpoints come from the catalog.
+
+use super::Context;
+use super::check::Finding;
+use super::exposition;
+use super::http::{BasicAuth, Http, join};
+use super::probe::{Probe, Work};
+use super::yamlvalue::str_at;
+use crate::model::Kind;
+use serde_json::Value;
+
+/// What a good answer looks like, beyond a 2xx status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    Success,
+    /// Grafana `/api/health`: `"database": "ok"`.
+    GrafanaHealth,
+    /// Elasticsearch `/_cluster/health`: status green or yellow (a single
+    /// node with replicas configured is yellow, and works).
+    ClusterHealth,
+    /// Kibana `/api/status`: overall level `available` (8.x+) or state `green` (7.x).
+    KibanaStatus,
+    /// Logstash `/`: node info whose status is not red.
+    LogstashStatus,
+    /// Jaeger query `/api/services`: `{"data": [...]}`.
+    JaegerServices,
+}
+
+/// Components whose `/metrics` is their reason to exist.
+pub fn is_exporter(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::NodeExporter
+            | Kind::Cadvisor
+            | Kind::BlackboxExporter
+            | Kind::PostgresExporter
+            | Kind::RedisExporter
+            | Kind::NginxExporter
+            | Kind::Pushgateway
+    )
+}
+
+pub fn derive(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) {
+    let info = kind.info();
+    let auth = auth_for(cx, kind);
+    let (check, expect) = match kind {
+        Kind::Grafana => ("health", Expect::GrafanaHealth),
+        Kind::Elasticsearch => ("cluster health", Expect::ClusterHealth),
+        Kind::Kibana => ("status", Expect::KibanaStatus),
+        Kind::Logstash => ("api", Expect::LogstashStatus),
+        _ => ("ready", Expect::Success),
+    };
+    if let Some((port, path)) = info.ready {
+        // An exporter whose readiness endpoint is its metrics gets the stricter metrics check only.
+        if !(is_exporter(kind) && info.metrics.map(|m| m.1) == Some(path)) {
+            out.push(endpoint(cx, kind, check, port, path, expect, auth.clone()));
+        }
+    }
+    if kind == Kind::Jaeger {
+        out.push(endpoint(
+            cx,
+            kind,
+            "query api",
+            "ui",
+            "/api/services",
+            Expect::JaegerServices,
+            None,
+        ));
+    }
+    if is_exporter(kind) {
+        if let Some((port, path)) = info.metrics {
+            out.push(match cx.endpoints.base(kind, port) {
+                Ok(base) => {
+                    let url = join(base, path);
+                    Probe::new(
+                        kind,
+                        vec!["metrics".into()],
+                        Some(url.clone()),
+                        Work::Metrics { url },
+                    )
+                }
+                Err(reason) => unreachable(cx, kind, "metrics", reason),
+            });
+        }
+    }
+}
+
+fn endpoint(
+    cx: &Context<'_>,
+    kind: Kind,
+    check: &str,
+    port: &str,
+    path: &str,
+    expect: Expect,
+    auth: Option<BasicAuth>,
+) -> Probe {
+    match cx.endpoints.base(kind, port) {
+        Ok(base) => Probe::expect(kind, check, join(base, path), expect, auth),
+        Err(reason) => unreachable(cx, kind, check, reason),
+    }
+}
+
+/// A check the host cannot run. When Prometheus scrapes the component, its
+/// scrape job proves the process answers HTTP, so that is a skip, not a failure.
+pub fn unreachable(cx: &Context<'_>, kind: Kind, check: &str, reason: String) -> Probe {
+    let scraped = cx.stack.has(Kind::Prometheus)
+        && cx.stack.component(kind).is_some_and(|c| c.scrape_enabled());
+    if scraped {
+        let first = reason.lines().next().unwrap_or_default().to_string();
+        Probe::new(
+            kind,
+            vec![check.into()],
+            None,
+            Work::Fixed(
+                super::check::Status::Skip,
+                format!(
+                    "{first}; covered by Prometheus {}",
+                    super::prometheus::job_check(kind.service())
+                ),
+            ),
+        )
+    } else {
+        Probe::unreachable(kind, vec![check.into()], reason)
+    }
+}
+
+/// Basic auth for the components that need it: Elasticsearch and Kibana
+/// (security is on) as `elastic` with the password from its secret file.
+fn auth_for(cx: &Context<'_>, kind: Kind) -> Option<BasicAuth> {
+    match kind {
+        Kind::Elasticsearch | Kind::Kibana => Some(cx.elastic_auth()),
+        _ => None,
+    }
+}
+
+pub async fn get(
+    http: &Http,
+    url: &str,
+    expect: Expect,
+    auth: Option<&BasicAuth>,
+    check: &str,
+) -> Finding {
+    let reply = match http.get(url, auth).await {
+        Ok(r) => r,
+        Err(e) => return Finding::fail(check, e),
+    };
+    if !reply.ok() {
+        let hint = if reply.status == 401 && auth.is_some() {
+            "\n  = help: the password in the secret file is not the one the service uses"
+        } else {
+            ""
+        };
+        return Finding::fail(check, format!("{url} answered {}{hint}", reply.describe()));
+    }
+    if expect == Expect::Success {
+        return Finding::pass(check, format!("HTTP {}", reply.status));
+    }
+    let body = match reply.json() {
+        Ok(b) => b,
+        Err(e) => return Finding::fail(check, format!("{url}: {e}")),
+    };
+    match judge(expect, &body) {
+        Ok(seen) => Finding::pass(check, seen),
+        Err(problem) => Finding::fail(check, format!("{url}: {problem}")),
+    }
+}
+
+/// Reads a JSON health answer: `Ok(what was seen)` or `Err(what is wrong)`.
+pub fn judge(expect: Expect, body: &Value) -> Result<String, String> {
+    match expect {
+        Expect::Success => Ok(String::new()),
+        Expect::GrafanaHealth => match str_at(body, "database") {
+            "ok" => Ok(format!("database ok, version {}", str_at(body, "version"))),
+            other => Err(format!("database is `{other}`")),
+        },
+        Expect::ClusterHealth => match str_at(body, "status") {
+            s @ ("green" | "yellow") => {
+                Ok(format!("cluster `{}` is {s}", str_at(body, "cluster_name")))
+            }
+            other => Err(format!(
+                "cluster `{}` is `{other}`",
+                str_at(body, "cluster_name")
+            )),
+        },
+        Expect::KibanaStatus => {
+            let overall = body.get("status").and_then(|s| s.get("overall"));
+            let level = overall.map(|o| str_at(o, "level")).unwrap_or_default();
+            let state = overall.map(|o| str_at(o, "state")).unwrap_or_default();
+            if level == "available" || state == "green" {
+                Ok(format!(
+                    "overall {}",
+                    if level.is_empty() { state } else { level }
+                ))
+            } else {
+                let summary = overall.map(|o| str_at(o, "summary")).unwrap_or_default();
+                Err(format!(
+                    "overall status is `{}` {summary}",
+                    if level.is_empty() { state } else { level }
+                )
+                .trim_end()
+                .to_string())
+            }
+        }
+        Expect::LogstashStatus => match str_at(body, "status") {
+            "red" => Err("status is red".into()),
+            s => Ok(format!(
+                "status {}",
+                if s.is_empty() { "unknown" } else { s }
+            )),
+        },
+        Expect::JaegerServices => match body.get("data") {
+            Some(Value::Array(list)) => Ok(format!("{} services", list.len())),
+            Some(Value::Null) => Ok("0 services".into()),
+            _ => Err("answer has no `data` list".into()),
+        },
+    }
+}
+
+pub async fn metrics(http: &Http, url: &str, check: &str) -> Finding {
+    let reply = match http.get(url, None).await {
+        Ok(r) => r,
+        Err(e) => return Finding::fail(check, e),
+    };
+    if !reply.ok() {
+        return Finding::fail(check, format!("{url} answered {}", reply.describe()));
+    }
+    match exposition::parse(&reply.body) {
+        Ok(s) => Finding::pass(
+            check,
+            format!("{} samples in {} metric families", s.samples, s.families),
+        ),
+        Err(e) => Finding::fail(
+            check,
+            format!("{url} is not valid Prometheus exposition text: {e}"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn judges_documented_health_answers() {
+        assert_eq!(
+            judge(
+                Expect::GrafanaHealth,
+                &json!({"commit": "x", "database": "ok", "version": "12.1.0"})
+            ),
+            Ok("database ok, version 12.1.0".into())
+        );
+        assert_eq!(
+            judge(Expect::GrafanaHealth, &json!({"database": "failing"})),
+            Err("database is `failing`".into())
+        );
+        assert_eq!(
+            judge(
+                Expect::ClusterHealth,
+                &json!({"cluster_name": "c", "status": "red"})
+            ),
+            Err("cluster `c` is `red`".into())
+        );
+        assert!(
+            judge(
+                Expect::ClusterHealth,
+                &json!({"cluster_name": "c", "status": "yellow"})
+            )
+            .is_ok()
+        );
+        assert!(
+            judge(
+                Expect::KibanaStatus,
+                &json!({"status": {"overall": {"level": "available"}}})
+            )
+            .is_ok()
+        );
+        assert!(
+            judge(
+                Expect::KibanaStatus,
+                &json!({"status": {"overall": {"state": "green"}}})
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            judge(
+                Expect::KibanaStatus,
+                &json!({"status": {"overall": {"level": "degraded", "summary": "1 service is degraded"}}})
+            ),
+            Err("overall status is `degraded` 1 service is degraded".into())
+        );
+        assert_eq!(
+            judge(Expect::JaegerServices, &json!({"data": ["a"], "total": 1})),
+            Ok("1 services".into())
+        );
+        assert_eq!(
+            judge(Expect::JaegerServices, &json!({"x": 1})),
+            Err("answer has no `data` list".into())
+        );
+    }
+}

@@ -1,0 +1,102 @@
+//! What verify reports: one `CheckResult` per check, grouped by service, and
+//! the `Report` of a whole run.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Pass,
+    Fail,
+    /// Not checked, for a stated reason that is not a failure (e.g. covered by
+    /// another check).
+    Skip,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+/// The outcome of one check of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub check: String,
+    pub status: Status,
+    /// Why it failed or was skipped; for a pass, what was seen (may be empty).
+    pub message: String,
+}
+
+impl Finding {
+    pub fn pass(check: impl Into<String>, message: impl Into<String>) -> Finding {
+        Finding {
+            check: check.into(),
+            status: Status::Pass,
+            message: message.into(),
+        }
+    }
+
+    pub fn fail(check: impl Into<String>, message: impl Into<String>) -> Finding {
+        Finding {
+            check: check.into(),
+            status: Status::Fail,
+            message: message.into(),
+        }
+    }
+
+    pub fn skip(check: impl Into<String>, message: impl Into<String>) -> Finding {
+        Finding {
+            check: check.into(),
+            status: Status::Skip,
+            message: message.into(),
+        }
+    }
+}
+
+/// A finding with where and how long it took, as reported.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    pub service: String,
+    pub check: String,
+    pub status: Status,
+    pub message: String,
+    /// The URL the check talked to, when there was one.
+    pub url: Option<String>,
+    /// Which probe produced it; checks of one probe share their HTTP calls.
+    pub probe: usize,
+    /// Time of the probe's last attempt.
+    pub elapsed: Duration,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub results: Vec<CheckResult>,
+    pub elapsed: Duration,
+}
+
+impl Report {
+    pub fn count(&self, status: Status) -> usize {
+        self.results.iter().filter(|r| r.status == status).count()
+    }
+
+    pub fn passed(&self) -> bool {
+        self.count(Status::Fail) == 0
+    }
+
+    /// Services in order of first appearance, with their results.
+    pub fn by_service(&self) -> Vec<(&str, Vec<&CheckResult>)> {
+        let mut out: Vec<(&str, Vec<&CheckResult>)> = Vec::new();
+        for r in &self.results {
+            match out.iter_mut().find(|(s, _)| *s == r.service) {
+                Some((_, list)) => list.push(r),
+                None => out.push((&r.service, vec![r])),
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,161 @@
+//! Runs probes concurrently, each attempt bounded by the timeout; with a
+//! wait deadline, failing probes are retried with exponential backoff until
+//! it passes. Nothing here can outlive `max(timeout, wait)` by more than a
+//! scheduling tick: a hanging endpoint never hangs verify.
+
+use super::check::{CheckResult, Finding, Report, Status};
+use super::http::Http;
+use super::probe::Probe;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::{Instant, sleep, timeout_at};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Per attempt of each probe (connect, answer and body included).
+    pub timeout: Duration,
+    /// Keep retrying failing probes until this much time has passed.
+    pub wait: Option<Duration>,
+}
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// No retry starts with less time than this left before the deadline.
+const MIN_ATTEMPT: Duration = Duration::from_millis(100);
+/// Probes in flight at once: plenty for one stack, gentle on its servers.
+const MAX_IN_FLIGHT: usize = 64;
+
+pub fn run(probes: Vec<Probe>, opts: &Options) -> anyhow::Result<Report> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    let http = Http::new(opts.timeout)?;
+    let opts = *opts;
+    runtime.block_on(async move {
+        let start = Instant::now();
+        let deadline = opts.wait.map(|w| start + w);
+        let limit = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, probe) in probes.iter().cloned().enumerate() {
+            let (http, limit) = (http.clone(), limit.clone());
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let (findings, elapsed, attempts) =
+                    attempt_until(&probe, &http, opts.timeout, deadline).await;
+                (index, findings, elapsed, attempts)
+            });
+        }
+        let mut done: Vec<Option<(Vec<Finding>, Duration, u32)>> = vec![None; probes.len()];
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((index, findings, elapsed, attempts)) => {
+                    done[index] = Some((findings, elapsed, attempts))
+                }
+                Err(e) => anyhow::bail!("a probe task failed: {e}"),
+            }
+        }
+        let mut results = Vec::new();
+        for (index, (probe, outcome)) in probes.iter().zip(done).enumerate() {
+            let (findings, elapsed, attempts) = outcome.unwrap_or_default();
+            results.extend(to_results(index, probe, findings, elapsed, attempts));
+        }
+        Ok(Report {
+            results,
+            elapsed: start.elapsed(),
+        })
+    })
+}
+
+async fn attempt_until(
+    probe: &Probe,
+    http: &Http,
+    timeout: Duration,
+    deadline: Option<Instant>,
+) -> (Vec<Finding>, Duration, u32) {
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempts = 0;
+    let mut previous: Option<(Vec<Finding>, Duration)> = None;
+    loop {
+        attempts += 1;
+        let started = Instant::now();
+        // The first attempt always gets the full timeout; later ones stop at the deadline.
+        let budget = match deadline {
+            Some(d) if attempts > 1 => timeout.min(d.saturating_duration_since(started)),
+            _ => timeout,
+        };
+        let attempt_deadline = started + budget;
+        let (findings, cut_short) =
+            match timeout_at(attempt_deadline, probe.run(http, attempt_deadline)).await {
+                Ok(f) => (f, false),
+                Err(_) => (
+                    super::probe::all(
+                        &probe.checks,
+                        format!(
+                            "no complete answer within {}s{}",
+                            budget.as_secs_f64(),
+                            probe
+                                .url
+                                .as_deref()
+                                .map(|u| format!(" from {u}"))
+                                .unwrap_or_default()
+                        ),
+                    ),
+                    budget < timeout,
+                ),
+            };
+        let elapsed = started.elapsed();
+        if cut_short {
+            // Only the deadline cut this attempt short; the previous attempt's
+            // failure says more than "no answer within 0.3s".
+            if let Some((findings, elapsed)) = previous {
+                return (findings, elapsed, attempts - 1);
+            }
+        }
+        let failed = findings.iter().any(|f| f.status == Status::Fail);
+        let Some(deadline) = deadline else {
+            return (findings, elapsed, attempts);
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if !failed || !probe.retryable() || remaining <= MIN_ATTEMPT {
+            return (findings, elapsed, attempts);
+        }
+        sleep(backoff.min(remaining - MIN_ATTEMPT)).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+        previous = Some((findings, elapsed));
+    }
+}
+
+/// One result per declared check, in declared order; a check the probe did
+/// not answer is a failure (never silently missing), extra findings follow.
+fn to_results(
+    index: usize,
+    probe: &Probe,
+    mut findings: Vec<Finding>,
+    elapsed: Duration,
+    attempts: u32,
+) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    let make = |f: Finding| CheckResult {
+        service: probe.service.to_string(),
+        check: f.check,
+        status: f.status,
+        message: f.message,
+        url: probe.url.clone(),
+        probe: index,
+        elapsed,
+        attempts,
+    };
+    for name in &probe.checks {
+        let found = match findings.iter().position(|f| &f.check == name) {
+            Some(i) => findings.remove(i),
+            None => Finding::fail(
+                name.clone(),
+                "the probe gave no result for this check (a stackctl bug)",
+            ),
+        };
+        out.push(make(found));
+    }
+    out.extend(findings.into_iter().map(make));
+    out
+}

@@ -1,0 +1,529 @@
+//! `stackctl up`, `status` and `down` on the real Docker engine, with small
+//! images built here from the Debian packages (`scripts/build-test-images.sh`;
+//! no registry is needed). Without an engine these tests print `SKIPPED: …`;
+//! in CI (`STACKCTL_REQUIRE_TOOLS=1`) a missing engine or package fails them.
+//!
+//! Every test uses its own project name and host ports, so they run in
+//! parallel, and removes its containers, network and volumes even when it fails.
+
+mod common;
+
+use common::{path_str, require_tool, run, tools_required};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Spec key → (repository, version) of the locally built test images.
+type Images = BTreeMap<String, (String, String)>;
+
+/// The engine and the test images, or `None` after a loud SKIPPED line.
+fn setup(test: &str) -> Option<&'static Images> {
+    static IMAGES: OnceLock<Result<Images, String>> = OnceLock::new();
+    let socket = std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|h| h.strip_prefix("unix://").map(str::to_string))
+        .unwrap_or_else(|| "/var/run/docker.sock".into());
+    if !Path::new(&socket).exists() {
+        if tools_required() {
+            panic!(
+                "{test}: no Docker engine at `{socket}`; CI must run these tests on a machine with one"
+            );
+        }
+        eprintln!(
+            "SKIPPED: {test}: no Docker engine at `{socket}`; `stackctl up` was not tested on a real engine"
+        );
+        return None;
+    }
+    let why = "building the Debian-based test images";
+    let tools = [
+        "docker",
+        "busybox",
+        "prometheus",
+        "prometheus-alertmanager",
+        "prometheus-node-exporter",
+        "prometheus-blackbox-exporter",
+        "prometheus-pushgateway",
+    ];
+    for tool in tools {
+        require_tool(tool, why)?;
+    }
+    let images = IMAGES.get_or_init(build_images);
+    match images {
+        Ok(images) => Some(images),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn build_images() -> Result<Images, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/build-test-images.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} failed:\n{}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let mut images = Images::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        if let [key, repo, version] = parts[..] {
+            images.insert(key.to_string(), (repo.to_string(), version.to_string()));
+        }
+    }
+    assert_eq!(images.len(), 5, "five images: {images:?}");
+    Ok(images)
+}
+
+/// A project on the engine; whatever it left behind is removed on drop.
+struct Project {
+    name: String,
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new(tag: &str) -> Project {
+        Project {
+            name: format!("sce2e-{tag}-{}", std::process::id()),
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn path(&self) -> &str {
+        path_str(self.dir.path())
+    }
+
+    fn write_spec(&self, text: &str) {
+        std::fs::write(self.dir.path().join("stack.yaml"), text).expect("write spec");
+    }
+
+    fn stackctl(&self, args: &[&str]) -> (i32, String, String) {
+        let mut all = args.to_vec();
+        all.extend(["--dir", self.path()]);
+        run(&all)
+    }
+
+    fn label(&self) -> String {
+        format!("label=com.docker.compose.project={}", self.name)
+    }
+
+    /// Service → container ID, for every container of the project.
+    fn containers(&self) -> BTreeMap<String, String> {
+        let out = docker(&[
+            "ps",
+            "-a",
+            "--no-trunc",
+            "--filter",
+            &self.label(),
+            "--format",
+            "{{.Label \"com.docker.compose.service\"}} {{.ID}}",
+        ]);
+        out.lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(s, id)| (s.to_string(), id.to_string()))
+            .collect()
+    }
+
+    fn count(&self) -> usize {
+        docker(&["ps", "-aq", "--filter", &self.label()])
+            .lines()
+            .count()
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let label = self.label();
+        let ids = docker(&["ps", "-aq", "--filter", &label]);
+        let ids: Vec<&str> = ids.lines().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(ids);
+            docker(&args);
+        }
+        let _ = Command::new("docker")
+            .args(["network", "rm", &format!("{}_default", self.name)])
+            .output();
+        let volumes = docker(&["volume", "ls", "-q", "--filter", &label]);
+        for v in volumes.lines() {
+            docker(&["volume", "rm", v]);
+        }
+    }
+}
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn docker_ok(args: &[&str]) -> bool {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A host port nothing listens on right now.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// `GET http://127.0.0.1:{port}{path}` → (status, body).
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn component(images: &Images, key: &str, port_name: &str, port: u16, extra: &str) -> String {
+    let (repo, version) = &images[key];
+    format!(
+        "  {key}:\n    image: {repo}\n    version: {version}\n    ports: {{{port_name}: {port}}}\n{extra}"
+    )
+}
+
+/// The five components Debian packages; Grafana, Loki and Jaeger have no
+/// Debian package, so no test image.
+fn full_spec(name: &str, images: &Images, ports: &BTreeMap<&str, u16>, rule: &str) -> String {
+    let mut text = format!(
+        "stackctl: 1\nname: {name}\nsecrets:\n  smtp_password:\n    description: SMTP password\ncomponents:\n"
+    );
+    text += &component(images, "prometheus", "web", ports["prometheus"], "");
+    text += &component(images, "alertmanager", "web", ports["alertmanager"], "");
+    text += &component(
+        images,
+        "node_exporter",
+        "metrics",
+        ports["node_exporter"],
+        "",
+    );
+    text += &component(
+        images,
+        "blackbox_exporter",
+        "http",
+        ports["blackbox_exporter"],
+        "",
+    );
+    text += &component(images, "pushgateway", "web", ports["pushgateway"], "");
+    text += &format!(
+        r#"rules:
+  e2e:
+    - name: e2e.rules
+      rules:
+        - record: e2e:up:sum
+          expr: {rule}
+alerting:
+  smtp:
+    smarthost: smtp.example.com:587
+    from: alertmanager@example.com
+    auth_username: alertmanager@example.com
+    auth_password_secret: smtp_password
+  route:
+    receiver: default
+  receivers:
+    - name: default
+      email:
+        - to: ops@example.com
+"#
+    );
+    text
+}
+
+fn node_exporter_spec(name: &str, images: &Images, port: u16, extra: &str) -> String {
+    format!(
+        "stackctl: 1\nname: {name}\ncomponents:\n{}",
+        component(images, "node_exporter", "metrics", port, extra)
+    )
+}
+
+fn health(container: &str) -> String {
+    docker(&["inspect", "-f", "{{.State.Health.Status}}", container])
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn full_stack_up_rerun_change_and_down() {
+    let Some(images) = setup("full_stack_up_rerun_change_and_down") else {
+        return;
+    };
+    let p = Project::new("full");
+    let ports: BTreeMap<&str, u16> = [
+        "prometheus",
+        "alertmanager",
+        "node_exporter",
+        "blackbox_exporter",
+        "pushgateway",
+    ]
+    .into_iter()
+    .map(|k| (k, free_port()))
+    .collect();
+    p.write_spec(&full_spec(&p.name, images, &ports, "sum by (job) (up)"));
+    // The secret as `init` leaves it: 0600, owned by root. The container's
+    // user (nobody) must still be able to read its copy.
+    let secrets = p.dir.path().join("secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(secrets.join("smtp_password"), "e2e-smtp-password").unwrap();
+    std::fs::set_permissions(
+        secrets.join("smtp_password"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+
+    // Cold up: every container healthy, Prometheus on its loopback port.
+    let (code, _, err) = p.stackctl(&["up", "--wait", "2m"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "`{}` is up: 5 services healthy (5 created)",
+            p.name
+        )),
+        "{err}"
+    );
+    let first = p.containers();
+    let services: Vec<&str> = first.keys().map(String::as_str).collect();
+    assert_eq!(
+        services,
+        [
+            "alertmanager",
+            "blackbox-exporter",
+            "node-exporter",
+            "prometheus",
+            "pushgateway"
+        ]
+    );
+    for service in first.keys() {
+        assert_eq!(
+            health(&format!("{}-{service}-1", p.name)),
+            "healthy",
+            "{service}"
+        );
+    }
+    assert_eq!(http_get(ports["prometheus"], "/-/ready").0, 200);
+    let (_, rules) = http_get(ports["prometheus"], "/api/v1/rules");
+    assert!(rules.contains(r#""query":"sum by (job) (up)""#), "{rules}");
+    let secret = docker(&[
+        "exec",
+        &format!("{}-alertmanager-1", p.name),
+        "/bin/busybox",
+        "cat",
+        "/run/secrets/smtp_password",
+    ]);
+    assert_eq!(secret, "e2e-smtp-password");
+
+    // docker-compose sees the same stack.
+    if let Some(compose) = require_tool("docker-compose", "compose compatibility of the labels") {
+        let out = Command::new(compose)
+            .current_dir(p.dir.path())
+            .args(["-f", "docker-compose.monitoring.yml", "ps", "-q"])
+            .output()
+            .unwrap();
+        let mut ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        ids.sort();
+        let mut ours: Vec<String> = first.values().cloned().collect();
+        ours.sort();
+        assert_eq!(ids, ours, "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    // status: one row per service.
+    let (code, out, err) = p.stackctl(&["status"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("SERVICE"), "{out}");
+    let prometheus_row = out.lines().find(|l| l.starts_with("prometheus ")).unwrap();
+    assert!(prometheus_row.contains("running"), "{out}");
+    assert!(prometheus_row.contains("healthy"), "{out}");
+    assert!(
+        prometheus_row.contains(&format!("127.0.0.1:{}->9090/tcp", ports["prometheus"])),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 6, "{out}");
+
+    // Nothing changed: nothing touched, quickly.
+    let started = Instant::now();
+    let (code, _, err) = p.stackctl(&["up"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("(5 unchanged)"), "{err}");
+    assert_eq!(p.containers(), first);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no-change up took {:?}",
+        started.elapsed()
+    );
+
+    // One rule changed: only Prometheus is recreated, and it loaded the rule.
+    p.write_spec(&full_spec(&p.name, images, &ports, "count by (job) (up)"));
+    let (code, _, err) = p.stackctl(&["up"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("(1 recreated, 4 unchanged)"), "{err}");
+    let second = p.containers();
+    for (service, id) in &first {
+        if service == "prometheus" {
+            assert_ne!(&second[service], id, "prometheus recreated");
+        } else {
+            assert_eq!(&second[service], id, "{service} kept");
+        }
+    }
+    let (_, rules) = http_get(ports["prometheus"], "/api/v1/rules");
+    assert!(
+        rules.contains(r#""query":"count by (job) (up)""#),
+        "{rules}"
+    );
+
+    // down: containers and network gone, data volumes kept.
+    let (code, _, err) = p.stackctl(&["down"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p.count(), 0);
+    assert!(!docker_ok(&[
+        "network",
+        "inspect",
+        &format!("{}_default", p.name)
+    ]));
+    assert!(
+        docker_ok(&["volume", "inspect", &format!("{}_prometheus_data", p.name)]),
+        "{err}"
+    );
+    assert!(
+        err.contains("`stackctl down --volumes` removes them"),
+        "{err}"
+    );
+    let (code, _, err) = p.stackctl(&["down", "--volumes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !docker_ok(&["volume", "inspect", &format!("{}_prometheus_data", p.name)]),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_exiting_container_is_named_fast_and_a_rerun_converges() {
+    let Some(images) = setup("an_exiting_container_is_named_fast_and_a_rerun_converges") else {
+        return;
+    };
+    let p = Project::new("exit");
+    let port = free_port();
+    p.write_spec(&node_exporter_spec(
+        &p.name,
+        images,
+        port,
+        "    extra_args: [--no-such-flag]\n",
+    ));
+    let started = Instant::now();
+    let (code, _, err) = p.stackctl(&["up", "--wait", "2m"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("error: service `node-exporter` exited with code 1"),
+        "{err}"
+    );
+    assert!(err.contains("unknown long flag '--no-such-flag'"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    p.write_spec(&node_exporter_spec(&p.name, images, port, ""));
+    let (code, _, err) = p.stackctl(&["up", "--wait", "2m"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("(1 recreated)"), "{err}");
+    assert_eq!(p.count(), 1);
+    assert_eq!(health(&format!("{}-node-exporter-1", p.name)), "healthy");
+
+    // docker-compose, in the stack directory, stops what stackctl started.
+    if let Some(compose) = require_tool("docker-compose", "compose compatibility of the labels") {
+        let out = Command::new(compose)
+            .current_dir(p.dir.path())
+            .args(["-f", "docker-compose.monitoring.yml", "down"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(p.count(), 0);
+        assert!(!docker_ok(&[
+            "network",
+            "inspect",
+            &format!("{}_default", p.name)
+        ]));
+    }
+}
+
+#[test]
+fn a_taken_port_stops_up_before_anything_is_created() {
+    let Some(images) = setup("a_taken_port_stops_up_before_anything_is_created") else {
+        return;
+    };
+    let p = Project::new("port");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    p.write_spec(&node_exporter_spec(&p.name, images, port, ""));
+    let (code, _, err) = p.stackctl(&["up"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "error: port 127.0.0.1:{port} for service `node-exporter` is already in use on this host"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("`components.node_exporter.ports.metrics`"),
+        "{err}"
+    );
+    assert_eq!(p.count(), 0);
+    assert!(!docker_ok(&[
+        "network",
+        "inspect",
+        &format!("{}_default", p.name)
+    ]));
+    drop(taken);
+}
+
+#[test]
+fn a_missing_image_is_named_with_how_to_load_it() {
+    let Some(_) = setup("a_missing_image_is_named_with_how_to_load_it") else {
+        return;
+    };
+    let p = Project::new("img");
+    p.write_spec(&format!(
+        "stackctl: 1\nname: {}\ncomponents:\n  node_exporter:\n    image: stackctl-test/never-built\n    version: v0.0.1\n    ports: {{metrics: {}}}\n",
+        p.name,
+        free_port()
+    ));
+    let (code, _, err) = p.stackctl(&["up"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("error: image `stackctl-test/never-built:v0.0.1` (service `node-exporter`) is not present and cannot be pulled"),
+        "{err}"
+    );
+    assert!(err.contains("`docker load -i image.tar`"), "{err}");
+    assert_eq!(p.count(), 0);
+}

@@ -1,0 +1,113 @@
+//! `stackctl up` where no working engine is needed: a Docker daemon that does
+//! not answer is reported within seconds with exit 2 (stackctl cannot do its
+//! job); a spec that is wrong stops `up` with exit 1 before Docker is asked.
+
+mod common;
+
+use common::{path_str, stackctl};
+use std::time::{Duration, Instant};
+
+const SPEC: &str =
+    "stackctl: 1\nname: unreachable\ncomponents:\n  node_exporter:\n    version: v1.5.0\n";
+
+fn up_with_docker_host(host: &str) -> (i32, String, Duration) {
+    let dir = common::spec_dir(SPEC);
+    let started = Instant::now();
+    let out = stackctl()
+        .args(["up", "--dir", path_str(dir.path())])
+        .env("DOCKER_HOST", host)
+        .output()
+        .expect("stackctl runs");
+    let (code, _, err) = common::decode(out);
+    (code, err, started.elapsed())
+}
+
+#[test]
+fn a_dead_socket_exits_2_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("docker.sock");
+    // A socket file nobody listens on: what a stopped daemon leaves behind.
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let host = format!("unix://{}", path.display());
+    let (code, err, took) = up_with_docker_host(&host);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "error: cannot reach the Docker daemon at `{host}`: Connection refused"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("= help: is the Docker daemon running (`docker info`)?"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn a_daemon_that_never_answers_is_given_up_on_within_seconds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("docker.sock");
+    // Accepts connections (the kernel does, from the backlog) but never replies.
+    let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let host = format!("unix://{}", path.display());
+    let (code, err, took) = up_with_docker_host(&host);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no answer within 5s"), "{err}");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+}
+
+#[test]
+fn a_missing_socket_exits_2() {
+    let (code, err, _) = up_with_docker_host("unix:///nonexistent/stackctl-test/docker.sock");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "cannot reach the Docker daemon at `unix:///nonexistent/stackctl-test/docker.sock`"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_invalid_spec_stops_up_before_docker_is_asked() {
+    let dir = common::spec_dir(
+        "stackctl: 1\nname: bad\ncomponents:\n  node_exporter:\n    versoin: v1.5.0\n",
+    );
+    let out = stackctl()
+        .args(["up", "--dir", path_str(dir.path())])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let (code, _, err) = common::decode(out);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("unknown field `versoin`"), "{err}");
+    assert!(!err.contains("Docker daemon"), "{err}");
+    assert!(!dir.path().join("docker-compose.monitoring.yml").exists());
+}
+
+#[test]
+fn an_empty_notifier_secret_is_an_error_for_up_but_not_for_render() {
+    let spec = "stackctl: 1\nname: strict\nsecrets:\n  slack_webhook_url: {}\ncomponents:\n  alertmanager:\n    version: v0.25.0\n\
+                alerting:\n  slack_api_url_secret: slack_webhook_url\n  route:\n    receiver: chat\n  receivers:\n    - name: chat\n      slack:\n        - channel: '#alerts'\n";
+    let dir = common::spec_dir(spec);
+    let (code, _, err) = common::run(&["render", "--dir", path_str(dir.path())]);
+    assert_eq!(code, 0, "{err}");
+    // Render creates the placeholder and only warns about it.
+    assert_eq!(
+        std::fs::read(dir.path().join("secrets/slack_webhook_url")).unwrap(),
+        b""
+    );
+    let out = stackctl()
+        .args(["up", "--dir", path_str(dir.path())])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let (code, _, err) = common::decode(out);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("error: secret `slack_webhook_url` is empty"),
+        "{err}"
+    );
+    assert!(!err.contains("Docker daemon"), "{err}");
+}

@@ -1,0 +1,217 @@
+//! The rendered tree of every profile and example is accepted by its real
+//! consumers: `promtool check config` (with its rules), `promtool check rules`,
+//! `amtool check-config` and `docker-compose config -q`. Each is checked at the
+//! profile's own (current) versions and pinned to the versions of the tools
+//! installed here (Prometheus 2.42, Alertmanager 0.25, as Debian ships them).
+
+mod common;
+
+use common::{path_str, require_tool, run};
+use stackctl::model::Stack;
+use std::path::Path;
+use std::process::Command;
+
+/// Every spec we ship: the embedded profiles and the examples.
+fn shipped_specs() -> Vec<(String, String)> {
+    let mut specs: Vec<(String, String)> = stackctl::profiles::PROFILES
+        .iter()
+        .map(|p| (format!("profile {}", p.name), p.text.to_string()))
+        .collect();
+    for (name, dir) in common::example_dirs() {
+        let text = std::fs::read_to_string(dir.join("stack.yaml")).unwrap();
+        specs.push((format!("example {name}"), text));
+    }
+    // The pynomaly profile offers the ELK log backend by flipping `enabled`.
+    let pynomaly = stackctl::profiles::find("pynomaly").expect("pynomaly profile");
+    specs.push((
+        "profile pynomaly with ELK".to_string(),
+        with_elk(pynomaly.text),
+    ));
+    specs
+}
+
+/// The pynomaly switch to Elasticsearch + Logstash + Kibana, done on the model.
+fn with_elk(text: &str) -> String {
+    let loaded = stackctl::load::load_text("stack.yaml", text.to_string());
+    let mut stack: Stack = loaded.stack.expect("profile loads");
+    let c = &mut stack.components;
+    c.loki.as_mut().unwrap().enabled = Some(false);
+    c.alloy.as_mut().unwrap().enabled = Some(false);
+    c.elasticsearch.as_mut().unwrap().enabled = Some(true);
+    c.logstash.as_mut().unwrap().enabled = Some(true);
+    c.kibana.as_mut().unwrap().enabled = Some(true);
+    stackctl::yaml::emit::to_yaml(&serde_json::to_value(&stack).unwrap())
+}
+
+/// The spec with Prometheus and Alertmanager pinned to the installed tools'
+/// versions, written back through the model (so the edit is typed, not textual).
+fn pinned(text: &str) -> String {
+    let loaded = stackctl::load::load_text("stack.yaml", text.to_string());
+    let mut stack: Stack = loaded.stack.expect("shipped spec loads");
+    if let Some(p) = &mut stack.components.prometheus {
+        p.version = Some(stackctl::model::types::Version::parse("v2.42.0").unwrap());
+    }
+    if let Some(a) = &mut stack.components.alertmanager {
+        a.version = Some(stackctl::model::types::Version::parse("v0.25.0").unwrap());
+    }
+    stackctl::yaml::emit::to_yaml(&serde_json::to_value(&stack).unwrap())
+}
+
+fn tool(path: &Path, args: &[&str], cwd: &Path) -> (bool, String) {
+    let out = Command::new(path)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("tool runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn render_spec(name: &str, text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stack.yaml"), text).unwrap();
+    let (code, _, stderr) = run(&["render", "--dir", path_str(dir.path())]);
+    assert_eq!(code, 0, "{name}: render failed\n{stderr}");
+    assert!(!stderr.contains(": error:"), "{name}: {stderr}");
+    dir
+}
+
+fn check_tree(name: &str, dir: &Path) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    if dir.join("prometheus/prometheus.yml").exists() {
+        if let Some(promtool) = require_tool("promtool", "Prometheus config and rules") {
+            let (ok, out) = tool(
+                &promtool,
+                &["check", "config", "prometheus/prometheus.yml"],
+                dir,
+            );
+            if !ok {
+                failures.push(format!("{name}: promtool check config\n{out}"));
+            }
+            let rules: Vec<String> = common::list_files(&dir.join("prometheus/rules"))
+                .into_iter()
+                .map(|f| format!("prometheus/rules/{f}"))
+                .collect();
+            if !rules.is_empty() {
+                let mut args = vec!["check", "rules"];
+                args.extend(rules.iter().map(String::as_str));
+                let (ok, out) = tool(&promtool, &args, dir);
+                if !ok {
+                    failures.push(format!("{name}: promtool check rules\n{out}"));
+                }
+            }
+            ran += 1;
+        }
+    }
+    if dir.join("alertmanager/alertmanager.yml").exists() {
+        if let Some(amtool) = require_tool("amtool", "Alertmanager config") {
+            let (ok, out) = tool(
+                &amtool,
+                &["check-config", "alertmanager/alertmanager.yml"],
+                dir,
+            );
+            if !ok {
+                failures.push(format!("{name}: amtool check-config\n{out}"));
+            }
+            ran += 1;
+        }
+    }
+    if let Some(compose) = require_tool("docker-compose", "the Compose file") {
+        let (ok, out) = tool(
+            &compose,
+            &["-f", "docker-compose.monitoring.yml", "config", "-q"],
+            dir,
+        );
+        if !ok {
+            failures.push(format!("{name}: docker-compose config -q\n{out}"));
+        }
+        ran += 1;
+    }
+    if ran == 0 {
+        eprintln!("SKIPPED: no consumer tool ran for {name}");
+    }
+    failures
+}
+
+#[test]
+fn shipped_specs_at_their_own_versions_are_accepted() {
+    let mut failures = Vec::new();
+    for (name, text) in shipped_specs() {
+        let dir = render_spec(&name, &text);
+        failures.extend(check_tree(&name, dir.path()));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn shipped_specs_pinned_to_the_installed_tools_are_accepted() {
+    let mut failures = Vec::new();
+    for (name, text) in shipped_specs() {
+        let name = format!("{name} (Prometheus 2.42, Alertmanager 0.25)");
+        let dir = render_spec(&name, &pinned(&text));
+        failures.extend(check_tree(&name, dir.path()));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn the_elk_variant_renders_the_elastic_services() {
+    let pynomaly = stackctl::profiles::find("pynomaly").unwrap();
+    let dir = render_spec("pynomaly ELK", &with_elk(pynomaly.text));
+    let compose =
+        std::fs::read_to_string(dir.path().join("docker-compose.monitoring.yml")).unwrap();
+    for service in [
+        "elasticsearch:",
+        "elasticsearch-setup:",
+        "logstash:",
+        "kibana:",
+        "kibana-setup:",
+    ] {
+        assert!(
+            compose.contains(&format!("\n  {service}\n")),
+            "{service} missing"
+        );
+    }
+    assert!(!compose.contains("\n  loki:\n") && !compose.contains("\n  alloy:\n"));
+    assert!(
+        dir.path()
+            .join("logstash/pipeline/pynomaly-logs.conf")
+            .exists()
+    );
+    let datasources = std::fs::read_to_string(
+        dir.path()
+            .join("grafana/provisioning/datasources/datasources.yaml"),
+    )
+    .unwrap();
+    assert!(
+        datasources.contains("type: elasticsearch") && !datasources.contains("type: loki"),
+        "{datasources}"
+    );
+}
+
+#[test]
+fn compose_reads_escaped_dollars_back_as_literals() {
+    let Some(compose) = require_tool("docker-compose", "Compose `$` escaping") else {
+        return;
+    };
+    let dir = render_spec(
+        "dollars",
+        "stackctl: 1\nname: dollars\nsecrets:\n  grafana_admin_password: {generate: true}\n  grafana_secret_key: {generate: true}\ncomponents:\n  grafana:\n    environment:\n      GF_X: \"$HOME ${HOME}\"\n",
+    );
+    let (ok, out) = tool(
+        &compose,
+        &["-f", "docker-compose.monitoring.yml", "config"],
+        dir.path(),
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("GF_X: $$HOME $${HOME}") || out.contains("GF_X: $HOME ${HOME}"),
+        "{out}"
+    );
+    assert!(!out.contains("/root"), "compose interpolated $HOME: {out}");
+}
