@@ -341,35 +341,42 @@ fn labels_json(
 }
 
 pub fn relabels(list: &[Relabel]) -> Value {
-    Value::Array(
-        list.iter()
-            .map(|r| {
-                let mut m = obj();
-                if !r.source_labels.is_empty() {
-                    m.insert("source_labels".into(), json!(r.source_labels));
-                }
-                if let Some(s) = &r.separator {
-                    m.insert("separator".into(), json!(s));
-                }
-                if let Some(s) = &r.regex {
-                    m.insert("regex".into(), json!(s));
-                }
-                if let Some(s) = r.modulus {
-                    m.insert("modulus".into(), json!(s));
-                }
-                if let Some(s) = &r.target_label {
-                    m.insert("target_label".into(), json!(s));
-                }
-                if let Some(s) = &r.replacement {
-                    m.insert("replacement".into(), json!(s));
-                }
-                if let Some(a) = r.action {
-                    m.insert("action".into(), json!(a.as_str()));
-                }
-                Value::Object(m)
-            })
-            .collect(),
-    )
+    Value::Array(list.iter().map(|r| relabel(r, false)).collect())
+}
+
+/// One relabel config; `camel_case` gives the Prometheus Operator's field
+/// names (`sourceLabels`, `targetLabel`) instead of Prometheus's.
+pub fn relabel(r: &Relabel, camel_case: bool) -> Value {
+    let key = |snake: &str, camel: &str| {
+        if camel_case {
+            camel.to_string()
+        } else {
+            snake.to_string()
+        }
+    };
+    let mut m = obj();
+    if !r.source_labels.is_empty() {
+        m.insert(key("source_labels", "sourceLabels"), json!(r.source_labels));
+    }
+    if let Some(s) = &r.separator {
+        m.insert("separator".into(), json!(s));
+    }
+    if let Some(s) = &r.regex {
+        m.insert("regex".into(), json!(s));
+    }
+    if let Some(s) = r.modulus {
+        m.insert("modulus".into(), json!(s));
+    }
+    if let Some(s) = &r.target_label {
+        m.insert(key("target_label", "targetLabel"), json!(s));
+    }
+    if let Some(s) = &r.replacement {
+        m.insert("replacement".into(), json!(s));
+    }
+    if let Some(a) = r.action {
+        m.insert("action".into(), json!(a.as_str()));
+    }
+    Value::Object(m)
 }
 
 /// A Prometheus rule file for a list of groups.

@@ -27,19 +27,9 @@ pub enum Check {
 
 pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
     let kind = Kind::Alertmanager;
-    let base = match cx.endpoints.base(kind, "web") {
-        Ok(b) => b.to_string(),
-        Err(reason) => {
-            out.push(Probe::unreachable(
-                kind,
-                vec!["healthy".into(), "ready".into()],
-                reason,
-            ));
-            return;
-        }
+    let Some(base) = super::basic::web_health(cx, kind, out) else {
+        return;
     };
-    out.push(Probe::get(kind, "healthy", join(&base, "/-/healthy")));
-    out.push(Probe::get(kind, "ready", join(&base, "/-/ready")));
     let receivers: Vec<String> = cx
         .stack
         .alerting

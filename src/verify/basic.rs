@@ -104,6 +104,28 @@ fn endpoint(
 
 /// A check the host cannot run. When Prometheus scrapes the component, its
 /// scrape job proves the process answers HTTP, so that is a skip, not a failure.
+/// The `/-/healthy` and `/-/ready` probes Prometheus and Alertmanager share.
+/// Returns the web base URL for the deep checks, or `None` after recording
+/// that the web port cannot be reached.
+pub fn web_health(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) -> Option<String> {
+    match cx.endpoints.base(kind, "web") {
+        Ok(base) => {
+            let base = base.to_string();
+            out.push(Probe::get(kind, "healthy", join(&base, "/-/healthy")));
+            out.push(Probe::get(kind, "ready", join(&base, "/-/ready")));
+            Some(base)
+        }
+        Err(reason) => {
+            out.push(Probe::unreachable(
+                kind,
+                vec!["healthy".into(), "ready".into()],
+                reason,
+            ));
+            None
+        }
+    }
+}
+
 pub fn unreachable(cx: &Context<'_>, kind: Kind, check: &str, reason: String) -> Probe {
     let scraped = cx.stack.has(Kind::Prometheus)
         && cx.stack.component(kind).is_some_and(|c| c.scrape_enabled());

@@ -47,19 +47,9 @@ pub fn group_check(name: &str) -> String {
 
 pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
     let kind = Kind::Prometheus;
-    let base = match cx.endpoints.base(kind, "web") {
-        Ok(b) => b.to_string(),
-        Err(reason) => {
-            out.push(Probe::unreachable(
-                kind,
-                vec!["healthy".into(), "ready".into()],
-                reason,
-            ));
-            return;
-        }
+    let Some(base) = super::basic::web_health(cx, kind, out) else {
+        return;
     };
-    out.push(Probe::get(kind, "healthy", join(&base, "/-/healthy")));
-    out.push(Probe::get(kind, "ready", join(&base, "/-/ready")));
     let expected = match cx.deployment.files.get(CONFIG_FILE).map(|t| parse_yaml(t)) {
         Some(Ok(v)) => v,
         // The plan always renders this file; anything else is a stackctl bug.

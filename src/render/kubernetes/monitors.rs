@@ -294,29 +294,7 @@ fn static_labels(labels: &BTreeMap<LabelName, String>) -> Vec<Value> {
 
 /// A Prometheus relabel config in the operator's camelCase.
 pub fn relabeling(r: &Relabel) -> Value {
-    let mut m = Map::new();
-    if !r.source_labels.is_empty() {
-        m.insert("sourceLabels".into(), json!(r.source_labels));
-    }
-    if let Some(s) = &r.separator {
-        m.insert("separator".into(), json!(s));
-    }
-    if let Some(s) = &r.regex {
-        m.insert("regex".into(), json!(s));
-    }
-    if let Some(s) = r.modulus {
-        m.insert("modulus".into(), json!(s));
-    }
-    if let Some(s) = &r.target_label {
-        m.insert("targetLabel".into(), json!(s));
-    }
-    if let Some(s) = &r.replacement {
-        m.insert("replacement".into(), json!(s));
-    }
-    if let Some(a) = r.action {
-        m.insert("action".into(), json!(a.as_str()));
-    }
-    Value::Object(m)
+    crate::plan::prometheus::relabel(r, true)
 }
 
 pub(crate) fn with(at: &Path, segs: &[&str]) -> Path {
