@@ -30,10 +30,14 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// Grace period for a container to stop before it is killed.
 const STOP_SECONDS: i32 = 10;
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+/// A readiness probe from the host gives up after this long.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct BollardEngine {
     docker: Docker,
     host: String,
+    /// For readiness probes from the host; the same bounded client `verify` uses.
+    http: crate::verify::http::Http,
 }
 
 impl BollardEngine {
@@ -59,9 +63,12 @@ impl BollardEngine {
                 )));
             }
         };
+        let http = crate::verify::http::Http::new(READY_TIMEOUT)
+            .map_err(|e| unreachable(format!("cannot build an HTTP client: {e:#}")))?;
         Ok(BollardEngine {
             docker: docker.with_timeout(REQUEST_TIMEOUT),
             host,
+            http,
         })
     }
 
@@ -521,6 +528,10 @@ impl Engine for BollardEngine {
     }
 
     async fn http_ok(&self, addr: &str, path: &str) -> bool {
-        super::http::ok(addr, path).await
+        let url = format!("http://{addr}{path}");
+        self.http
+            .get(&url, None)
+            .await
+            .is_ok_and(|reply| reply.ok())
     }
 }

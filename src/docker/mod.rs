@@ -9,7 +9,6 @@ pub mod bollard_engine;
 pub mod down;
 pub mod engine;
 mod failure;
-mod http;
 pub mod preflight;
 pub mod progress;
 pub mod spec;

@@ -18,7 +18,7 @@ pub mod check;
 pub mod endpoints;
 pub mod exposition;
 mod grafana;
-mod http;
+pub mod http;
 mod panels;
 mod probe;
 mod prometheus;
