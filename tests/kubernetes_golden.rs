@@ -2,6 +2,7 @@
 //! `kubernetes/` for every shipped spec, so any change is seen in review.
 //! Update with `INSTA_UPDATE=always cargo test --test kubernetes_golden` and read the diff.
 
+mod common;
 mod kubernetes_support;
 
 #[test]

@@ -11,36 +11,12 @@ use stackctl::model::Stack;
 use std::path::Path;
 use std::process::Command;
 
-/// Every spec we ship: the embedded profiles and the examples.
+/// Every spec we ship, as (label, text).
 fn shipped_specs() -> Vec<(String, String)> {
-    let mut specs: Vec<(String, String)> = stackctl::profiles::PROFILES
-        .iter()
-        .map(|p| (format!("profile {}", p.name), p.text.to_string()))
-        .collect();
-    for (name, dir) in common::example_dirs() {
-        let text = std::fs::read_to_string(dir.join("stack.yaml")).unwrap();
-        specs.push((format!("example {name}"), text));
-    }
-    // The pynomaly profile offers the ELK log backend by flipping `enabled`.
-    let pynomaly = stackctl::profiles::find("pynomaly").expect("pynomaly profile");
-    specs.push((
-        "profile pynomaly with ELK".to_string(),
-        with_elk(pynomaly.text),
-    ));
-    specs
-}
-
-/// The pynomaly switch to Elasticsearch + Logstash + Kibana, done on the model.
-fn with_elk(text: &str) -> String {
-    let loaded = stackctl::load::load_text("stack.yaml", text.to_string());
-    let mut stack: Stack = loaded.stack.expect("profile loads");
-    let c = &mut stack.components;
-    c.loki.as_mut().unwrap().enabled = Some(false);
-    c.alloy.as_mut().unwrap().enabled = Some(false);
-    c.elasticsearch.as_mut().unwrap().enabled = Some(true);
-    c.logstash.as_mut().unwrap().enabled = Some(true);
-    c.kibana.as_mut().unwrap().enabled = Some(true);
-    stackctl::yaml::emit::to_yaml(&serde_json::to_value(&stack).unwrap())
+    common::shipped_specs()
+        .into_iter()
+        .map(|(label, text, _)| (label, text))
+        .collect()
 }
 
 /// The spec with Prometheus and Alertmanager pinned to the installed tools'
@@ -162,7 +138,7 @@ fn shipped_specs_pinned_to_the_installed_tools_are_accepted() {
 #[test]
 fn the_elk_variant_renders_the_elastic_services() {
     let pynomaly = stackctl::profiles::find("pynomaly").unwrap();
-    let dir = render_spec("pynomaly ELK", &with_elk(pynomaly.text));
+    let dir = render_spec("pynomaly ELK", &common::with_elk(pynomaly.text));
     let compose =
         std::fs::read_to_string(dir.path().join("docker-compose.monitoring.yml")).unwrap();
     for service in [

@@ -26,17 +26,8 @@ fn tree_text(text: &str, dir: &Path) -> String {
 }
 
 #[test]
-fn every_profile_renders_to_its_golden_tree() {
-    for profile in stackctl::profiles::PROFILES {
-        let text = tree_text(profile.text, Path::new("."));
-        insta::assert_snapshot!(format!("profile-{}", profile.name), text);
-    }
-}
-
-#[test]
-fn every_example_renders_to_its_golden_tree() {
-    for (name, dir) in common::example_dirs() {
-        let text = std::fs::read_to_string(dir.join("stack.yaml")).unwrap();
-        insta::assert_snapshot!(format!("example-{name}"), tree_text(&text, &dir));
+fn every_shipped_spec_renders_to_its_golden_tree() {
+    for (label, text, dir) in common::shipped_specs() {
+        insta::assert_snapshot!(label, tree_text(&text, &dir));
     }
 }

@@ -22,6 +22,12 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// No retry starts with less time than this left before the deadline.
 const MIN_ATTEMPT: Duration = Duration::from_millis(100);
+/// The outer guard of an attempt fires this long after its deadline, so that
+/// the probe's own, more specific timeout ("no answer from URL within 1s") is
+/// the one reported when both run out together; the guard only catches work
+/// the probe does not bound itself. Without the margin, which of the two fired
+/// first depended on scheduling, and so did the message.
+const GUARD_GRACE: Duration = Duration::from_millis(250);
 /// Probes in flight at once: plenty for one stack, gentle on its servers.
 const MAX_IN_FLIGHT: usize = 64;
 
@@ -85,25 +91,29 @@ async fn attempt_until(
             _ => timeout,
         };
         let attempt_deadline = started + budget;
-        let (findings, cut_short) =
-            match timeout_at(attempt_deadline, probe.run(http, attempt_deadline)).await {
-                Ok(f) => (f, false),
-                Err(_) => (
-                    super::probe::all(
-                        &probe.checks,
-                        format!(
-                            "no complete answer within {}s{}",
-                            budget.as_secs_f64(),
-                            probe
-                                .url
-                                .as_deref()
-                                .map(|u| format!(" from {u}"))
-                                .unwrap_or_default()
-                        ),
+        let (findings, cut_short) = match timeout_at(
+            attempt_deadline + GUARD_GRACE,
+            probe.run(http, attempt_deadline),
+        )
+        .await
+        {
+            Ok(f) => (f, false),
+            Err(_) => (
+                super::probe::all(
+                    &probe.checks,
+                    format!(
+                        "no complete answer within {}s{}",
+                        budget.as_secs_f64(),
+                        probe
+                            .url
+                            .as_deref()
+                            .map(|u| format!(" from {u}"))
+                            .unwrap_or_default()
                     ),
-                    budget < timeout,
                 ),
-            };
+                budget < timeout,
+            ),
+        };
         let elapsed = started.elapsed();
         if cut_short {
             // Only the deadline cut this attempt short; the previous attempt's

@@ -115,3 +115,43 @@ pub fn example_dirs() -> Vec<(String, PathBuf)> {
         .map(|dir| (dir.file_name().unwrap().to_string_lossy().into_owned(), dir))
         .collect()
 }
+
+/// Every spec we ship — the embedded profiles, the examples, and pynomaly with
+/// its ELK backend switched on: (label, spec text, directory its files are in).
+pub fn shipped_specs() -> Vec<(String, String, PathBuf)> {
+    let mut specs: Vec<(String, String, PathBuf)> = stackctl::profiles::PROFILES
+        .iter()
+        .map(|p| {
+            (
+                format!("profile-{}", p.name),
+                p.text.to_string(),
+                PathBuf::from("."),
+            )
+        })
+        .collect();
+    for (name, dir) in example_dirs() {
+        let text = std::fs::read_to_string(dir.join("stack.yaml")).expect("example spec");
+        specs.push((format!("example-{name}"), text, dir));
+    }
+    let pynomaly = stackctl::profiles::find("pynomaly").expect("pynomaly profile");
+    specs.push((
+        "profile-pynomaly-elk".into(),
+        with_elk(pynomaly.text),
+        PathBuf::from("."),
+    ));
+    specs
+}
+
+/// pynomaly's switch to Elasticsearch + Logstash + Kibana, done on the model
+/// (flipping `enabled`, as the profile's comment tells a user to).
+pub fn with_elk(text: &str) -> String {
+    let loaded = stackctl::load::load_text("stack.yaml", text.to_string());
+    let mut stack = loaded.stack.expect("profile loads");
+    let c = &mut stack.components;
+    c.loki.as_mut().unwrap().enabled = Some(false);
+    c.alloy.as_mut().unwrap().enabled = Some(false);
+    c.elasticsearch.as_mut().unwrap().enabled = Some(true);
+    c.logstash.as_mut().unwrap().enabled = Some(true);
+    c.kibana.as_mut().unwrap().enabled = Some(true);
+    stackctl::yaml::emit::to_yaml(&serde_json::to_value(&stack).unwrap())
+}

@@ -15,55 +15,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// Every spec we ship (the embedded profiles, the examples, and pynomaly's ELK
-/// variant): (label, spec text, directory for files it refers to).
+/// Every spec we ship (see `common::shipped_specs`).
 pub fn shipped_specs() -> Vec<(String, String, PathBuf)> {
-    let mut specs: Vec<(String, String, PathBuf)> = stackctl::profiles::PROFILES
-        .iter()
-        .map(|p| {
-            (
-                format!("profile-{}", p.name),
-                p.text.to_string(),
-                PathBuf::from("."),
-            )
-        })
-        .collect();
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&examples)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.join("stack.yaml").exists())
-                .collect()
-        })
-        .unwrap_or_default();
-    dirs.sort();
-    for dir in dirs {
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(dir.join("stack.yaml")).unwrap();
-        specs.push((format!("example-{name}"), text, dir));
-    }
-    if let Some(pynomaly) = stackctl::profiles::find("pynomaly") {
-        specs.push((
-            "profile-pynomaly-elk".into(),
-            with_elk(pynomaly.text),
-            PathBuf::from("."),
-        ));
-    }
-    specs
-}
-
-/// pynomaly's switch to Elasticsearch + Logstash + Kibana, done on the model.
-fn with_elk(text: &str) -> String {
-    let mut stack = load(text);
-    let c = &mut stack.components;
-    c.loki.as_mut().unwrap().enabled = Some(false);
-    c.alloy.as_mut().unwrap().enabled = Some(false);
-    c.elasticsearch.as_mut().unwrap().enabled = Some(true);
-    c.logstash.as_mut().unwrap().enabled = Some(true);
-    c.kibana.as_mut().unwrap().enabled = Some(true);
-    stackctl::yaml::emit::to_yaml(&serde_json::to_value(&stack).unwrap())
+    crate::common::shipped_specs()
 }
 
 pub fn load(text: &str) -> Stack {
