@@ -13,6 +13,7 @@ pub mod diag;
 pub mod docker;
 pub mod fsutil;
 pub mod load;
+pub mod lock;
 pub mod model;
 pub mod plan;
 pub mod profiles;

@@ -31,28 +31,60 @@ pub struct Written {
     pub generated: bool,
 }
 
+/// Why a secret file cannot be created.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error(
+        "secret `{name}`: `{file}` does not exist and is outside the stack directory; stackctl only creates secret files inside it\n  = help: create the file yourself, or use a relative `file:` inside the stack directory"
+    )]
+    Outside { name: String, file: String },
+    #[error(transparent)]
+    Write(#[from] crate::render::write::atomic::WriteError),
+    #[error("cannot get random bytes: {0}")]
+    Random(String),
+}
+
+/// The relative files of the secrets the spec generates (`generate: true`).
+pub fn generated_files(stack: &Stack) -> Vec<(String, String)> {
+    stack
+        .secrets
+        .iter()
+        .filter(|(_, s)| s.generate == Some(true))
+        .map(|(name, _)| (name.clone(), crate::check::files::secret_file(stack, name)))
+        .collect()
+}
+
 /// Creates every declared secret file that does not exist yet; existing files
-/// are left exactly as they are.
-pub fn materialise(stack: &Stack, dir: &Path) -> anyhow::Result<Vec<Written>> {
+/// (or links, or anything else at the path) are left exactly as they are.
+/// Files are created inside the stack directory only, mode 0600, in
+/// directories created 0700, never through a link leading out.
+pub fn materialise(stack: &Stack, dir: &Path) -> Result<Vec<Written>, SecretError> {
+    use crate::render::write::atomic::{self, StackDir};
+    let root = StackDir::open(dir)?;
     let mut written = Vec::new();
     for (name, secret) in &stack.secrets {
         let rel = crate::check::files::secret_file(stack, name);
-        let path = dir.join(&rel);
-        if path.exists() {
+        let rel = rel.trim_start_matches("./").to_string();
+        if !atomic::is_normalized(&rel) {
+            if std::fs::symlink_metadata(dir.join(&rel)).is_ok() {
+                continue;
+            }
+            return Err(SecretError::Outside {
+                name: name.clone(),
+                file: rel,
+            });
+        }
+        if std::fs::symlink_metadata(root.check(&rel)?).is_ok() {
             continue;
         }
-        if let Some(parent) = path.parent() {
-            if !parent.exists() {
-                crate::fsutil::create_dir_with_mode(parent, DIR_MODE)?;
-            }
-        }
+        let path = root.prepare(&rel, DIR_MODE)?;
         let generated = secret.generate == Some(true);
         let value = if generated {
-            generate_password()?
+            generate_password().map_err(|e| SecretError::Random(e.to_string()))?
         } else {
             String::new()
         };
-        crate::fsutil::write_atomic(&path, value.as_bytes(), FILE_MODE)?;
+        atomic::replace(&path, value.as_bytes(), FILE_MODE)?;
         written.push(Written {
             name: name.clone(),
             file: rel,

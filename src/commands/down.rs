@@ -6,6 +6,8 @@ use crate::docker::progress::Stderr;
 use std::path::Path;
 
 pub fn run(dir: &Path, volumes: bool) -> anyhow::Result<Exit> {
+    // Held until the stack is up (down), so no render or other run interleaves.
+    let _lock = crate::lock::acquire(dir, "down")?;
     let (d, _) = super::docker::existing_plan(dir)?;
     let removed = super::docker::runtime()?
         .block_on(async {

@@ -1,9 +1,12 @@
 //! `stackctl render`: validate, then write the generated tree (or, with
-//! `--check`/`--diff`, show how the disk differs from it).
+//! `--check`/`--diff`, show how the disk differs from it). A write holds the
+//! stack lock from before the spec is read until the manifest is written.
 
 use super::{Exit, load_stack, print_diagnostics};
 use crate::cli::Target;
-use crate::render::write::{self, Change, Outcome};
+use crate::render::write::manifest::Protected;
+use crate::render::write::{self, Change};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 pub struct Options<'a> {
@@ -82,17 +85,28 @@ pub fn read_inputs(stack: &crate::model::Stack, dir: &Path) -> anyhow::Result<cr
 }
 
 pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
+    // Taken before the spec is read, so a run that waited renders what is
+    // on disk after the other one finished. `--check`/`--diff` write nothing.
+    let _lock = if opts.check || opts.diff {
+        None
+    } else {
+        Some(crate::lock::acquire(dir, "render")?)
+    };
     let Some((tree, stack)) = build_tree(dir, &opts)? else {
         eprintln!("nothing was written");
         return Ok(Exit::Failed);
     };
-    let changes = write::plan_changes(dir, &tree)?;
+    let plan = write::plan_changes(dir, &tree, &Protected::for_stack(&stack))?;
+    for (entry, why) in &plan.known.ignored {
+        eprintln!("warning: ignored manifest entry `{entry}`: {why}");
+    }
+    let changes = &plan.changes;
     if opts.check {
         if changes.is_empty() {
             eprintln!("{}: the rendered tree is up to date", dir.display());
             return Ok(Exit::Ok);
         }
-        for c in &changes {
+        for c in changes {
             eprintln!("{}: {}", describe(&c.change), c.path);
         }
         eprintln!(
@@ -102,7 +116,7 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
         return Ok(Exit::Failed);
     }
     if opts.diff {
-        for c in &changes {
+        for c in changes {
             print!("{}", write::unified_diff(c));
         }
         if changes.is_empty() {
@@ -110,59 +124,101 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
         }
         return Ok(Exit::Ok);
     }
-    match write::apply(dir, &tree, opts.force)? {
-        Outcome::Refused(blocked) => {
-            for c in &blocked {
-                match c.change {
-                    Change::Foreign => eprintln!(
-                        "error: `{}` exists and was not written by stackctl; it is never overwritten\n  = help: move it away (or merge what you need into stack.yaml) and render again",
-                        c.path
-                    ),
-                    _ => eprintln!(
-                        "error: `{}` was edited since the last render\n  = help: put the change into stack.yaml, or pass `--force` to overwrite it (your version is kept as `{}`)",
-                        c.path,
-                        write::edited_copy(&c.path)
-                    ),
-                }
+    let blocked = plan.blocked(opts.force);
+    let vanished = vanished_secrets(&stack, dir, &plan.known.generated_secrets);
+    if !blocked.is_empty() || (!vanished.is_empty() && !opts.force) {
+        for c in &blocked {
+            match c.change {
+                Change::Foreign => eprintln!(
+                    "error: `{}` exists and was not written by stackctl; it is never overwritten\n  = help: move it away (or merge what you need into stack.yaml) and render again",
+                    c.path
+                ),
+                _ => eprintln!(
+                    "error: `{}` was edited since the last render\n  = help: put the change into stack.yaml, or pass `--force` to overwrite it (your version is kept as `{}`)",
+                    c.path,
+                    write::edited_copy(&c.path)
+                ),
             }
-            eprintln!("nothing was written");
-            Ok(Exit::Failed)
         }
-        Outcome::Written(done) => {
-            for w in crate::secrets::materialise(&stack, dir)? {
-                eprintln!(
-                    "created {} ({})",
-                    w.file,
-                    if w.generated {
-                        "generated"
-                    } else {
-                        "empty placeholder"
-                    }
-                );
-            }
-            for c in &done {
-                match c.change {
-                    Change::Orphaned => {
-                        eprintln!("kept: {} (no longer generated, but you edited it)", c.path)
-                    }
-                    Change::Edited => eprintln!(
-                        "{}: {} (your version kept as {})",
-                        describe(&c.change),
-                        c.path,
-                        write::edited_copy(&c.path)
-                    ),
-                    _ => eprintln!("{}: {}", describe(&c.change), c.path),
-                }
-            }
+        for (_, file) in &vanished {
             eprintln!(
-                "rendered {} file(s) into {} ({} changed)",
-                tree.len(),
-                dir.display(),
-                done.iter().filter(|c| c.change != Change::Orphaned).count()
+                "error: `{file}` is missing; it held a password stackctl generated, and the services that stored it still expect it\n  = help: restore the file; to rotate the credential on purpose, write the new value into it yourself (or pass `--force` to generate a new one)"
             );
-            Ok(Exit::Ok)
+        }
+        eprintln!("nothing was written");
+        return Ok(Exit::Failed);
+    }
+    for removed in plan.clean_stale_temps(&tree, &secret_files(&stack)) {
+        eprintln!("removed {removed} (left by a render that did not finish)");
+    }
+    for w in crate::secrets::materialise(&stack, dir)? {
+        if vanished.iter().any(|(name, _)| *name == w.name) {
+            eprintln!(
+                "warning: generated a new `{}` ({}); change it wherever the old one is stored (Grafana keeps its admin password in its volume)",
+                w.name, w.file
+            );
+            continue;
+        }
+        eprintln!(
+            "created {} ({})",
+            w.file,
+            if w.generated {
+                "generated"
+            } else {
+                "empty placeholder"
+            }
+        );
+    }
+    let generated: BTreeSet<String> = crate::secrets::generated_files(&stack)
+        .into_iter()
+        .map(|(_, file)| file)
+        .filter(|file| std::fs::symlink_metadata(dir.join(file)).is_ok())
+        .collect();
+    let done = plan.apply(&tree, generated)?;
+    for c in &done {
+        match c.change {
+            Change::Orphaned => {
+                eprintln!("kept: {} (no longer generated, but you edited it)", c.path)
+            }
+            Change::Edited => eprintln!(
+                "{}: {} (your version kept as {})",
+                describe(&c.change),
+                c.path,
+                c.kept_as.as_deref().unwrap_or("?")
+            ),
+            _ => eprintln!("{}: {}", describe(&c.change), c.path),
         }
     }
+    eprintln!(
+        "rendered {} file(s) into {} ({} changed)",
+        tree.len(),
+        dir.display(),
+        done.iter().filter(|c| c.change != Change::Orphaned).count()
+    );
+    Ok(Exit::Ok)
+}
+
+/// Generated secrets a finished render saw that are gone now: recreating one
+/// silently would rotate a credential the services have already stored.
+fn vanished_secrets(
+    stack: &crate::model::Stack,
+    dir: &Path,
+    recorded: &BTreeSet<String>,
+) -> Vec<(String, String)> {
+    crate::secrets::generated_files(stack)
+        .into_iter()
+        .filter(|(_, file)| {
+            recorded.contains(file) && std::fs::symlink_metadata(dir.join(file)).is_err()
+        })
+        .collect()
+}
+
+fn secret_files(stack: &crate::model::Stack) -> Vec<String> {
+    stack
+        .secrets
+        .keys()
+        .map(|name| crate::check::files::secret_file(stack, name))
+        .collect()
 }
 
 fn describe(change: &Change) -> &'static str {

@@ -15,6 +15,8 @@ pub fn run(dir: &Path, wait: &str, remove_orphans: bool) -> anyhow::Result<Exit>
     let wait = Duration::parse(wait).map_err(|e| {
         anyhow::anyhow!("--wait: {e}\n  = help: a duration such as `90s`, `3m` or `1m30s`")
     })?;
+    // Held until the stack is up (down), so no render or other run interleaves.
+    let _lock = crate::lock::acquire(dir, "up")?;
     let started = Instant::now();
     let Some(d) = super::docker::prepare(dir)? else {
         return Ok(Exit::Failed);
