@@ -4,9 +4,9 @@
 
 use crate::check;
 use crate::diag::Diagnostic;
+use crate::fsutil::ReadError;
 use crate::model::Stack;
 use crate::yaml::node::{self, Node, Pos, Region};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// A spec larger than this is not a stack spec; refuse before parsing. Generous
@@ -38,39 +38,44 @@ impl Loaded {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read `{}`: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error("no stack spec at `{}`", path.display())]
     Missing { path: PathBuf },
+    /// Not a regular file, or an I/O error: the message names the path.
+    #[error("cannot read the stack spec: {0}")]
+    Unreadable(ReadError),
 }
 
 /// Reads and checks the spec at `path`; `dir` is where its relative paths
-/// (secret files, dashboard files) are resolved.
+/// (secret files, dashboard files) are resolved. Only a regular file is read
+/// (a FIFO or a device is refused at once), and never more than
+/// `MAX_SPEC_BYTES + 1` bytes of it.
 pub fn load_file(path: &Path, file: &str) -> Result<Loaded, LoadError> {
-    let handle = std::fs::File::open(path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            LoadError::Missing {
-                path: path.to_path_buf(),
-            }
-        } else {
-            LoadError::Read {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
-    })?;
-    let mut bytes = Vec::new();
-    handle
-        .take(MAX_SPEC_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|source| LoadError::Read {
+    match crate::fsutil::read_regular(path, MAX_SPEC_BYTES as u64) {
+        Ok(bytes) => Ok(load_bytes(file, &bytes)),
+        Err(ReadError::NotFound { .. }) => Err(LoadError::Missing {
             path: path.to_path_buf(),
-            source,
-        })?;
-    Ok(load_bytes(file, &bytes))
+        }),
+        Err(ReadError::TooLarge { .. }) => Ok(oversized(file)),
+        Err(e) => Err(LoadError::Unreadable(e)),
+    }
+}
+
+/// The spec is too large to be one: reported at the file, with no position
+/// (there is no line to point at).
+fn oversized(file: &str) -> Loaded {
+    Loaded {
+        file: file.to_string(),
+        text: String::new(),
+        tree: None,
+        stack: None,
+        diagnostics: vec![
+            Diagnostic::error(format!(
+                "the spec is larger than {} MiB",
+                MAX_SPEC_BYTES / (1024 * 1024)
+            ))
+            .with_hint("a stack spec is a few hundred lines; is this the right file?"),
+        ],
+    }
 }
 
 pub fn load_bytes(file: &str, bytes: &[u8]) -> Loaded {
@@ -82,15 +87,7 @@ pub fn load_bytes(file: &str, bytes: &[u8]) -> Loaded {
         diagnostics: vec![diag],
     };
     if bytes.len() > MAX_SPEC_BYTES {
-        return fail(
-            String::new(),
-            Diagnostic::error(format!(
-                "the spec is larger than {} MiB",
-                MAX_SPEC_BYTES / (1024 * 1024)
-            ))
-            .with_hint("a stack spec is a few hundred lines; is this the right file?")
-            .at_region(Region::default()),
-        );
+        return oversized(file);
     }
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text.to_string(),
@@ -194,6 +191,7 @@ mod tests {
         let big = vec![b'#'; MAX_SPEC_BYTES + 1];
         let loaded = load_bytes("stack.yaml", &big);
         assert!(loaded.diagnostics[0].message.contains("larger than"));
+        assert_eq!(loaded.diagnostics[0].region, None);
     }
 
     #[test]

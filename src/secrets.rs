@@ -101,7 +101,8 @@ pub fn values(stack: &Stack, dir: &Path) -> Vec<String> {
         .secrets
         .keys()
         .filter_map(|name| {
-            std::fs::read_to_string(dir.join(crate::check::files::secret_file(stack, name))).ok()
+            let path = dir.join(crate::check::files::secret_file(stack, name));
+            crate::fsutil::read_regular_text(&path, crate::fsutil::MAX_SECRET_BYTES).ok()
         })
         .filter(|v| !v.trim().is_empty())
         .collect()

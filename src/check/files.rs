@@ -29,14 +29,19 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
             .secrets
             .get(name)
             .is_some_and(|s| s.generate == Some(true));
-        match std::fs::metadata(&file) {
-            Err(_) if generated => out.push(
+        let read = crate::fsutil::read_regular(&file, crate::fsutil::MAX_SECRET_BYTES);
+        if let Some(d) = super::inputs::secret_value(name, &rel, &read) {
+            out.push(d.at_key(path!["secrets", name]));
+            continue;
+        }
+        match read.map_err(|e| e.is_not_found()) {
+            Err(true) if generated => out.push(
                 Diagnostic::info(format!("secret `{name}`: file `{rel}` does not exist yet"))
                     .with_hint("`stackctl render` generates a random value into it")
                     .with_code("secret-file")
                     .at_key(path!["secrets", name]),
             ),
-            Err(_) if !used.contains(name) => out.push(
+            Err(true) if !used.contains(name) => out.push(
                 Diagnostic::info(format!(
                     "secret `{name}` is not used, and `{rel}` does not exist"
                 ))
@@ -44,13 +49,7 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
                 .with_code("secret-file")
                 .at_key(path!["secrets", name]),
             ),
-            Ok(meta) if meta.is_dir() => out.push(
-                Diagnostic::error(format!("secret `{name}`: `{rel}` is a directory"))
-                    .with_hint("a secret is one file holding the value")
-                    .with_code("secret-file")
-                    .at_key(path!["secrets", name]),
-            ),
-            Err(_) => {
+            Err(true) => {
                 let d = if strict {
                     Diagnostic::error
                 } else {
@@ -65,7 +64,7 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
                         .at_key(path!["secrets", name]),
                 )
             }
-            Ok(meta) if meta.len() == 0 && used.contains(name) => {
+            Ok(value) if value.is_empty() && used.contains(name) => {
                 let d = if strict {
                     Diagnostic::error
                 } else {
@@ -83,12 +82,15 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
                         .at_key(path!["secrets", name]),
                 );
             }
-            Ok(_) => {}
+            Ok(_) | Err(false) => {}
         }
     }
     for (i, dash) in stack.dashboards.iter().enumerate() {
         if let Some(rel) = &dash.file {
-            match std::fs::read_to_string(dir.join(rel)) {
+            match crate::fsutil::read_regular_text(
+                &dir.join(rel),
+                crate::fsutil::MAX_DASHBOARD_BYTES,
+            ) {
                 Err(e) => out.push(
                     Diagnostic::error(format!("cannot read dashboard file `{rel}`: {e}"))
                         .with_code("dashboard-file")

@@ -8,6 +8,7 @@ mod alerting;
 mod components;
 pub mod dashboards;
 mod deployment;
+pub mod inputs;
 mod logs;
 pub mod metrics_catalog;
 mod names;
@@ -108,6 +109,7 @@ pub fn stack(stack: &Stack) -> Vec<Diagnostic> {
     run("version", &|f| version::check(stack, &index, f));
     run("deployment", &|f| deployment::check(stack, f));
     run("logs", &|f| logs::check(stack, f));
+    run("mount-path", &|f| inputs::check(stack, f));
     found.items
 }
 

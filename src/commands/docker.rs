@@ -83,11 +83,13 @@ pub fn existing_plan(dir: &Path) -> anyhow::Result<(Deployment, bool)> {
         }
     }
     let env = dir.join(crate::render::ENV_FILE);
-    let from_env = std::fs::read_to_string(&env).ok().and_then(|text| {
-        text.lines()
-            .find_map(|l| l.strip_prefix("COMPOSE_PROJECT_NAME="))
-            .map(|name| name.trim().to_string())
-    });
+    let from_env = crate::fsutil::read_regular_text(&env, 64 * 1024)
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("COMPOSE_PROJECT_NAME="))
+                .map(|name| name.trim().to_string())
+        });
     match (from_env, loaded) {
         (Some(name), _) if !name.is_empty() => Ok((empty(&name), false)),
         (_, Err(e)) => Err(e),

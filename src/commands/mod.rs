@@ -96,6 +96,30 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// Set once stdout's reader has gone away (`stackctl profiles | head -1`).
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes command output (data) to stdout. `print!` would panic when the
+/// reader closed the pipe or the disk is full; here a closed pipe ends the
+/// output quietly, as in ripgrep (the command still exits with its own code),
+/// and any other write error is returned, which makes the process exit 2.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) => Err(anyhow::anyhow!("cannot write to standard output: {e}")),
+    }
+}
+
 /// `DIR/stack.yaml`, and the name messages use for it.
 pub fn spec_path(dir: &Path) -> (PathBuf, String) {
     let path = dir.join("stack.yaml");

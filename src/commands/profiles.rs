@@ -8,8 +8,10 @@ pub fn run() -> anyhow::Result<Exit> {
         .map(|p| p.name.len())
         .max()
         .unwrap_or(0);
+    let mut out = String::new();
     for profile in crate::profiles::PROFILES {
-        println!("{:width$}  {}", profile.name, profile.summary);
+        out.push_str(&format!("{:width$}  {}\n", profile.name, profile.summary));
     }
+    super::emit(&out)?;
     Ok(Exit::Ok)
 }

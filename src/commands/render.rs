@@ -72,12 +72,11 @@ pub fn read_inputs(stack: &crate::model::Stack, dir: &Path) -> anyhow::Result<cr
     let mut inputs = crate::plan::Inputs::default();
     for dash in &stack.dashboards {
         if let Some(file) = &dash.file {
-            let text = std::fs::read_to_string(dir.join(file)).map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot read dashboard file `{}`: {e}",
-                    dir.join(file).display()
-                )
-            })?;
+            let text = crate::fsutil::read_regular_text(
+                &dir.join(file),
+                crate::fsutil::MAX_DASHBOARD_BYTES,
+            )
+            .map_err(|e| anyhow::anyhow!("cannot read dashboard file: {e}"))?;
             inputs.files.insert(file.clone(), text);
         }
     }
@@ -117,7 +116,7 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
     }
     if opts.diff {
         for c in changes {
-            print!("{}", write::unified_diff(c));
+            super::emit(&write::unified_diff(c))?;
         }
         if changes.is_empty() {
             eprintln!("no changes");

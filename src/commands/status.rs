@@ -36,7 +36,7 @@ pub fn run(dir: &Path) -> anyhow::Result<Exit> {
             r.planned = true;
         }
     }
-    print!("{}", table(&rows));
+    super::emit(&table(&rows))?;
     let bad: Vec<&str> = rows
         .iter()
         .filter(|r| r.planned && !r.ok(d.service(&r.service).is_some_and(|s| s.one_shot)))

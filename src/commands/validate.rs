@@ -37,7 +37,7 @@ pub fn run(dir: &Path, format: Format, deny_warnings: bool) -> anyhow::Result<Ex
         }
         Format::Json => {
             let json = crate::diag::to_json(&loaded.diagnostics, &loaded.file);
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            super::emit(&format!("{}\n", serde_json::to_string_pretty(&json)?))?;
         }
     }
     let failed = loaded.has_errors() || (deny_warnings && warnings > 0);

@@ -59,14 +59,12 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
         .keys()
         .map(|name| {
             let file = crate::check::files::secret_file(&stack, name);
-            let value = std::fs::read_to_string(dir.join(&file))
-                .map(|v| v.trim_end_matches(['\n', '\r']).to_string())
-                .map_err(|e| {
-                    format!(
-                        "cannot read secret file `{}`: {e}",
-                        dir.join(&file).display()
-                    )
-                });
+            // Bounded, regular files only: a FIFO or `/dev/zero` here must
+            // neither hang verify past `--timeout` nor fill memory.
+            let value =
+                crate::fsutil::read_regular_text(&dir.join(&file), crate::fsutil::MAX_SECRET_BYTES)
+                    .map(|v| v.trim_end_matches(['\n', '\r']).to_string())
+                    .map_err(|e| format!("cannot read secret file: {e}"));
             (name.clone(), value)
         })
         .collect();
@@ -92,7 +90,7 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
         VerifyFormat::Json => verify::report::json(&report),
         VerifyFormat::Junit => verify::report::junit(&report),
     };
-    print!("{out}");
+    super::emit(&out)?;
     if opts.format != VerifyFormat::Text {
         eprintln!(
             "verify: {} checks, {} failed, {} skipped",

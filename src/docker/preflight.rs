@@ -14,12 +14,12 @@ pub fn read_secrets(d: &Deployment, dir: &Path) -> (Secrets, Vec<Problem>) {
     let mut secrets = Secrets::new();
     let mut problems = Vec::new();
     for (name, rel) in &d.secrets {
-        match std::fs::read(dir.join(rel)) {
+        match crate::fsutil::read_regular(&dir.join(rel), crate::fsutil::MAX_SECRET_BYTES) {
             Ok(value) => {
                 secrets.insert(name.clone(), value);
             }
             Err(e) => problems.push(Problem::new(
-                format!("secret `{name}`: cannot read `{}`: {e}", dir.join(rel).display()),
+                format!("secret `{name}`: {e}"),
                 Some("`stackctl render` creates missing secret files; fill in the ones it leaves empty"),
             )),
         }

@@ -74,6 +74,14 @@ impl Duration {
                 .and_then(|m| millis.checked_add(m))
                 .ok_or_else(|| format!("duration `{text}` is too large"))?;
         }
+        // Prometheus, Alertmanager and Docker hold durations as Go's
+        // `time.Duration` (i64 nanoseconds, about 292 years): beyond that they
+        // refuse the file, or wrap around.
+        if millis > (i64::MAX as u64) / 1_000_000 {
+            return Err(format!(
+                "duration `{text}` is too large (at most about 292 years)"
+            ));
+        }
         Ok(Duration {
             text: text.to_string(),
             millis,
@@ -276,6 +284,11 @@ pub struct MemSize {
 }
 
 impl MemSize {
+    /// Docker refuses a memory limit below 6 MiB.
+    pub const MIN: u64 = 6 * 1024 * 1024;
+    /// Far above any host a monitoring container runs on; beyond it is a typo.
+    pub const MAX: u64 = 16 * 1024u64.pow(4);
+
     pub fn parse(text: &str) -> Result<MemSize, String> {
         let lower = text.to_ascii_lowercase();
         let split = lower
@@ -293,10 +306,21 @@ impl MemSize {
             "t" => 1024.0f64.powi(4),
             _ => return Err(format!("invalid memory size `{text}`")),
         };
-        let bytes = (number * factor) as u64;
-        if bytes == 0 {
+        // Range-check the exact product before the cast, which would
+        // saturate (`99999999999999999999g` became u64::MAX) or truncate.
+        let bytes = number * factor;
+        if bytes == 0.0 {
             return Err(format!("memory size `{text}` is zero"));
         }
+        if bytes < MemSize::MIN as f64 {
+            return Err(format!(
+                "memory size `{text}` is below Docker's minimum of 6 MiB (a number without a unit is bytes)"
+            ));
+        }
+        if !bytes.is_finite() || bytes > MemSize::MAX as f64 {
+            return Err(format!("memory size `{text}` is larger than 16 TiB"));
+        }
+        let bytes = bytes as u64;
         Ok(MemSize {
             text: text.to_string(),
             bytes,

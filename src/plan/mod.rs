@@ -198,7 +198,8 @@ impl Service {
         }
         for v in c.common.volumes {
             let source = if v.source.starts_with('/') {
-                MountSource::Host(v.source.clone())
+                // Cleaned as Docker does, so `/var/..` is seen as `/`.
+                MountSource::Host(crate::check::inputs::clean_host_path(&v.source))
             } else if v.source.starts_with('.') {
                 MountSource::Generated(v.source.trim_start_matches("./").to_string())
             } else {

@@ -15,6 +15,11 @@ use std::collections::HashMap;
 /// out in the text are bounded by the file size limit instead: a stack with
 /// 50,000 rules has over a million of them.
 pub const MAX_NODES: usize = 1_000_000;
+/// Upper bound on scalar bytes copied by alias expansion. Counting nodes alone
+/// lets one alias of a large string multiply memory without limit (a 1 MiB
+/// spec aliasing a 10 KiB string 100,000 times is a gigabyte); real specs
+/// alias a few label sets and defaults, kilobytes in all.
+pub const MAX_ALIAS_BYTES: usize = 16 * 1024 * 1024;
 /// Nesting deeper than this is not a stack spec, and recursion must stay bounded.
 pub const MAX_DEPTH: usize = 128;
 
@@ -293,6 +298,7 @@ pub fn parse(source: &str, problems: &mut Vec<TreeProblem>) -> Result<Node, Tree
         parser: Parser::new_from_str(source),
         anchors: HashMap::new(),
         budget: 0,
+        alias_bytes: 0,
         problems,
         last_region: Region::default(),
     };
@@ -303,6 +309,8 @@ struct Builder<'a, 'p> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
     anchors: HashMap<usize, Node>,
     budget: usize,
+    /// Scalar bytes copied by alias expansion so far (see `MAX_ALIAS_BYTES`).
+    alias_bytes: usize,
     problems: &'p mut Vec<TreeProblem>,
     last_region: Region,
 }
@@ -386,6 +394,23 @@ impl<'a> Builder<'a, '_> {
         Ok(())
     }
 
+    fn spend_bytes(&mut self, bytes: usize) -> Result<(), TreeProblem> {
+        self.alias_bytes = self.alias_bytes.saturating_add(bytes);
+        if self.alias_bytes > MAX_ALIAS_BYTES {
+            return Err(TreeProblem {
+                region: self.last_region,
+                message: format!(
+                    "YAML aliases expand to more than {} MiB of text; refusing to load (alias bomb?)",
+                    MAX_ALIAS_BYTES / (1024 * 1024)
+                ),
+                hint: Some(
+                    "alias small values only, or write the value out where it is needed".into(),
+                ),
+            });
+        }
+        Ok(())
+    }
+
     fn node(
         &mut self,
         event: Event<'a>,
@@ -434,12 +459,19 @@ impl<'a> Builder<'a, '_> {
                 (node, anchor)
             }
             Event::Alias(id) => {
-                let Some(target) = self.anchors.get(&id) else {
+                let Some((size, bytes)) = self
+                    .anchors
+                    .get(&id)
+                    .map(|target| (count_nodes(target), count_bytes(target)))
+                else {
                     return Err(self.problem("alias refers to an unknown anchor"));
                 };
-                let size = count_nodes(target);
-                let mut copy = target.clone();
+                // Spend before cloning: the copy is what would exhaust memory.
                 self.spend(size)?;
+                self.spend_bytes(bytes)?;
+                let Some(mut copy) = self.anchors.get(&id).cloned() else {
+                    return Err(self.problem("alias refers to an unknown anchor"));
+                };
                 // Errors inside an alias point at the alias, where the user can act.
                 relocate(&mut copy, region);
                 (copy, 0)
@@ -553,6 +585,18 @@ fn count_nodes(node: &Node) -> usize {
     }
 }
 
+/// Bytes of scalar text in `node`, keys included: what a copy of it costs.
+fn count_bytes(node: &Node) -> usize {
+    match &node.content {
+        Content::Scalar { value, .. } => value.len(),
+        Content::Seq(items) => items.iter().map(count_bytes).sum(),
+        Content::Map(entries) => entries
+            .iter()
+            .map(|e| count_bytes(&e.key) + count_bytes(&e.value))
+            .sum(),
+    }
+}
+
 fn relocate(node: &mut Node, region: Region) {
     node.region = region;
     match &mut node.content {
@@ -612,6 +656,19 @@ mod tests {
         let mut problems = Vec::new();
         let err = parse(&src, &mut problems).unwrap_err();
         assert!(err.message.contains("alias bomb"), "{}", err.message);
+    }
+
+    #[test]
+    fn alias_bomb_by_bytes_is_refused() {
+        // Few nodes, many bytes: a 64 KiB string aliased 1,000 times.
+        let mut src = format!("big: &big \"{}\"\nmany:\n", "x".repeat(64 * 1024));
+        for _ in 0..1000 {
+            src.push_str("  - *big\n");
+        }
+        let mut problems = Vec::new();
+        let err = parse(&src, &mut problems).unwrap_err();
+        assert!(err.message.contains("MiB of text"), "{}", err.message);
+        assert!(err.region.start.line >= 3, "{:?}", err.region);
     }
 
     #[test]
