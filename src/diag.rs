@@ -4,7 +4,7 @@
 //! `resolve` turns the path into a line and column through the source tree, so
 //! checks never handle positions themselves.
 
-use crate::yaml::node::{Content, Node, Path, Pos, Region, Seg};
+use crate::yaml::node::{Content, LineIndex, Node, Path, Pos, Region, Seg};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -111,7 +111,7 @@ impl Diagnostic {
 
     /// Like `resolve`, and places an `offset` inside a scalar precisely by
     /// reading the scalar's raw text (quotes, escapes, block indentation).
-    pub fn resolve_in(&mut self, root: &Node, source: &str) {
+    pub fn resolve_in(&mut self, root: &Node, index: &LineIndex<'_>) {
         if self.region.is_some() {
             return;
         }
@@ -122,7 +122,7 @@ impl Diagnostic {
         let Some(node) = root.get(path) else { return };
         if let (Content::Scalar { value, style }, Some(region)) = (&node.content, self.region) {
             if region == node.region {
-                let pos = crate::yaml::node::scalar_pos(source, node.region, *style, value, offset);
+                let pos = crate::yaml::node::scalar_pos(index, node.region, *style, value, offset);
                 self.region = Some(Region {
                     start: pos,
                     end: Pos {
@@ -224,7 +224,30 @@ pub fn sort(diags: &mut [Diagnostic]) {
 ///   |     ^^^^^^^^^^^^^^^^
 ///   = help: did you mean `scrape_interval`?
 /// ```
+///
+/// Builds a line index of `source` on each call: to render many diagnostics of
+/// one source use `render_all` (or `render_indexed`), which cost the length of
+/// the lines shown, not of the file.
 pub fn render_text(diag: &Diagnostic, file: &str, source: &str) -> String {
+    render_indexed(diag, file, &LineIndex::new(source))
+}
+
+/// Renders every diagnostic of one source, in order, with one line index.
+pub fn render_all<'d>(
+    diags: impl IntoIterator<Item = &'d Diagnostic>,
+    file: &str,
+    source: &str,
+) -> String {
+    let index = LineIndex::new(source);
+    let mut out = String::new();
+    for d in diags {
+        out.push_str(&render_indexed(d, file, &index));
+    }
+    out
+}
+
+/// `render_text` against a prebuilt line index of the source.
+pub fn render_indexed(diag: &Diagnostic, file: &str, index: &LineIndex<'_>) -> String {
     let mut out = String::new();
     match diag.region {
         Some(r) => {
@@ -236,7 +259,7 @@ pub fn render_text(diag: &Diagnostic, file: &str, source: &str) -> String {
                 diag.severity.as_str(),
                 diag.message
             );
-            if let Some(line) = source.lines().nth(r.start.line.saturating_sub(1)) {
+            if let Some(line) = index.line(r.start.line) {
                 let number = r.start.line.to_string();
                 let pad = " ".repeat(number.len());
                 let start = r.start.col.saturating_sub(1);

@@ -150,9 +150,11 @@ pub fn load_text(file: &str, text: String) -> Loaded {
         let mut found = check::stack(stack);
         // A node removed for a type error leaves a gap the model checks would
         // report again ("no targets" after a mistyped `targets`): drop those.
-        found.retain(|d| !d.path.as_ref().is_some_and(|p| near_removed(p, &removed)));
+        let removed = Removed::new(&removed);
+        found.retain(|d| !d.path.as_ref().is_some_and(|p| removed.near(p)));
+        let index = node::LineIndex::new(&text);
         for d in &mut found {
-            d.resolve_in(&tree, &text);
+            d.resolve_in(&tree, &index);
         }
         diagnostics.extend(found);
     }
@@ -166,11 +168,31 @@ pub fn load_text(file: &str, text: String) -> Loaded {
     }
 }
 
-/// True when `path` is a removed node, inside one, or its direct parent.
-fn near_removed(path: &[crate::yaml::node::Seg], removed: &[crate::yaml::node::Path]) -> bool {
-    removed
-        .iter()
-        .any(|r| path.starts_with(r) || (r.len() == path.len() + 1 && r.starts_with(path)))
+/// The nodes `de::load` removed, as sets of paths and of their parents, so that
+/// asking about one finding costs the depth of its path, not the number of
+/// removed nodes (which grows with the number of errors).
+struct Removed<'a> {
+    nodes: std::collections::HashSet<&'a [crate::yaml::node::Seg]>,
+    parents: std::collections::HashSet<&'a [crate::yaml::node::Seg]>,
+}
+
+impl<'a> Removed<'a> {
+    fn new(removed: &'a [crate::yaml::node::Path]) -> Self {
+        Removed {
+            nodes: removed.iter().map(Vec::as_slice).collect(),
+            parents: removed
+                .iter()
+                .filter_map(|p| p.split_last().map(|(_, parent)| parent))
+                .collect(),
+        }
+    }
+
+    /// True when `path` is a removed node, inside one, or its direct parent.
+    fn near(&self, path: &[crate::yaml::node::Seg]) -> bool {
+        !self.nodes.is_empty()
+            && (self.parents.contains(path)
+                || (0..=path.len()).any(|n| self.nodes.contains(&path[..n])))
+    }
 }
 
 #[cfg(test)]

@@ -159,9 +159,10 @@ pub fn load_stack(dir: &Path, strict: bool) -> anyhow::Result<Loaded> {
 
 /// Prints diagnostics to stderr, then a one-line summary.
 pub fn print_diagnostics(loaded: &Loaded) {
-    for d in &loaded.diagnostics {
-        eprint!("{}", diag::render_text(d, &loaded.file, &loaded.text));
-    }
+    eprint!(
+        "{}",
+        diag::render_all(&loaded.diagnostics, &loaded.file, &loaded.text)
+    );
     let count = |s: diag::Severity| {
         loaded
             .diagnostics

@@ -51,12 +51,10 @@ pub fn build_tree(
                 findings.iter_mut().for_each(|f| f.resolve(tree));
             }
             crate::diag::sort(&mut findings);
-            for finding in findings {
-                eprint!(
-                    "{}",
-                    crate::diag::render_text(&finding, &loaded.file, &loaded.text)
-                );
-            }
+            eprint!(
+                "{}",
+                crate::diag::render_all(&findings, &loaded.file, &loaded.text)
+            );
             // A value Kubernetes would reject (a namespace, a label selector).
             if failed {
                 return Ok(None);

@@ -6,8 +6,12 @@
 //! - unknown keys are found here (serde hands us the struct's field list), reported
 //!   with a did-you-mean, and skipped, so one typo does not hide the next one.
 //!
-//! `load` keeps going after a fatal error: it removes the offending node and
-//! deserializes again, so the user sees every problem in one run.
+//! `load` keeps going after a type error, in one pass: an item of a list that
+//! fails is read again from a copy without the offending node (or dropped when
+//! the item itself is wrong), and the pass goes on with the next item. Only an
+//! error outside every list (a top-level section) restarts the pass, once per
+//! such error. So the cost is one pass plus the size of the failing items, and
+//! every error is reported, however many.
 
 use super::node::{Content, Node, Path, Region, Seg, Style};
 use crate::diag::Diagnostic;
@@ -16,10 +20,9 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-
-/// How many fatal errors `load` recovers from before it gives up.
-const MAX_ATTEMPTS: usize = 100;
+use typed_arena::Arena;
 
 #[derive(Debug, Clone)]
 pub struct DeError {
@@ -172,29 +175,160 @@ pub struct Loaded<T> {
     pub removed: Vec<Path>,
 }
 
+/// What one deserialisation pass collects besides the value: problems, the
+/// nodes removed inside list items to read them, and the items dropped.
+/// Paths are numbered as in the tree the pass read.
+pub struct Sink<'n> {
+    diags: RefCell<Vec<Diagnostic>>,
+    removed: RefCell<BTreeSet<Path>>,
+    skipped: RefCell<BTreeSet<Path>>,
+    /// Holds the trimmed copies of failing items for as long as the pass borrows them.
+    arena: &'n Arena<Node>,
+    /// How many times an item was read (first reads and re-reads): the cost
+    /// measure of the pass, checked by tests to stay linear in the errors.
+    pub reads: std::cell::Cell<usize>,
+}
+
+impl<'n> Sink<'n> {
+    pub fn new(arena: &'n Arena<Node>) -> Self {
+        Sink {
+            diags: RefCell::new(Vec::new()),
+            removed: RefCell::new(BTreeSet::new()),
+            skipped: RefCell::new(BTreeSet::new()),
+            arena,
+            reads: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Records a failed read as a diagnostic, unless it is a consequence of a
+    /// removal of ours (a required field we removed ourselves is not news).
+    fn report(&self, err: DeError, path: &[Seg], region: Region) {
+        let consequence = err.missing_field.is_some_and(|field| {
+            let mut child = path.to_vec();
+            child.push(Seg::Key(field.to_string()));
+            self.removed.borrow().contains(&child)
+        });
+        if consequence {
+            return;
+        }
+        let mut diag = Diagnostic::error(err.message).at_region(region);
+        if let Some(hint) = err.hint {
+            diag = diag.with_hint(hint);
+        }
+        self.diags.borrow_mut().push(diag);
+    }
+
+    /// Reads list item `node` at `link`; on an error, reports it, removes the
+    /// offending node from a copy of the item and reads the copy, until it
+    /// reads or the item itself is what is wrong (then `None`: drop the item).
+    fn recover<T: DeserializeSeed<'n>>(
+        &self,
+        node: &'n Node,
+        link: PathLink<'_>,
+        seed: T,
+    ) -> Option<T::Value> {
+        let mut current = node;
+        let mut seed = seed;
+        let mut base: Option<Path> = None;
+        loop {
+            // `respawn` succeeds for every seed `recover` is given (checked by the caller).
+            let spare = respawn(&seed)?;
+            self.reads.set(self.reads.get() + 1);
+            let de = NodeDe {
+                node: current,
+                path: link,
+                sink: self,
+            };
+            let err = match seed.deserialize(de) {
+                Ok(value) => return Some(value),
+                Err(err) => err,
+            };
+            let base = base.get_or_insert_with(|| link.to_path());
+            let (path, region) = err
+                .at
+                .clone()
+                .unwrap_or_else(|| (base.clone(), current.region));
+            self.report(err, &path, region);
+            if path.len() > base.len() && path.starts_with(base) {
+                let mut copy = current.clone();
+                if copy.remove(&path[base.len()..]) {
+                    self.removed.borrow_mut().insert(path);
+                    current = self.arena.alloc(copy);
+                    seed = spare;
+                    continue;
+                }
+            }
+            self.skipped.borrow_mut().insert(base.clone());
+            return None;
+        }
+    }
+}
+
+/// A second copy of a seed that carries no data. Serde passes `PhantomData<T>`
+/// for every list element, map value and struct field it reads, so a failing
+/// list item can be read again from a trimmed copy; any other seed gets `None`
+/// and its errors travel up to the caller instead.
+fn respawn<S>(seed: &S) -> Option<S> {
+    if std::mem::size_of::<S>() == 0 && !std::mem::needs_drop::<S>() {
+        // SAFETY: `S` has no bytes and no drop glue, so a bitwise copy can
+        // neither read uninitialised memory nor free anything twice; the seeds
+        // of this shape serde hands a deserializer are `PhantomData`, which is `Copy`.
+        Some(unsafe { std::ptr::read(seed) })
+    } else {
+        None
+    }
+}
+
 /// Reads `root` as `T`, collecting every problem. `value` is `None` only when
 /// nothing usable is left after removing every offending node.
-pub fn load<T: DeserializeOwned>(mut root: Node) -> Loaded<T> {
+pub fn load<T: DeserializeOwned>(root: Node) -> Loaded<T> {
+    load_counted(root).0
+}
+
+/// `load`, and the number of list items read (first reads and re-reads) and
+/// of whole passes made: the work done, for tests that keep it linear.
+pub fn load_counted<T: DeserializeOwned>(mut root: Node) -> (Loaded<T>, usize, usize) {
     let mut problems: Vec<Diagnostic> = Vec::new();
     let mut removed: Vec<Path> = Vec::new();
-    for _ in 0..MAX_ATTEMPTS {
-        let sink = RefCell::new(Vec::new());
+    let arena = Arena::new();
+    let mut reads = 0;
+    let mut passes = 0;
+    // Each restart removes one node of the tree, so this ends.
+    loop {
+        passes += 1;
+        let sink = Sink::new(&arena);
         let result = T::deserialize(NodeDe::new(&root, &sink));
+        reads += sink.reads.get();
+        let Sink {
+            diags,
+            removed: inner_removed,
+            skipped,
+            ..
+        } = sink;
+        problems.extend(diags.into_inner());
+        let (inner_removed, skipped) = (inner_removed.into_inner(), skipped.into_inner());
         match result {
             Ok(value) => {
-                // Unknown keys found in earlier attempts stay reported even when
-                // their node was removed since.
-                problems.extend(sink.into_inner());
+                removed.extend(renumber(&inner_removed, &skipped));
+                // Remove in reverse order so every path is still numbered as read.
+                let mut all: Vec<&Path> = inner_removed.iter().chain(skipped.iter()).collect();
+                all.sort();
+                for path in all.into_iter().rev() {
+                    root.remove(path);
+                }
                 dedupe(&mut problems);
-                return Loaded {
-                    value: Some(value),
-                    problems,
-                    tree: root,
-                    removed,
-                };
+                return (
+                    Loaded {
+                        value: Some(value),
+                        problems,
+                        tree: root,
+                        removed,
+                    },
+                    reads,
+                    passes,
+                );
             }
             Err(err) => {
-                problems.extend(sink.into_inner());
                 let (path, region) = err.at.clone().unwrap_or((Vec::new(), root.region));
                 // A required field we removed ourselves is a consequence, not news.
                 let consequence = err.missing_field.is_some_and(|field| {
@@ -211,26 +345,57 @@ pub fn load<T: DeserializeOwned>(mut root: Node) -> Loaded<T> {
                 }
                 if !root.remove(&path) {
                     dedupe(&mut problems);
-                    return Loaded {
-                        value: None,
-                        problems,
-                        tree: root,
-                        removed,
-                    };
+                    return (
+                        Loaded {
+                            value: None,
+                            problems,
+                            tree: root,
+                            removed,
+                        },
+                        reads,
+                        passes,
+                    );
                 }
                 removed.push(path);
             }
         }
     }
-    problems.push(Diagnostic::error(format!(
-        "too many problems; stopped after {MAX_ATTEMPTS}"
-    )));
-    Loaded {
-        value: None,
-        problems,
-        tree: root,
-        removed,
+}
+
+/// Paths of nodes removed inside list items, numbered as in the tree once the
+/// dropped items are gone too (the numbering the model sees). A dropped item
+/// is reported as a child `usize::MAX` of its list: no model path is inside
+/// it, but the list itself counts as "next to a removal".
+fn renumber(removed: &BTreeSet<Path>, skipped: &BTreeSet<Path>) -> Vec<Path> {
+    let mut dropped: BTreeMap<&[Seg], Vec<usize>> = BTreeMap::new();
+    for path in skipped {
+        if let Some((Seg::Index(i), parent)) = path.split_last() {
+            dropped.entry(parent).or_default().push(*i);
+        }
     }
+    let shift = |path: &Path| -> Path {
+        path.iter()
+            .enumerate()
+            .map(|(depth, seg)| match seg {
+                Seg::Index(i) => {
+                    let before = dropped
+                        .get(&path[..depth])
+                        .map_or(0, |list| list.partition_point(|d| d < i));
+                    Seg::Index(i - before)
+                }
+                key => key.clone(),
+            })
+            .collect()
+    };
+    let mut out: Vec<Path> = removed.iter().map(shift).collect();
+    for path in skipped {
+        if let Some((_, parent)) = path.split_last() {
+            let mut marker = shift(&parent.to_vec());
+            marker.push(Seg::Index(usize::MAX));
+            out.push(marker);
+        }
+    }
+    out
 }
 
 fn dedupe(problems: &mut Vec<Diagnostic>) {
@@ -286,11 +451,11 @@ impl PathLink<'_> {
 pub struct NodeDe<'n, 's, 'p> {
     node: &'n Node,
     path: PathLink<'p>,
-    sink: &'s RefCell<Vec<Diagnostic>>,
+    sink: &'s Sink<'n>,
 }
 
 impl<'n, 's> NodeDe<'n, 's, 'static> {
-    pub fn new(node: &'n Node, sink: &'s RefCell<Vec<Diagnostic>>) -> Self {
+    pub fn new(node: &'n Node, sink: &'s Sink<'n>) -> Self {
         NodeDe {
             node,
             path: PathLink::ROOT,
@@ -648,7 +813,7 @@ impl<'n> NodeDe<'n, '_, '_> {
                     .join(", ")
             )),
         };
-        self.sink.borrow_mut().push(diag);
+        self.sink.diags.borrow_mut().push(diag);
     }
 }
 
@@ -664,15 +829,28 @@ impl<'n> SeqAccess<'n> for Seq<'_, 'n, '_, '_> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, DeError> {
-        match self.items.next() {
-            Some((i, node)) => {
+        let mut seed = seed;
+        loop {
+            let Some((i, node)) = self.items.next() else {
+                return Ok(None);
+            };
+            let Some(spare) = respawn(&seed) else {
                 let de = self.parent.child(node, SegRef::Index(i));
                 let path = de.path;
-                seed.deserialize(de)
+                return seed
+                    .deserialize(de)
                     .map(Some)
-                    .map_err(|e| e.locate(&path, node.region))
+                    .map_err(|e| e.locate(&path, node.region));
+            };
+            let link = PathLink {
+                parent: Some(&self.parent.path),
+                seg: SegRef::Index(i),
+            };
+            match self.parent.sink.recover(node, link, seed) {
+                Some(value) => return Ok(Some(value)),
+                // The item is dropped; the list goes on with the next one.
+                None => seed = spare,
             }
-            None => Ok(None),
         }
     }
 

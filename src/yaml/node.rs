@@ -199,18 +199,76 @@ impl Node {
     }
 }
 
+/// Where each line of a source text starts, built once per text so that a
+/// position lookup costs the length of one line, not the text before it.
+/// Without it, every positioned finding re-scanned the spec from line 1, and
+/// reporting grew with findings × spec size.
+pub struct LineIndex<'a> {
+    text: &'a str,
+    /// Byte offset of the first character of each line (line 1 at index 0).
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let mut starts = Vec::with_capacity(text.len() / 32 + 1);
+        starts.push(0);
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex { text, starts }
+    }
+
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// Line `line` (1-based) without its line break, as `str::lines` gives it.
+    pub fn line(&self, line: usize) -> Option<&'a str> {
+        let start = *self.starts.get(line.checked_sub(1)?)?;
+        if start >= self.text.len() {
+            return None;
+        }
+        let end = self
+            .starts
+            .get(line)
+            .map_or(self.text.len(), |next| next - 1);
+        let text = &self.text[start..end];
+        Some(text.strip_suffix('\r').unwrap_or(text))
+    }
+
+    /// The text from line `line` (1-based) to the end.
+    fn from_line(&self, line: usize) -> &'a str {
+        match line.checked_sub(1).and_then(|i| self.starts.get(i)) {
+            Some(&start) => &self.text[start..],
+            None => "",
+        }
+    }
+}
+
 /// The position of character `offset` of a scalar's value in the source.
 ///
 /// The value and its raw text differ by quotes, escapes, folded line breaks and
 /// block indentation, so the raw text is walked alongside the value. Anything
 /// unexpected falls back to the start of the scalar: a position is a help, and a
-/// wrong one would be worse than a coarse one.
-pub fn scalar_pos(source: &str, region: Region, style: Style, value: &str, offset: usize) -> Pos {
+/// wrong one would be worse than a coarse one. The walk starts at the scalar's
+/// line through `index` and ends at `offset`, so it costs the scalar, not the file.
+pub fn scalar_pos(
+    index: &LineIndex<'_>,
+    region: Region,
+    style: Style,
+    value: &str,
+    offset: usize,
+) -> Pos {
+    let first_line = region.start.line.max(1);
     // Raw characters from the scalar's start, with their positions.
-    let mut raw = source
+    let mut raw = index
+        .from_line(first_line)
         .lines()
         .enumerate()
-        .skip(region.start.line.saturating_sub(1))
         .flat_map(|(i, line)| {
             line.chars()
                 .chain(std::iter::once('\n'))
@@ -218,7 +276,7 @@ pub fn scalar_pos(source: &str, region: Region, style: Style, value: &str, offse
                 .map(move |(c, ch)| {
                     (
                         Pos {
-                            line: i + 1,
+                            line: first_line + i,
                             col: c + 1,
                         },
                         ch,
@@ -702,7 +760,7 @@ mod tests {
             let Content::Scalar { value, style } = &n.content else {
                 panic!()
             };
-            let p = scalar_pos(src, n.region, *style, value, offset);
+            let p = scalar_pos(&LineIndex::new(src), n.region, *style, value, offset);
             (p.line, p.col)
         };
         assert_eq!(at("a", 13), (1, 17));
