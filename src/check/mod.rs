@@ -8,6 +8,7 @@ mod alerting;
 mod components;
 pub mod dashboards;
 mod deployment;
+mod keys;
 mod logs;
 pub mod metrics_catalog;
 mod names;
@@ -96,6 +97,7 @@ pub fn stack(stack: &Stack) -> Vec<Diagnostic> {
         check(&mut found);
     };
     run("spec", &|f| names::check(stack, f));
+    run("keys", &|f| keys::check(stack, f));
     run("components", &|f| components::check(stack, f));
     run("ports", &|f| ports::check(stack, f));
     run("secrets", &|f| secrets::check(stack, f));
