@@ -6,6 +6,7 @@
 
 mod alerting;
 mod components;
+mod credentials;
 pub mod dashboards;
 mod deployment;
 mod keys;
@@ -110,6 +111,7 @@ pub fn stack(stack: &Stack) -> Vec<Diagnostic> {
     run("version", &|f| version::check(stack, &index, f));
     run("deployment", &|f| deployment::check(stack, f));
     run("logs", &|f| logs::check(stack, f));
+    run("credentials", &|f| credentials::check(stack, f));
     found.items
 }
 
