@@ -68,10 +68,11 @@ def conv(x):
             out[k if isinstance(k, str) else "!key " + json.dumps(conv(k))] = conv(v)
         return out
     return {"!other": repr(x)}
+loader = yaml.CSafeLoader if sys.argv[1] == "c" and yaml.__with_libyaml__ else yaml.SafeLoader
 out = []
 for text in json.load(sys.stdin):
     try:
-        out.append({"ok": [conv(d) for d in yaml.load_all(text, Loader=yaml.SafeLoader)]})
+        out.append({"ok": [conv(d) for d in yaml.load_all(text, Loader=loader)]})
     except Exception as e:
         out.append({"err": str(e)})
 json.dump(out, sys.stdout)
@@ -96,8 +97,18 @@ pub fn pyyaml_available() -> bool {
 /// Reads every text with PyYAML's SafeLoader (what Compose v1 uses), in one
 /// python process: per text, the list of documents or the error.
 pub fn pyyaml_docs(texts: &[String]) -> Vec<Result<Vec<Value>, String>> {
+    pyyaml_run(texts, "py")
+}
+
+/// The same with libyaml's scanner (`CSafeLoader`, the same YAML 1.1
+/// resolver) when PyYAML has it: much faster on large batches.
+pub fn pyyaml_docs_fast(texts: &[String]) -> Vec<Result<Vec<Value>, String>> {
+    pyyaml_run(texts, "c")
+}
+
+fn pyyaml_run(texts: &[String], loader: &str) -> Vec<Result<Vec<Value>, String>> {
     let mut child = Command::new("python3")
-        .args(["-c", PYYAML])
+        .args(["-c", PYYAML, loader])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
