@@ -6,9 +6,11 @@
 
 mod alerting;
 mod components;
+mod credentials;
 pub mod dashboards;
 mod deployment;
 pub mod inputs;
+mod keys;
 mod logs;
 pub mod metrics_catalog;
 mod names;
@@ -97,6 +99,7 @@ pub fn stack(stack: &Stack) -> Vec<Diagnostic> {
         check(&mut found);
     };
     run("spec", &|f| names::check(stack, f));
+    run("keys", &|f| keys::check(stack, f));
     run("components", &|f| components::check(stack, f));
     run("ports", &|f| ports::check(stack, f));
     run("secrets", &|f| secrets::check(stack, f));
@@ -110,6 +113,7 @@ pub fn stack(stack: &Stack) -> Vec<Diagnostic> {
     run("deployment", &|f| deployment::check(stack, f));
     run("logs", &|f| logs::check(stack, f));
     run("mount-path", &|f| inputs::check(stack, f));
+    run("credentials", &|f| credentials::check(stack, f));
     found.items
 }
 

@@ -31,6 +31,12 @@ pub fn references(stack: &Stack) -> Vec<(String, Path)> {
             path!["components", "postgres_exporter", "password_secret"],
         );
     }
+    if let Some(r) = &c.redis_exporter {
+        add(
+            r.password_secret.as_ref(),
+            path!["components", "redis_exporter", "password_secret"],
+        );
+    }
     if stack.has(crate::model::Kind::Elasticsearch) {
         add(
             Some(&stack.elastic_secret()),

@@ -353,6 +353,11 @@ component!(
         /// Redis address, e.g. `redis://redis:6379`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         address: Option<String>,
+        /// Secret whose file is redis_exporter's password file
+        /// (`--redis.password-file`): a JSON object from the Redis address to
+        /// its password, e.g. `{"redis://redis:6379": "PASSWORD"}`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password_secret: Option<String>,
     }
 );
 

@@ -171,7 +171,11 @@ fn identifier(name: &str) -> String {
     id
 }
 
-/// An Alloy string literal: double quotes with Go-style escapes.
+/// An Alloy string literal: double quotes with Go-style escapes (Alloy reads
+/// strings like Go's `strconv.Unquote`). Every control, line-break and
+/// invisible formatting character is escaped, so the literal is always one
+/// line: it is also how user text is written into a `//` comment, which a raw
+/// line break would end.
 pub fn alloy_str(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
@@ -182,7 +186,16 @@ pub fn alloy_str(value: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            // Go's `\x` is a byte, so only ASCII goes that way.
+            c if (c as u32) < 0x80 && crate::yaml::emit::needs_escape(c) => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if (c as u32) < 0x10000 && crate::yaml::emit::needs_escape(c) => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c if crate::yaml::emit::needs_escape(c) => {
+                out.push_str(&format!("\\U{:08x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -215,5 +228,30 @@ mod tests {
         assert_eq!(alloy_key("request_User-Agent"), "\"request_User-Agent\"");
         assert_eq!(identifier("pynomaly-api"), "pynomaly_api");
         assert_eq!(identifier("1x"), "_1x");
+        assert_eq!(alloy_str("a\u{2028}b\u{85}\u{7f}"), r#""a\u2028b\u0085\x7f""#);
+    }
+
+    #[test]
+    fn a_source_name_cannot_end_its_comment() {
+        let source = LogSource {
+            name: "x\nlocal.file \"shadow\" { filename = \"/etc/shadow\" }\r\u{2028}y".into(),
+            paths: vec!["/var/log/app/*.log".into()],
+            docker: None,
+            labels: Default::default(),
+            pipeline: Vec::new(),
+        };
+        let text = config(&[source]);
+        assert!(!text.contains("stackctl bug"), "{text}");
+        let comment = text
+            .lines()
+            .find(|l| l.starts_with("// Log source"))
+            .expect("the comment line");
+        assert_eq!(
+            comment,
+            r#"// Log source "x\nlocal.file \"shadow\" { filename = \"/etc/shadow\" }\r\u2028y""#
+        );
+        // Every line is a comment, a block, an attribute or a closing brace:
+        // nothing of the name starts a line of its own.
+        assert!(!text.lines().any(|l| l.trim_start().starts_with("local.file ")), "{text}");
     }
 }

@@ -29,6 +29,7 @@ fn environment() -> minijinja::Environment<'static> {
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.add_filter("sh_quote", sh_quote);
     env.add_filter("ls_str", ls_str);
+    env.add_filter("comment", comment);
     env
 }
 
@@ -46,6 +47,34 @@ pub fn sh_quote(value: &str) -> String {
 /// A Logstash double-quoted string (the spec forbids `"` and `\` in these values).
 fn ls_str(value: &str) -> String {
     format!("\"{}\"", value.replace(['"', '\\'], ""))
+}
+
+/// A `curl -fsS` (for a `/bin/sh` healthcheck) that logs in as `user` with
+/// the password in `file`: sed turns the file into a curl config line on a
+/// pipe, so the password never appears on a command line (`ps` shows every
+/// process's arguments to everyone in the container). `\` and `"` are
+/// escaped for curl's config quoting; `user` is a fixed account name.
+fn curl_with_password(user: &str, file: &str) -> String {
+    format!(
+        "sed -e 's/[\\\\\"]/\\\\&/g' -e 's/^/user = \"{user}:/' -e 's/$/\"/' {} | curl -fsS -K -",
+        sh_quote(file)
+    )
+}
+
+/// Text for a `#` comment: a line break would end the comment and make the
+/// rest configuration, so every break and control character is shown as an
+/// escape instead.
+fn comment(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if crate::yaml::emit::needs_escape(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn shell_check(command: String) -> Healthcheck {
@@ -94,7 +123,8 @@ fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     );
     env.insert("xpack.license.self_generated.type".into(), "basic".into());
     service.healthcheck = Some(shell_check(format!(
-        "curl -fsS -u \"elastic:$(cat {password_file})\" 'http://localhost:9200/_cluster/health?wait_for_status=yellow&timeout=5s' >/dev/null"
+        "{} 'http://localhost:9200/_cluster/health?wait_for_status=yellow&timeout=5s' >/dev/null",
+        curl_with_password("elastic", &password_file)
     )));
     let image = service.image.clone();
     d.services.push(service);
@@ -238,7 +268,8 @@ fn kibana(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
         env.insert("SERVER_PUBLICBASEURL".into(), url.clone());
     }
     service.healthcheck = Some(shell_check(format!(
-        "curl -fsS -u \"kibana_system:$(cat {password})\" http://localhost:5601/api/status >/dev/null"
+        "{} http://localhost:5601/api/status >/dev/null",
+        curl_with_password("kibana_system", &password)
     )));
     if stack.has(Kind::Elasticsearch) {
         service.after(SETUP_SERVICE, Condition::CompletedSuccessfully);
@@ -256,6 +287,7 @@ fn kibana(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
                 kibana_url => format!("http://kibana:{kibana_port}"),
                 elastic_secret => super::secret_path(&stack.elastic_secret()),
                 index_pattern => pattern,
+                title_json => serde_json::Value::from(pattern.as_str()).to_string(),
                 data_view => json!({"data_view": {
                     "title": pattern,
                     "name": pattern.trim_end_matches(['*', '-']),
@@ -290,6 +322,7 @@ mod tests {
     #[test]
     fn shell_quoting_survives_quotes() {
         assert_eq!(sh_quote("it's"), "'it'\\''s'");
+        assert_eq!(comment("a\nb\u{2028}"), "a\\u{a}b\\u{2028}");
         assert_eq!(es_duration(30 * 86_400_000), "30d");
         assert_eq!(es_duration(36 * 3_600_000), "36h");
     }

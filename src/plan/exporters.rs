@@ -141,6 +141,15 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
                     .clone()
                     .unwrap_or_else(|| "redis://redis:6379".into()),
             );
+            // redis_exporter reads passwords only from the command line, the
+            // environment or this file (JSON: address → password); the file
+            // keeps the value out of the rendered tree and out of `ps`.
+            if let Some(secret) = &spec.password_secret {
+                let path = service.use_secret(secret);
+                service
+                    .command
+                    .push(format!("--redis.password-file={path}"));
+            }
             // The default image is FROM scratch: no in-container healthcheck.
         }
         Kind::NginxExporter => {

@@ -35,7 +35,7 @@ fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, level: usiz
         if i > 0 || !out.ends_with("- ") {
             indent(out, level);
         }
-        out.push_str(&scalar_string(key, level));
+        out.push_str(&key_string(key));
         out.push(':');
         write_value_after_key(out, value, level);
     }
@@ -101,6 +101,22 @@ pub fn scalar_string(s: &str, level: usize) -> String {
     double_quoted(s)
 }
 
+/// A mapping key: plain when unambiguous, else double-quoted on one line. A
+/// block scalar is never a valid implicit key, so multi-line keys (which
+/// validate rejects anyway) still come out as one escaped line.
+pub fn key_string(s: &str) -> String {
+    if is_plain_safe(s) {
+        s.to_string()
+    } else {
+        double_quoted(s)
+    }
+}
+
+/// A double-quoted YAML scalar. Everything a reader could take for a line
+/// break (`\n`, `\r`, NEL, U+2028, U+2029), every non-printable character
+/// (YAML 1.1 readers such as PyYAML reject those even inside quotes) and every
+/// invisible formatting character is written as an escape, so the quoted text
+/// stays on one line and reads back as exactly `s`.
 pub fn double_quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -111,8 +127,15 @@ pub fn double_quoted(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
+            c if needs_escape(c) => {
+                let code = c as u32;
+                let _ = if code < 0x100 {
+                    write!(out, "\\x{code:02x}")
+                } else if code < 0x10000 {
+                    write!(out, "\\u{code:04x}")
+                } else {
+                    write!(out, "\\U{code:08x}")
+                };
             }
             c => out.push(c),
         }
@@ -121,19 +144,50 @@ pub fn double_quoted(s: &str) -> String {
     out
 }
 
+/// Characters never written raw: ASCII and C1 controls, every Unicode line
+/// break and non-ASCII space (NEL U+0085, NBSP, U+2028, U+2029, …), the
+/// zero-width and bidirectional formatting characters, the BOM, and the
+/// non-characters YAML calls non-printable.
+pub fn needs_escape(c: char) -> bool {
+    if c == ' ' {
+        return false;
+    }
+    c.is_control()
+        || c.is_whitespace()
+        || matches!(c as u32,
+            0x00AD
+            | 0x061C
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x206F
+            | 0xD800..=0xDFFF
+            | 0xFEFF
+            | 0xFFF9..=0xFFFF
+            | 0x1FFFE..=0x1FFFF
+            | 0xE0000..=0xE007F
+            | 0xF0000..=0x10FFFF)
+}
+
 fn literal_block(s: &str, level: usize) -> Option<String> {
-    if !s.contains('\n') || s.contains('\r') || s.contains('\t') {
+    // A top-level block scalar would start at column 0, where `---` or `...`
+    // in the text would end the document.
+    if level == 0 || !s.contains('\n') {
+        return None;
+    }
+    // Only `\n` may be a line break here and only visible text may follow the
+    // indentation: a tab, CR, NEL, U+2028 or control char goes double-quoted.
+    if s.chars().any(|c| c != '\n' && needs_escape(c)) {
         return None;
     }
     let body = s.trim_end_matches('\n');
     let trailing = s.len() - body.len();
-    // Leading spaces on the first line would need an indentation indicator;
-    // trailing spaces on a line survive a literal block but are easy to lose
-    // in an editor, so both go double-quoted.
-    if body.starts_with(' ') || body.is_empty() || body.lines().any(|l| l.ends_with(' ')) {
-        return None;
-    }
-    if body.chars().any(|c| (c as u32) < 0x20 && c != '\n') {
+    // The indentation of a literal block is taken from its first non-empty
+    // line, so that line may not start with a space; trailing spaces on a line
+    // survive a literal block but are easy to lose in an editor, so both go
+    // double-quoted.
+    let first = body.split('\n').find(|l| !l.is_empty()).unwrap_or("");
+    if first.is_empty() || first.starts_with(' ') || body.split('\n').any(|l| l.ends_with(' ')) {
         return None;
     }
     let chomp = match trailing {
@@ -168,10 +222,13 @@ fn is_plain_safe(s: &str) -> bool {
             return false;
         }
     }
+    if s.starts_with("...") {
+        return false;
+    }
     if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
         return false;
     }
-    if s.chars().any(|c| c.is_control() || c == '\u{feff}') {
+    if s.chars().any(needs_escape) {
         return false;
     }
     if s.contains(['{', '}', '[', ']', ',']) {
@@ -182,32 +239,54 @@ fn is_plain_safe(s: &str) -> bool {
     !looks_typed(s)
 }
 
-/// True for strings that a YAML 1.1 or 1.2 reader resolves to something other
-/// than a string.
+/// True for strings that some YAML 1.1 or 1.2 reader (PyYAML in Compose v1,
+/// go-yaml v2/v3 in Prometheus, Alertmanager and Compose v2, a YAML 1.2 core
+/// schema reader) resolves to something other than a string. Deliberately
+/// wider than any one schema: quoting a string that is not ambiguous costs two
+/// characters, leaving one bare that is changes the value.
 fn looks_typed(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
+    // Booleans of YAML 1.1 (including y/n) and 1.2, null, the 1.1 merge key
+    // `<<` and value key `=` (PyYAML resolves both to their own tags).
     if matches!(
         lower.as_str(),
-        "null"
-            | "~"
-            | "true"
-            | "false"
-            | "yes"
-            | "no"
-            | "on"
-            | "off"
-            | "y"
-            | "n"
-            | ".inf"
-            | "-.inf"
-            | "+.inf"
-            | ".nan"
+        "null" | "~" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "<<" | "="
     ) {
         return true;
     }
-    s.chars()
-        .all(|c| c.is_ascii_digit() || "._:+-eExXoObB".contains(c))
-        && s.chars().any(|c| c.is_ascii_digit())
+    let unsigned = lower.strip_prefix(['+', '-']).unwrap_or(&lower);
+    // Infinity and NaN: `.inf` in YAML, and also `inf`, `infinity` and `nan`
+    // after a sign, which go-yaml hands to Go's ParseFloat.
+    if matches!(
+        unsigned,
+        ".inf" | "inf" | "infinity" | ".infinity" | ".nan" | "nan"
+    ) {
+        return true;
+    }
+    // Integers with a base prefix (`0x1F`, `0o17`, `0b101`, Go hex floats).
+    for (prefix, digits) in [
+        ("0x", "0123456789abcdef_.p+-"),
+        ("0o", "01234567_"),
+        ("0b", "01_"),
+    ] {
+        if let Some(rest) = unsigned.strip_prefix(prefix) {
+            if rest.chars().all(|c| digits.contains(c)) {
+                return true;
+            }
+        }
+    }
+    // Decimal, octal (`017`), `1_000`, floats (`1e3`, `.5`, `1.`), sexagesimal
+    // (`1:20`, `190:20:30.15`): digits with separators, signs and exponents.
+    if unsigned.chars().any(|c| c.is_ascii_digit())
+        && unsigned
+            .chars()
+            .all(|c| c.is_ascii_digit() || "_.:e+-".contains(c))
+    {
+        return true;
+    }
+    // YAML 1.1 timestamps: anything that starts like a date `YYYY-M`.
+    let b = s.as_bytes();
+    b.len() >= 6 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[5].is_ascii_digit()
 }
 
 #[cfg(test)]
@@ -260,6 +339,43 @@ mod tests {
             out,
             "a:\n  text: |\n    line1\n    line2\n  b: |-\n    x\n    y\n  c: |+\n    x\n\n"
         );
+    }
+
+    #[test]
+    fn typed_looking_strings_are_quoted() {
+        for s in [
+            "0x1F", "0o17", "017", "1_000", "+1", "1:20", "190:20:30.15", ".inf", "-.Inf",
+            "+inf", "1e3", ".5", "1.", "YES", "Off", "y", "N", "NULL", "~", "=", "<<",
+            "2026-01-01T10:00:00Z", "2026-1-1 10:00:00", "...", "0b101", "0x1p-2",
+        ] {
+            assert_eq!(scalar_string(s, 1), double_quoted(s), "{s}");
+        }
+        for s in ["15s", "1m", "v2.45.0", "api:8000", "-foo", "yess", "=x", "a=b"] {
+            assert_eq!(scalar_string(s, 1), s, "{s}");
+        }
+    }
+
+    #[test]
+    fn line_breaks_and_invisible_chars_are_escaped() {
+        assert_eq!(double_quoted("a\u{2028}b"), "\"a\\u2028b\"");
+        assert_eq!(double_quoted("a\u{2029}b\u{85}c"), "\"a\\u2029b\\x85c\"");
+        assert_eq!(double_quoted("\u{feff}\u{202e}\u{e0001}"), "\"\\ufeff\\u202e\\U000e0001\"");
+        // Never a literal block, never a raw break.
+        assert_eq!(scalar_string("a\nb\u{2028}c", 1), "\"a\\nb\\u2028c\"");
+        assert_eq!(scalar_string("x\u{2028}y", 1), "\"x\\u2028y\"");
+        assert_eq!(scalar_string("é ü 日本", 1), "é ü 日本");
+    }
+
+    #[test]
+    fn keys_never_become_block_scalars() {
+        let doc = json!({"a\nb": "x", "<<": "y"});
+        assert_eq!(to_yaml(&doc), "\"a\\nb\": x\n\"<<\": \"y\"\n");
+    }
+
+    #[test]
+    fn literal_block_first_line_may_not_be_indented() {
+        assert_eq!(scalar_string("\n  x\ny", 1), "\"\\n  x\\ny\"");
+        assert_eq!(scalar_string("\nx\n  y", 1), "|-\n\n  x\n    y");
     }
 
     #[test]
