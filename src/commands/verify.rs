@@ -82,7 +82,25 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
     if probes.is_empty() {
         anyhow::bail!("the spec enables no component that verify can check");
     }
-    let report = verify::run(probes, &verify::Options { timeout, wait })?;
+    let settle = if wait.is_none() {
+        verify::first_round_bound(&cx)
+    } else {
+        std::time::Duration::ZERO
+    };
+    let report = verify::run(
+        probes,
+        &verify::Options {
+            timeout,
+            wait,
+            settle,
+        },
+    )?;
+    if let Some(bound) = report.settled {
+        eprintln!(
+            "verify: some targets had not been scraped (or rules evaluated) yet; waited for them up to {}s (the longest scrape/evaluation interval + 5s)",
+            bound.as_secs()
+        );
+    }
     let out = match opts.format {
         VerifyFormat::Text => {
             let color = std::io::stdout().is_terminal()
