@@ -6,14 +6,12 @@
 //! few seconds, so a dead daemon is reported at once rather than after
 //! bollard's two-minute request timeout.
 
-use super::engine::{
-    ContainerSpec, Engine, EngineError, Exec, Existing, Published, Result, State,
-};
+use super::engine::{ContainerSpec, Engine, EngineError, Exec, Existing, Published, Result, State};
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, ExecConfig, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
+    ContainerCreateBody, DeviceMapping, EndpointSettings, ExecConfig, HealthConfig, HostConfig,
     NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
     RestartPolicyNameEnum, VolumeCreateRequest,
 };
@@ -532,7 +530,10 @@ impl Engine for BollardEngine {
                 .await
                 .map_err(|e| self.error(e))?;
             let mut output = String::new();
-            if let StartExecResults::Attached { output: mut stream, .. } = started {
+            if let StartExecResults::Attached {
+                output: mut stream, ..
+            } = started
+            {
                 while let Some(chunk) = stream.next().await {
                     match chunk {
                         Ok(chunk) => output.push_str(&chunk.to_string()),

@@ -386,7 +386,9 @@ impl Engine for Fake {
             .get_mut(id)
             .ok_or_else(|| EngineError::NotFound(id.into()))?;
         if c.state != "running" {
-            return Err(EngineError::Conflict(format!("container {id} is not running")));
+            return Err(EngineError::Conflict(format!(
+                "container {id} is not running"
+            )));
         }
         let service = c.service().to_string();
         let joined = cmd.join(" ");

@@ -56,8 +56,7 @@ pub async fn check<E: Engine>(
     let containers = engine.containers(&d.project).await?;
     let mut out = Vec::new();
     for s in &d.services {
-        if s.secrets.is_empty() || (!services.is_empty() && !services.contains(&s.name.as_str()))
-        {
+        if s.secrets.is_empty() || (!services.is_empty() && !services.contains(&s.name.as_str())) {
             continue;
         }
         let running = containers
@@ -77,7 +76,9 @@ pub async fn check<E: Engine>(
                         Some(code) => Access::NotChecked(format!(
                             "the check inside the container exited with {code} (does the image have `/bin/sh`?)"
                         )),
-                        None => Access::NotChecked("the check inside the container did not finish".into()),
+                        None => Access::NotChecked(
+                            "the check inside the container did not finish".into(),
+                        ),
                     },
                     Err(e @ EngineError::Unreachable { .. }) => return Err(e),
                     Err(e) => Access::NotChecked(format!("exec refused: {e}")),

@@ -938,7 +938,10 @@ fn every_preflight_problem_is_reported_in_one_run() {
     let messages: Vec<&str> = found.iter().map(|p| p.message.as_str()).collect();
     assert_eq!(messages.len(), 3, "{messages:?}");
     assert!(messages[0].contains("mount source"), "{messages:?}");
-    assert!(messages[1].starts_with("port 127.0.0.1:19090"), "{messages:?}");
+    assert!(
+        messages[1].starts_with("port 127.0.0.1:19090"),
+        "{messages:?}"
+    );
     assert!(
         messages[2].starts_with("2 images are not present and cannot be pulled"),
         "{messages:?}"

@@ -410,11 +410,16 @@ async fn run<E: Engine>(
                         probe(engine, s, st).await
                     }
                     // Docker has not run its first check yet: run it ourselves.
-                    Ok(st) if st.status == "running" && st.health.as_deref() == Some("starting") && due => {
+                    Ok(st)
+                        if st.status == "running"
+                            && st.health.as_deref() == Some("starting")
+                            && due =>
+                    {
                         match &s.healthcheck {
                             Some(h) => {
                                 let timeout = Duration::from_secs(u64::from(h.timeout_s.max(1)));
-                                let result = engine.exec(id, &healthcheck_command(h), timeout).await;
+                                let result =
+                                    engine.exec(id, &healthcheck_command(h), timeout).await;
                                 let ok = matches!(&result, Ok(e) if e.exit_code == Some(0));
                                 ran = Some(result);
                                 ok
