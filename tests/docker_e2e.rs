@@ -378,24 +378,39 @@ fn full_stack_up_rerun_change_and_down() {
         started.elapsed()
     );
 
-    // One rule changed: only Prometheus is recreated, and it loaded the rule.
+    // One rule changed: Prometheus reloads it in place (SIGHUP), confirmed by
+    // its reload metric; no container is recreated, and it serves the rule.
     p.write_spec(&full_spec(&p.name, images, &ports, "count by (job) (up)"));
+    let started = Instant::now();
     let (code, _, err) = p.stackctl(&["up"]);
+    let reload_took = started.elapsed();
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("(1 recreated, 4 unchanged)"), "{err}");
-    let second = p.containers();
-    for (service, id) in &first {
-        if service == "prometheus" {
-            assert_ne!(&second[service], id, "prometheus recreated");
-        } else {
-            assert_eq!(&second[service], id, "{service} kept");
-        }
-    }
+    assert!(err.contains("(1 reloaded, 4 unchanged)"), "{err}");
+    assert!(
+        err.contains("prometheus               config changed: reloaded in place (SIGHUP, confirmed by its reload metric"),
+        "{err}"
+    );
+    assert_eq!(p.containers(), first, "nothing recreated");
+    assert!(
+        reload_took < Duration::from_secs(5),
+        "reload took {reload_took:?}"
+    );
     let (_, rules) = http_get(ports["prometheus"], "/api/v1/rules");
     assert!(
         rules.contains(r#""query":"count by (job) (up)""#),
         "{rules}"
     );
+    let (_, metrics) = http_get(ports["prometheus"], "/metrics");
+    assert!(
+        metrics.contains("prometheus_config_last_reload_successful 1"),
+        "{metrics}"
+    );
+    // The reload is remembered: neither `up` nor `status` sees a change.
+    let (code, _, err) = p.stackctl(&["up"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("(5 unchanged)"), "{err}");
+    let (_, out, _) = p.stackctl(&["status"]);
+    assert!(!out.contains("outdated"), "{out}");
 
     // down: containers and network gone, data volumes kept.
     let (code, _, err) = p.stackctl(&["down"]);

@@ -51,6 +51,7 @@ pub fn run(dir: &Path, wait: &str, remove_orphans: bool) -> anyhow::Result<Exit>
             for (n, what) in [
                 (s.created.len(), "created"),
                 (s.recreated.len(), "recreated"),
+                (s.reloaded.len(), "reloaded"),
                 (s.unchanged.len(), "unchanged"),
             ] {
                 if n > 0 {

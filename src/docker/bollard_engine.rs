@@ -590,6 +590,12 @@ impl Engine for BollardEngine {
         !matches!(result, Err(e) if e.kind() == std::io::ErrorKind::AddrInUse)
     }
 
+    async fn http_body(&self, addr: &str, path: &str) -> Option<String> {
+        let url = format!("http://{addr}{path}");
+        let reply = self.http.get(&url, None).await.ok()?;
+        reply.ok().then_some(reply.body)
+    }
+
     async fn http_ok(&self, addr: &str, path: &str) -> bool {
         let url = format!("http://{addr}{path}");
         self.http

@@ -140,6 +140,8 @@ pub trait Engine {
     async fn signal(&self, id: &str, signal: &str) -> Result<()>;
     /// Nothing listens on the host address (checked by binding it).
     fn port_free(&self, host_ip: &str, port: u16, udp: bool) -> bool;
+    /// The body of `GET http://addr/path` when it answers 2xx.
+    async fn http_body(&self, addr: &str, path: &str) -> Option<String>;
     /// `GET http://addr/path` answers 2xx within a short timeout.
     async fn http_ok(&self, addr: &str, path: &str) -> bool;
 }

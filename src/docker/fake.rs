@@ -60,6 +60,10 @@ pub struct World {
     pub unreachable: bool,
     /// Ready endpoints answer (`http_ok`).
     pub http_down: bool,
+    /// A SIGHUP reload is rejected (the reload metric says 0).
+    pub reload_fails: bool,
+    /// Time of the last signal, for the reload metrics.
+    pub signalled: Option<f64>,
     /// Every `http_ok` probe: `addr path`.
     pub probes: Vec<String>,
     next_id: u32,
@@ -431,7 +435,29 @@ impl Engine for Fake {
             .map(|c| c.service().to_string())
             .ok_or_else(|| EngineError::NotFound(id.into()))?;
         w.calls.push(format!("signal {signal} {service}"));
+        w.signalled = Some(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or_default()
+                + 1.0,
+        );
         Ok(())
+    }
+
+    async fn http_body(&self, _addr: &str, _path: &str) -> Option<String> {
+        let w = self.world.borrow();
+        let at = w.signalled.unwrap_or(1.0);
+        let ok = if w.reload_fails { 0 } else { 1 };
+        // Every reloading component's pair, so any of them reads its own.
+        let mut text = String::new();
+        for prefix in ["prometheus", "alertmanager", "blackbox_exporter"] {
+            let at = if w.reload_fails { 1.0 } else { at };
+            text.push_str(&format!(
+                "{prefix}_config_last_reload_successful {ok}\n{prefix}_config_last_reload_success_timestamp_seconds {at}\n"
+            ));
+        }
+        Some(text)
     }
 
     fn port_free(&self, _host_ip: &str, port: u16, _udp: bool) -> bool {

@@ -217,7 +217,7 @@ fn second_up_touches_nothing() {
 }
 
 #[test]
-fn a_changed_rule_recreates_only_prometheus() {
+fn a_changed_rule_reloads_prometheus_in_place_and_a_rerun_keeps_it() {
     let s = stack();
     let engine = Fake::with_images(&IMAGES);
     summary(run_up(&engine, &s.d, &options(&s)).0);
@@ -226,12 +226,53 @@ fn a_changed_rule_recreates_only_prometheus() {
 
     let changed = plan(&SPEC.replace("sum by (job) (up)", "count by (job) (up)"));
     write(&s.dir, &changed);
+    let (outcome, lines) = run_up(&engine, &changed, &options(&s));
+    let sum = summary(outcome);
+    assert_eq!(sum.reloaded, names(&["prometheus"]));
+    assert_eq!(sum.recreated, Vec::<String>::new());
+    assert_eq!(engine.calls(), names(&["signal HUP prometheus"]));
+    assert_eq!(engine.ids(), before);
+    assert!(
+        lines.iter().any(|l| l.starts_with(
+            "prometheus: config changed: reloaded in place (SIGHUP, confirmed by its reload metric"
+        )),
+        "{lines:?}"
+    );
+    // The reload is remembered: the next up changes nothing, status agrees.
+    engine.clear_calls();
     let sum = summary(run_up(&engine, &changed, &options(&s)).0);
+    assert_eq!(sum.unchanged.len(), 3, "{sum:?}");
+    assert_eq!(engine.calls(), Vec::<String>::new());
+}
+
+#[test]
+fn a_rejected_reload_falls_back_to_recreating_only_prometheus() {
+    let s = stack();
+    let engine = Fake::with_images(&IMAGES);
+    summary(run_up(&engine, &s.d, &options(&s)).0);
+    let before = engine.ids();
+    engine.clear_calls();
+    engine.world.borrow_mut().reload_fails = true;
+
+    let changed = plan(&SPEC.replace("sum by (job) (up)", "count by (job) (up)"));
+    write(&s.dir, &changed);
+    let (outcome, lines) = run_up(&engine, &changed, &options(&s));
+    let sum = summary(outcome);
     assert_eq!(sum.recreated, names(&["prometheus"]));
     assert_eq!(sum.unchanged, names(&["alertmanager", "node-exporter"]));
     assert_eq!(
         engine.calls(),
-        names(&["remove prometheus", "create prometheus", "start prometheus"])
+        names(&[
+            "signal HUP prometheus",
+            "remove prometheus",
+            "create prometheus",
+            "start prometheus"
+        ])
+    );
+    assert!(
+        lines.iter().any(|l| l
+            == "prometheus: reload not confirmed (`prometheus_config_last_reload_successful` is 0: the new config was rejected): recreating"),
+        "{lines:?}"
     );
     let after = engine.ids();
     assert_ne!(after["prometheus"], before["prometheus"]);
@@ -421,6 +462,8 @@ fn the_stacks_own_ports_do_not_count_as_taken() {
     summary(run_up(&engine, &s.d, &options(&s)).0);
     // The running Prometheus holds the port; changing Prometheus must not trip over it.
     engine.world.borrow_mut().taken_ports.insert(19090);
+    // A recreate, not a reload, is what has to get past its own port.
+    engine.world.borrow_mut().reload_fails = true;
     let changed = plan(&SPEC.replace("sum by (job) (up)", "max by (job) (up)"));
     write(&s.dir, &changed);
     assert_eq!(
@@ -709,7 +752,12 @@ fn status_rows_come_from_labels() {
         .build()
         .unwrap();
     let rows = rt
-        .block_on(super::status::status(&engine, &d, &hashes))
+        .block_on(super::status::status(
+            &engine,
+            &d,
+            &hashes,
+            &Default::default(),
+        ))
         .unwrap();
     let summary: Vec<(&str, &str, bool, &str)> = rows
         .iter()

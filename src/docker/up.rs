@@ -75,6 +75,8 @@ pub struct Summary {
     pub created: Vec<String>,
     pub recreated: Vec<String>,
     pub unchanged: Vec<String>,
+    /// Only their config files changed: reloaded in place (SIGHUP, confirmed).
+    pub reloaded: Vec<String>,
     /// Containers of services no longer in the spec (left in place).
     pub orphans: Vec<String>,
     pub removed_orphans: Vec<String>,
@@ -90,6 +92,9 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 enum Action {
     Keep(Existing),
+    /// Only mounted config files changed and the component reloads on
+    /// SIGHUP: signal it; recreate if the reload is not confirmed.
+    Reload(Existing),
     Create,
     /// Replace these containers (the spec or a file changed, or duplicates).
     Recreate(Vec<Existing>),
@@ -123,6 +128,7 @@ pub async fn up<E: Engine>(
         .map(|s| (s.name.as_str(), spec::container(d, s, &opts.dir, &secrets)))
         .collect();
     let existing = engine.containers(&d.project).await?;
+    let mut reloads = super::reload::Reloads::load(&opts.dir);
 
     let mut image_ids: BTreeMap<String, Option<String>> = BTreeMap::new();
     for s in &d.services {
@@ -142,8 +148,8 @@ pub async fn up<E: Engine>(
             [] => Action::Create,
             [one]
                 if one.name == want.name
-                    && one.labels.get(spec::STACKCTL_HASH)
-                        == want.labels.get(spec::STACKCTL_HASH)
+                    && (reloads.effective(one) == want.labels.get(spec::STACKCTL_HASH)
+                        || reloadable(s, one, want))
                     // A rebuilt or re-pulled tag recreates; a tag deleted
                     // locally says nothing about the running container.
                     && image_ids
@@ -152,7 +158,11 @@ pub async fn up<E: Engine>(
                         .flatten()
                         .is_none_or(|id| id == one.image_id) =>
             {
-                Action::Keep(one.clone())
+                if reloads.effective(one) == want.labels.get(spec::STACKCTL_HASH) {
+                    Action::Keep(one.clone())
+                } else {
+                    Action::Reload(one.clone())
+                }
             }
             _ => Action::Recreate(mine),
         };
@@ -168,7 +178,12 @@ pub async fn up<E: Engine>(
     let changing: Vec<&Service> = d
         .services
         .iter()
-        .filter(|s| !matches!(actions[s.name.as_str()], Action::Keep(_)))
+        .filter(|s| {
+            !matches!(
+                actions[s.name.as_str()],
+                Action::Keep(_) | Action::Reload(_)
+            )
+        })
         .collect();
     problems.extend(preflight::check_mounts(d, &opts.dir));
     problems.extend(preflight::check_networks(engine, d).await?);
@@ -223,6 +238,50 @@ pub async fn up<E: Engine>(
             progress.line(&name, "volume created");
         }
     }
+    // Reload in place what only changed its config files; what does not
+    // confirm the reload is recreated instead.
+    let mut reloaded = Vec::new();
+    for s in &d.services {
+        let Some(Action::Reload(c)) = actions.get(s.name.as_str()).cloned() else {
+            continue;
+        };
+        let result = match metrics_address(s, c.ports.as_slice(), engine, &c.id).await {
+            Some((addr, path)) => super::reload::reload(engine, s, &c, &addr, &path).await,
+            None => Err("no address to read its metrics from".to_string()),
+        };
+        match result {
+            Ok(took) => {
+                progress.line(
+                    &s.name,
+                    &format!(
+                        "config changed: reloaded in place (SIGHUP, confirmed by its reload metric in {:.1}s)",
+                        took.as_secs_f64()
+                    ),
+                );
+                if let Some(hash) = specs[s.name.as_str()].labels.get(spec::STACKCTL_HASH) {
+                    reloads.0.insert(c.id.clone(), hash.clone());
+                }
+                reloaded.push(s.name.clone());
+                actions.insert(&s.name, Action::Keep(c));
+            }
+            Err(why) => {
+                progress.line(
+                    &s.name,
+                    &format!("reload not confirmed ({why}): recreating"),
+                );
+                actions.insert(&s.name, Action::Recreate(vec![c]));
+            }
+        }
+    }
+    let ids: Vec<String> = existing.iter().map(|c| c.id.clone()).collect();
+    if !reloaded.is_empty() || !reloads.0.is_empty() {
+        if let Err(e) = reloads.save(&opts.dir, &ids) {
+            progress.line(
+                "stackctl",
+                &format!("note: cannot record the reload: {e:#}"),
+            );
+        }
+    }
     // Each removal waits for the process to stop: do them all at once.
     let removals = actions.iter().filter_map(|(name, a)| match a {
         Action::Recreate(old) => Some(async move {
@@ -238,7 +297,9 @@ pub async fn up<E: Engine>(
     }
     for s in &d.services {
         match &actions[s.name.as_str()] {
+            Action::Keep(_) if reloaded.contains(&s.name) => summary.reloaded.push(s.name.clone()),
             Action::Keep(_) => summary.unchanged.push(s.name.clone()),
+            Action::Reload(_) => summary.unchanged.push(s.name.clone()),
             Action::Create => summary.created.push(s.name.clone()),
             Action::Recreate(_) => summary.recreated.push(s.name.clone()),
         }
@@ -276,6 +337,48 @@ fn own_check_report(o: &OwnCheck) -> String {
         m.push_str(&failure::indented_block("its output", output));
     }
     m
+}
+
+/// Same container config, image and secrets; only the hash of its mounted
+/// config files differs; running; and the component reloads on SIGHUP.
+fn reloadable(s: &Service, one: &Existing, want: &ContainerSpec) -> bool {
+    let same = |label: &str| {
+        one.labels.get(label).is_some() && one.labels.get(label) == want.labels.get(label)
+    };
+    one.state == "running"
+        && super::reload::metric_prefix(s.kind).is_some()
+        && same(spec::COMPOSE_HASH)
+        && same(super::reload::SECRETS_HASH)
+}
+
+/// Where the component's `/metrics` is reachable from here: its published
+/// web port, else its address on the project network.
+async fn metrics_address<E: Engine>(
+    s: &Service,
+    published: &[super::engine::Published],
+    engine: &E,
+    id: &str,
+) -> Option<(String, String)> {
+    let port = s
+        .ready
+        .as_ref()
+        .map(|r| r.container_port)
+        .or_else(|| s.ports.first().map(|p| p.container_port))?;
+    let path = "/metrics".to_string();
+    if let Some(p) = published
+        .iter()
+        .find(|p| p.container_port == port && !p.udp)
+    {
+        let host = match p.host_ip.as_str() {
+            "0.0.0.0" | "" => "127.0.0.1".to_string(),
+            "::" => "[::1]".to_string(),
+            ip if ip.contains(':') => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        return Some((format!("{host}:{}", p.host_port), path));
+    }
+    let ip = engine.inspect(id).await.ok()?.ip?;
+    Some((format!("{ip}:{port}"), path))
 }
 
 /// Starts services as their dependencies allow and waits for all of them.
@@ -361,7 +464,7 @@ async fn run<E: Engine>(
             match result {
                 Ok(id) => {
                     let verb = match &actions[s.name.as_str()] {
-                        Action::Keep(_) => "started (unchanged)",
+                        Action::Keep(_) | Action::Reload(_) => "started (unchanged)",
                         Action::Create => "created, started",
                         Action::Recreate(_) => "recreated, started",
                     };
