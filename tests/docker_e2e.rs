@@ -378,24 +378,39 @@ fn full_stack_up_rerun_change_and_down() {
         started.elapsed()
     );
 
-    // One rule changed: only Prometheus is recreated, and it loaded the rule.
+    // One rule changed: Prometheus reloads it in place (SIGHUP), confirmed by
+    // its reload metric; no container is recreated, and it serves the rule.
     p.write_spec(&full_spec(&p.name, images, &ports, "count by (job) (up)"));
+    let started = Instant::now();
     let (code, _, err) = p.stackctl(&["up"]);
+    let reload_took = started.elapsed();
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("(1 recreated, 4 unchanged)"), "{err}");
-    let second = p.containers();
-    for (service, id) in &first {
-        if service == "prometheus" {
-            assert_ne!(&second[service], id, "prometheus recreated");
-        } else {
-            assert_eq!(&second[service], id, "{service} kept");
-        }
-    }
+    assert!(err.contains("(1 reloaded, 4 unchanged)"), "{err}");
+    assert!(
+        err.contains("prometheus               config changed: reloaded in place (SIGHUP, confirmed by its reload metric"),
+        "{err}"
+    );
+    assert_eq!(p.containers(), first, "nothing recreated");
+    assert!(
+        reload_took < Duration::from_secs(5),
+        "reload took {reload_took:?}"
+    );
     let (_, rules) = http_get(ports["prometheus"], "/api/v1/rules");
     assert!(
         rules.contains(r#""query":"count by (job) (up)""#),
         "{rules}"
     );
+    let (_, metrics) = http_get(ports["prometheus"], "/metrics");
+    assert!(
+        metrics.contains("prometheus_config_last_reload_successful 1"),
+        "{metrics}"
+    );
+    // The reload is remembered: neither `up` nor `status` sees a change.
+    let (code, _, err) = p.stackctl(&["up"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("(5 unchanged)"), "{err}");
+    let (_, out, _) = p.stackctl(&["status"]);
+    assert!(!out.contains("outdated"), "{out}");
 
     // down: containers and network gone, data volumes kept.
     let (code, _, err) = p.stackctl(&["down"]);
@@ -526,4 +541,211 @@ fn a_missing_image_is_named_with_how_to_load_it() {
     );
     assert!(err.contains("`docker load -i image.tar`"), "{err}");
     assert_eq!(p.count(), 0);
+}
+
+/// `(service, check) → (status, message)` of `verify --format json` output.
+fn verify_json(out: &str) -> BTreeMap<(String, String), (String, String)> {
+    let doc: serde_json::Value = serde_json::from_str(out).expect("verify json");
+    doc["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            ((s("service"), s("check")), (s("status"), s("message")))
+        })
+        .collect()
+}
+
+/// The five-component stack up on the real engine, with a 0600 secret.
+fn five_up(p: &Project, images: &Images) -> (BTreeMap<&'static str, u16>, Duration, String) {
+    let ports: BTreeMap<&str, u16> = [
+        "prometheus",
+        "alertmanager",
+        "node_exporter",
+        "blackbox_exporter",
+        "pushgateway",
+    ]
+    .into_iter()
+    .map(|k| (k, free_port()))
+    .collect();
+    p.write_spec(&full_spec(&p.name, images, &ports, "sum by (job) (up)"));
+    let secrets = p.dir.path().join("secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(secrets.join("smtp_password"), "e2e-smtp-password").unwrap();
+    std::fs::set_permissions(
+        secrets.join("smtp_password"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (code, _, err) = p.stackctl(&["up", "--wait", "2m"]);
+    let took = started.elapsed();
+    assert_eq!(code, 0, "{err}");
+    (ports, took, err)
+}
+
+#[test]
+fn cold_up_does_not_wait_for_dockers_schedule_and_verify_is_green_right_after() {
+    let Some(images) =
+        setup("cold_up_does_not_wait_for_dockers_schedule_and_verify_is_green_right_after")
+    else {
+        return;
+    };
+    let p = Project::new("fast");
+    let (_, took, err) = five_up(&p, images);
+    // Docker runs the first healthcheck one interval (10 s) after start and
+    // API 1.41 has no `start_interval`: waiting for it alone took 12 s.
+    assert!(
+        took < Duration::from_secs(10),
+        "cold up took {took:?}, no faster than Docker's first healthcheck:\n{err}"
+    );
+    // Plain verify right away: the first scrapes and rule evaluations have
+    // not happened yet; verify waits for them within the bound it prints.
+    let (code, out, err) = p.stackctl(&["verify", "--format", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let checks = verify_json(&out);
+    let secret = &checks[&(
+        "alertmanager".into(),
+        "secret `smtp_password` readable".into(),
+    )];
+    assert_eq!(secret.0, "pass", "{secret:?}");
+}
+
+#[test]
+fn verify_names_a_secret_the_process_cannot_read_and_a_server_stopped_mid_wait() {
+    let Some(images) =
+        setup("verify_names_a_secret_the_process_cannot_read_and_a_server_stopped_mid_wait")
+    else {
+        return;
+    };
+    let p = Project::new("truth");
+    five_up(&p, images);
+    let alertmanager = format!("{}-alertmanager-1", p.name);
+    // What Compose with a 0600 host file amounts to: the file is there, the
+    // process user (nobody) cannot read it.
+    assert!(docker_ok(&[
+        "exec",
+        "-u",
+        "0",
+        &alertmanager,
+        "/bin/busybox",
+        "chmod",
+        "000",
+        "/run/secrets/smtp_password"
+    ]));
+    let (code, out, err) = p.stackctl(&["verify", "--only", "alertmanager", "--format", "json"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    let checks = verify_json(&out);
+    let (status, message) = &checks[&(
+        "alertmanager".into(),
+        "secret `smtp_password` readable".into(),
+    )];
+    assert_eq!(status, "fail", "{message}");
+    assert!(
+        message.starts_with("the process user cannot read /run/secrets/smtp_password"),
+        "{message}"
+    );
+    // Every HTTP check of Alertmanager still passes: only this check sees it.
+    assert_eq!(checks[&("alertmanager".into(), "ready".into())].0, "pass");
+
+    // A failing service keeps `--wait` going; Prometheus, fine at first, is
+    // stopped 2 s in. The report must show it down, not its early passes.
+    assert!(docker_ok(&[
+        "stop",
+        "-t",
+        "1",
+        &format!("{}-pushgateway-1", p.name)
+    ]));
+    let child = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args([
+            "verify",
+            "--wait",
+            "8s",
+            "--format",
+            "json",
+            "--dir",
+            p.path(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("verify starts");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(docker_ok(&[
+        "stop",
+        "-t",
+        "1",
+        &format!("{}-prometheus-1", p.name)
+    ]));
+    let done = child.wait_with_output().expect("verify ends");
+    let out = String::from_utf8_lossy(&done.stdout);
+    assert_eq!(done.status.code(), Some(1), "{out}");
+    let checks = verify_json(&out);
+    for check in [
+        "healthy",
+        "ready",
+        "config loaded",
+        "scrape job `node-exporter`",
+    ] {
+        let (status, message) = &checks[&("prometheus".into(), check.into())];
+        assert_eq!(status, "fail", "prometheus {check}: {message}");
+    }
+    assert_eq!(checks[&("pushgateway".into(), "ready".into())].0, "fail");
+}
+
+#[test]
+fn every_preflight_problem_is_reported_in_one_run() {
+    let Some(images) = setup("every_preflight_problem_is_reported_in_one_run") else {
+        return;
+    };
+    let p = Project::new("pre");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    // An empty notifier secret (strict check), a taken port, a missing image
+    // and a missing external network: one run names all four.
+    let mut spec = full_spec(
+        &p.name,
+        images,
+        &[
+            ("prometheus", free_port()),
+            ("alertmanager", free_port()),
+            ("node_exporter", port),
+            ("blackbox_exporter", free_port()),
+            ("pushgateway", free_port()),
+        ]
+        .into_iter()
+        .collect(),
+        "sum by (job) (up)",
+    );
+    spec = spec.replace(
+        &format!("image: {}\n", images["pushgateway"].0),
+        "image: stackctl-test/never-built\n",
+    );
+    spec = spec.replacen(
+        "components:\n",
+        &format!(
+            "network:\n  attach: [{}-missing-net]\ncomponents:\n",
+            p.name
+        ),
+        1,
+    );
+    p.write_spec(&spec);
+    std::fs::create_dir_all(p.dir.path().join("secrets")).unwrap();
+    std::fs::write(p.dir.path().join("secrets/smtp_password"), "").unwrap();
+    let (code, _, err) = p.stackctl(&["up"]);
+    assert_eq!(code, 1, "{err}");
+    for expected in [
+        "secret `smtp_password` is empty",
+        &format!("port 127.0.0.1:{port} for service `node-exporter` is already in use"),
+        "image `stackctl-test/never-built:v1.5.1` (service `pushgateway`) is not present",
+        &format!(
+            "network `{}-missing-net` (from `network.attach`) does not exist",
+            p.name
+        ),
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+    assert_eq!(p.count(), 0, "{err}");
+    drop(taken);
 }

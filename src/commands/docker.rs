@@ -6,8 +6,10 @@ use crate::plan::Deployment;
 use std::path::{Path, PathBuf};
 
 /// Renders the compose tree (as `stackctl render` does) and checks the spec
-/// strictly (`up` only); the plan, or `None` after printing why not (exit 1).
-pub fn prepare(dir: &Path) -> anyhow::Result<Option<Deployment>> {
+/// strictly (`up` only). Returns the plan and how many strict-check errors
+/// were printed (the caller still runs preflight, so that every problem is
+/// reported in one run), or `None` after printing why there is no plan (exit 1).
+pub fn prepare(dir: &Path) -> anyhow::Result<Option<(Deployment, usize)>> {
     let opts = super::render::Options {
         target: crate::cli::Target::Compose,
         check: false,
@@ -22,25 +24,34 @@ pub fn prepare(dir: &Path) -> anyhow::Result<Option<Deployment>> {
     // Render has printed the warnings; print only what strictness adds.
     let strict = super::load_stack(dir, true)?;
     let errors: Vec<_> = strict.diagnostics.iter().filter(|d| d.is_error()).collect();
+    for d in &errors {
+        eprint!(
+            "{}",
+            crate::diag::render_text(d, &strict.file, &strict.text)
+        );
+    }
     if !errors.is_empty() {
-        for d in &errors {
-            eprint!(
-                "{}",
-                crate::diag::render_text(d, &strict.file, &strict.text)
-            );
-        }
         eprintln!(
-            "{}: {} error(s): `stackctl up` needs them fixed first",
+            "{}: {} error(s): `stackctl up` needs them fixed first; checking the rest as well",
             strict.file,
             errors.len()
         );
-        return Ok(None);
     }
-    let Some(stack) = strict.stack else {
-        return Ok(None);
+    // The strict errors are about secrets' contents; the lenient spec (which
+    // render just accepted) still gives the plan preflight checks against.
+    let lenient;
+    let stack = match &strict.stack {
+        Some(stack) => stack,
+        None => {
+            lenient = super::load_stack(dir, false)?;
+            match &lenient.stack {
+                Some(stack) => stack,
+                None => return Ok(None),
+            }
+        }
     };
-    let inputs = super::render::read_inputs(&stack, dir)?;
-    Ok(Some(crate::plan::plan(&stack, &inputs)))
+    let inputs = super::render::read_inputs(stack, dir)?;
+    Ok(Some((crate::plan::plan(stack, &inputs), errors.len())))
 }
 
 pub fn absolute(dir: &Path) -> anyhow::Result<PathBuf> {

@@ -11,6 +11,7 @@ use std::path::Path;
 pub fn run(dir: &Path) -> anyhow::Result<Exit> {
     let (d, valid) = super::docker::existing_plan(dir)?;
     let mut hashes = BTreeMap::new();
+    let reloads = crate::docker::reload::Reloads::load(dir);
     if valid {
         let abs = super::docker::absolute(dir)?;
         let (secrets, _) = crate::docker::preflight::read_secrets(&d, &abs);
@@ -24,7 +25,7 @@ pub fn run(dir: &Path) -> anyhow::Result<Exit> {
     let mut rows: Vec<Row> = super::docker::runtime()?
         .block_on(async {
             let engine = BollardEngine::connect().await?;
-            status(&engine, &d, &hashes).await
+            status(&engine, &d, &hashes, &reloads).await
         })
         .map_err(super::docker::engine_error)?;
     if !valid {

@@ -18,7 +18,7 @@ pub fn run(dir: &Path, wait: &str, remove_orphans: bool) -> anyhow::Result<Exit>
     // Held until the stack is up (down), so no render or other run interleaves.
     let _lock = crate::lock::acquire(dir, "up")?;
     let started = Instant::now();
-    let Some(d) = super::docker::prepare(dir)? else {
+    let Some((d, spec_errors)) = super::docker::prepare(dir)? else {
         return Ok(Exit::Failed);
     };
     let abs = super::docker::absolute(dir)?;
@@ -27,19 +27,33 @@ pub fn run(dir: &Path, wait: &str, remove_orphans: bool) -> anyhow::Result<Exit>
         wait: wait.as_std(),
         remove_orphans,
         poll: std::time::Duration::from_millis(100),
+        preflight_only: spec_errors > 0,
     };
-    eprintln!("starting `{}` ({} services)", d.project, d.services.len());
+    if spec_errors == 0 {
+        eprintln!("starting `{}` ({} services)", d.project, d.services.len());
+    }
     let outcome = super::docker::runtime()?.block_on(async {
         let engine = BollardEngine::connect().await?;
         up(&engine, &d, &opts, &mut Stderr::new()).await
     });
     let secs = started.elapsed().as_secs_f64();
+    // The spec is wrong whatever the engine says (exit 1); an engine that
+    // does not answer only means the rest could not be checked.
+    if spec_errors > 0 {
+        if let Err(crate::docker::EngineError::Unreachable { host, .. }) = &outcome {
+            eprintln!(
+                "note: the engine at `{host}` did not answer, so images, ports and networks were not checked"
+            );
+            return Ok(Exit::Failed);
+        }
+    }
     match outcome.map_err(super::docker::engine_error)? {
         Outcome::Up(s) => {
             let mut parts = Vec::new();
             for (n, what) in [
                 (s.created.len(), "created"),
                 (s.recreated.len(), "recreated"),
+                (s.reloaded.len(), "reloaded"),
                 (s.unchanged.len(), "unchanged"),
             ] {
                 if n > 0 {
@@ -64,6 +78,12 @@ pub fn run(dir: &Path, wait: &str, remove_orphans: bool) -> anyhow::Result<Exit>
         Outcome::Failed(problems) => {
             for p in &problems {
                 eprint!("{}", p.render());
+            }
+            if spec_errors > 0 {
+                eprintln!(
+                    "nothing was created: {spec_errors} spec error(s) and {} other problem(s) above",
+                    problems.len()
+                );
             }
             eprintln!(
                 "`stackctl up` failed after {secs:.1}s; fix the above and run it again (it picks up where it stopped)"

@@ -80,7 +80,30 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
     if probes.is_empty() {
         anyhow::bail!("the spec enables no component that verify can check");
     }
-    let report = verify::run(probes, &verify::Options { timeout, wait })?;
+    let settle = if wait.is_none() {
+        verify::first_round_bound(&cx)
+    } else {
+        std::time::Duration::ZERO
+    };
+    let report = verify::run(
+        probes,
+        &verify::Options {
+            timeout,
+            wait,
+            settle,
+        },
+    )?;
+    let mut report = report;
+    let services: Vec<&str> = only.iter().map(|k| k.service()).collect();
+    report
+        .results
+        .extend(secret_results(&deployment, &services, report.results.len()));
+    if let Some(bound) = report.settled {
+        eprintln!(
+            "verify: some targets had not been scraped (or rules evaluated) yet; waited for them up to {}s (the longest scrape/evaluation interval + 5s)",
+            bound.as_secs()
+        );
+    }
     let out = match opts.format {
         VerifyFormat::Text => {
             let color = std::io::stdout().is_terminal()
@@ -104,4 +127,69 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
     } else {
         Exit::Failed
     })
+}
+
+/// One check per secret of each service: readable by the container's user
+/// and non-empty, asked through the exec API. Without a reachable engine
+/// each is reported as not checked (skip), never as passed.
+fn secret_results(
+    d: &crate::plan::Deployment,
+    services: &[&str],
+    probe: usize,
+) -> Vec<verify::CheckResult> {
+    use crate::docker::secret_access::{self, Access};
+    if d.services.iter().all(|s| s.secrets.is_empty()) {
+        return Vec::new();
+    }
+    let started = std::time::Instant::now();
+    let checked = super::docker::runtime().and_then(|rt| {
+        rt.block_on(async {
+            let engine = crate::docker::bollard_engine::BollardEngine::connect().await?;
+            secret_access::check(&engine, d, services).await
+        })
+        .map_err(anyhow::Error::from)
+    });
+    let elapsed = started.elapsed();
+    let result = |service: &str, secret: &str, status, message: String| verify::CheckResult {
+        service: service.to_string(),
+        check: format!("secret `{secret}` readable"),
+        status,
+        message,
+        url: None,
+        probe,
+        elapsed,
+        attempts: 1,
+    };
+    match checked {
+        Ok(list) => list
+            .into_iter()
+            .map(|a| {
+                let file = secret_access::path(&a.secret);
+                let (status, message) = match a.access {
+                    Access::Readable => (verify::Status::Pass, format!("{file} is readable by the process user and not empty")),
+                    Access::Unreadable => (
+                        verify::Status::Fail,
+                        format!(
+                            "the process user cannot read {file} (permission denied)\n  = help: `stackctl up` copies secrets in for the image's user; with `docker compose` make `secrets/{}` readable for it (see docs/up.md, \"Secrets\")",
+                            a.secret
+                        ),
+                    ),
+                    Access::Empty => (verify::Status::Fail, format!("{file} is empty inside the container")),
+                    Access::NotChecked(why) => (verify::Status::Skip, format!("not checked: {why}")),
+                };
+                result(&a.service, &a.secret, status, message)
+            })
+            .collect(),
+        Err(e) => d
+            .services
+            .iter()
+            .filter(|s| services.is_empty() || services.contains(&s.name.as_str()))
+            .flat_map(|s| {
+                let why = format!("not checked: {e}");
+                s.secrets
+                    .iter()
+                    .map(move |secret| result(&s.name, secret, verify::Status::Skip, why.clone()))
+            })
+            .collect(),
+    }
 }

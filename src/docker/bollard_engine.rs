@@ -6,11 +6,12 @@
 //! few seconds, so a dead daemon is reported at once rather than after
 //! bollard's two-minute request timeout.
 
-use super::engine::{ContainerSpec, Engine, EngineError, Existing, Published, Result, State};
+use super::engine::{ContainerSpec, Engine, EngineError, Exec, Existing, Published, Result, State};
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
+use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
+    ContainerCreateBody, DeviceMapping, EndpointSettings, ExecConfig, HealthConfig, HostConfig,
     NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
     RestartPolicyNameEnum, VolumeCreateRequest,
 };
@@ -510,6 +511,68 @@ impl Engine for BollardEngine {
         }
     }
 
+    async fn exec(&self, id: &str, cmd: &[String], timeout: Duration) -> Result<Exec> {
+        let config = ExecConfig {
+            cmd: Some(cmd.to_vec()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_exec(id, config)
+            .await
+            .map_err(|e| self.error(e))?;
+        let run = async {
+            let started = self
+                .docker
+                .start_exec(&created.id, None::<StartExecOptions>)
+                .await
+                .map_err(|e| self.error(e))?;
+            let mut output = String::new();
+            if let StartExecResults::Attached {
+                output: mut stream, ..
+            } = started
+            {
+                while let Some(chunk) = stream.next().await {
+                    match chunk {
+                        Ok(chunk) => output.push_str(&chunk.to_string()),
+                        Err(e) => return Err(self.error(e)),
+                    }
+                }
+            }
+            Ok(output)
+        };
+        let output = match tokio::time::timeout(timeout, run).await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Ok(Exec {
+                    exit_code: None,
+                    output: format!("no result within {}s", timeout.as_secs_f64()),
+                });
+            }
+        };
+        let inspected = self
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(Exec {
+            exit_code: inspected.exit_code,
+            output,
+        })
+    }
+
+    async fn signal(&self, id: &str, signal: &str) -> Result<()> {
+        let options = bollard::query_parameters::KillContainerOptionsBuilder::new()
+            .signal(signal)
+            .build();
+        self.docker
+            .kill_container(id, Some(options))
+            .await
+            .map_err(|e| self.error(e))
+    }
+
     fn port_free(&self, host_ip: &str, port: u16, udp: bool) -> bool {
         let ip = if host_ip.is_empty() {
             "0.0.0.0"
@@ -525,6 +588,12 @@ impl Engine for BollardEngine {
         // Only "in use" counts: an address this host does not have is for the
         // engine to report.
         !matches!(result, Err(e) if e.kind() == std::io::ErrorKind::AddrInUse)
+    }
+
+    async fn http_body(&self, addr: &str, path: &str) -> Option<String> {
+        let url = format!("http://{addr}{path}");
+        let reply = self.http.get(&url, None).await.ok()?;
+        reply.ok().then_some(reply.body)
     }
 
     async fn http_ok(&self, addr: &str, path: &str) -> bool {

@@ -92,6 +92,15 @@ pub struct ContainerSpec {
     pub extra_networks: Vec<String>,
 }
 
+/// What a command run through the exec API did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exec {
+    /// `None` when it did not finish within its timeout.
+    pub exit_code: Option<i64>,
+    /// stdout and stderr, interleaved as the engine sent them.
+    pub output: String,
+}
+
 /// The Docker operations stackctl uses. `async fn` in a trait is fine here:
 /// everything runs on one current-thread runtime, so no `Send` bound is needed.
 #[allow(async_fn_in_trait)]
@@ -124,8 +133,15 @@ pub trait Engine {
     async fn logs(&self, id: &str, lines: usize) -> Result<String>;
     /// Stops (with a grace period) and removes a container.
     async fn remove(&self, id: &str) -> Result<()>;
+    /// Runs `cmd` in the running container as its own user (the exec API),
+    /// waiting at most `timeout` for it to finish.
+    async fn exec(&self, id: &str, cmd: &[String], timeout: std::time::Duration) -> Result<Exec>;
+    /// Sends a signal (`HUP`) to the container's main process.
+    async fn signal(&self, id: &str, signal: &str) -> Result<()>;
     /// Nothing listens on the host address (checked by binding it).
     fn port_free(&self, host_ip: &str, port: u16, udp: bool) -> bool;
+    /// The body of `GET http://addr/path` when it answers 2xx.
+    async fn http_body(&self, addr: &str, path: &str) -> Option<String>;
     /// `GET http://addr/path` answers 2xx within a short timeout.
     async fn http_ok(&self, addr: &str, path: &str) -> bool;
 }

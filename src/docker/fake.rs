@@ -3,7 +3,7 @@
 //! how a container behaves once started (healthy after N looks, exits, never
 //! healthy, …).
 
-use super::engine::{ContainerSpec, Engine, EngineError, Existing, Result, State};
+use super::engine::{ContainerSpec, Engine, EngineError, Exec, Existing, Result, State};
 use super::spec;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +18,13 @@ pub struct Behaviour {
     pub unhealthy: bool,
     /// The healthcheck keeps "starting" forever.
     pub never_healthy: bool,
+    /// The healthcheck command, run through exec, succeeds from this run on
+    /// (`None`: it fails until Docker itself reports healthy).
+    pub exec_healthy_after: Option<u32>,
+    /// Docker has not run its first healthcheck (no output yet).
+    pub no_docker_check_yet: bool,
+    /// Secrets the process user cannot read (exec `test -r` fails).
+    pub unreadable_secrets: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -27,6 +34,8 @@ pub struct Container {
     pub image_id: String,
     pub state: String,
     pub looks: u32,
+    /// Healthcheck commands run through exec.
+    pub execs: u32,
     pub uploads: Vec<Vec<u8>>,
 }
 
@@ -51,6 +60,10 @@ pub struct World {
     pub unreachable: bool,
     /// Ready endpoints answer (`http_ok`).
     pub http_down: bool,
+    /// A SIGHUP reload is rejected (the reload metric says 0).
+    pub reload_fails: bool,
+    /// Time of the last signal, for the reload metrics.
+    pub signalled: Option<f64>,
     /// Every `http_ok` probe: `addr path`.
     pub probes: Vec<String>,
     next_id: u32,
@@ -251,6 +264,7 @@ impl Engine for Fake {
                 image_id,
                 state: "created".into(),
                 looks: 0,
+                execs: 0,
                 uploads: Vec::new(),
             },
         );
@@ -331,7 +345,9 @@ impl Engine for Fake {
                 ("healthy", "")
             };
             state.health = Some(health.into());
-            state.last_health_output = Some(output.into());
+            if !(behaviour.no_docker_check_yet && health == "starting") {
+                state.last_health_output = Some(output.into());
+            }
         }
         Ok(state)
     }
@@ -357,6 +373,91 @@ impl Engine for Fake {
             w.calls.push(format!("remove {service}"));
         }
         Ok(())
+    }
+
+    async fn exec(&self, id: &str, cmd: &[String], _timeout: std::time::Duration) -> Result<Exec> {
+        self.check()?;
+        let mut w = self.world.borrow_mut();
+        let behaviour = {
+            let c = w
+                .containers
+                .get(id)
+                .ok_or_else(|| EngineError::NotFound(id.into()))?;
+            w.behaviour.get(c.service()).cloned().unwrap_or_default()
+        };
+        let c = w
+            .containers
+            .get_mut(id)
+            .ok_or_else(|| EngineError::NotFound(id.into()))?;
+        if c.state != "running" {
+            return Err(EngineError::Conflict(format!(
+                "container {id} is not running"
+            )));
+        }
+        let service = c.service().to_string();
+        let joined = cmd.join(" ");
+        if let Some(secret) = joined
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("/run/secrets/"))
+        {
+            let code = if behaviour.unreadable_secrets.iter().any(|s| s == secret) {
+                3
+            } else {
+                0
+            };
+            w.probes.push(format!("exec {service} secret {secret}"));
+            return Ok(Exec {
+                exit_code: Some(code),
+                output: String::new(),
+            });
+        }
+        c.execs += 1;
+        let ok = behaviour
+            .exec_healthy_after
+            .is_some_and(|n| c.execs > n && !behaviour.unhealthy && behaviour.exit.is_none());
+        w.probes.push(format!("exec {service} healthcheck"));
+        Ok(Exec {
+            exit_code: Some(if ok { 0 } else { 1 }),
+            output: if ok {
+                String::new()
+            } else {
+                "wget: server returned error: HTTP/1.1 503 Service Unavailable".into()
+            },
+        })
+    }
+
+    async fn signal(&self, id: &str, signal: &str) -> Result<()> {
+        self.check()?;
+        let mut w = self.world.borrow_mut();
+        let service = w
+            .containers
+            .get(id)
+            .map(|c| c.service().to_string())
+            .ok_or_else(|| EngineError::NotFound(id.into()))?;
+        w.calls.push(format!("signal {signal} {service}"));
+        w.signalled = Some(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or_default()
+                + 1.0,
+        );
+        Ok(())
+    }
+
+    async fn http_body(&self, _addr: &str, _path: &str) -> Option<String> {
+        let w = self.world.borrow();
+        let at = w.signalled.unwrap_or(1.0);
+        let ok = if w.reload_fails { 0 } else { 1 };
+        // Every reloading component's pair, so any of them reads its own.
+        let mut text = String::new();
+        for prefix in ["prometheus", "alertmanager", "blackbox_exporter"] {
+            let at = if w.reload_fails { 1.0 } else { at };
+            text.push_str(&format!(
+                "{prefix}_config_last_reload_successful {ok}\n{prefix}_config_last_reload_success_timestamp_seconds {at}\n"
+            ));
+        }
+        Some(text)
     }
 
     fn port_free(&self, _host_ip: &str, port: u16, _udp: bool) -> bool {

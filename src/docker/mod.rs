@@ -11,6 +11,8 @@ pub mod engine;
 mod failure;
 pub mod preflight;
 pub mod progress;
+pub mod reload;
+pub mod secret_access;
 pub mod spec;
 pub mod status;
 pub mod up;

@@ -47,12 +47,34 @@ pub fn check_mounts(d: &Deployment, dir: &Path) -> Vec<Problem> {
                         path.display(),
                         m.target
                     ),
-                    Some("create it, or remove the volume from the spec"),
+                    Some(&mount_hint(s, &m.source, &path)),
                 ));
             }
         }
     }
     problems
+}
+
+/// A hint the user can follow: a generated directory comes back with
+/// `stackctl render`; a host path the component mounts by itself (cAdvisor's
+/// `/dev/disk`, `/var/lib/docker`, …) is not in the spec, so "remove it from
+/// the spec" cannot be done: create it on the host or disable the component.
+fn mount_hint(s: &Service, source: &MountSource, path: &Path) -> String {
+    match (source, s.kind) {
+        (MountSource::Generated(_), _) => {
+            "`stackctl render` writes the config tree again (or `stackctl render --force` if you edited it)".to_string()
+        }
+        (MountSource::Host(_), Some(kind)) => format!(
+            "`{}` is one of the paths `{}` always mounts (it is not in stack.yaml); create it on this host \
+             (`sudo mkdir -p {}`; a host without udev has no `/dev/disk`), or disable the component \
+             with `components.{}.enabled: false`",
+            path.display(),
+            s.name,
+            path.display(),
+            kind.key()
+        ),
+        _ => "create it, or change the path in the spec".to_string(),
+    }
 }
 
 /// Missing images, each pulled once; the ones that cannot be had are problems

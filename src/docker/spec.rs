@@ -142,13 +142,20 @@ pub fn container(d: &Deployment, s: &Service, dir: &Path, secrets: &Secrets) -> 
             ));
         }
     }
+    let mut secret_part = String::new();
     for name in &s.secrets {
         let value = secrets
             .get(name)
             .map(|v| crate::render::sha256(v))
             .unwrap_or_default();
-        content.push_str(&format!("secret {name} {value}\n"));
+        secret_part.push_str(&format!("secret {name} {value}\n"));
     }
+    content.push_str(&secret_part);
+    // Lets `up` tell "only config files changed" (reload in place) apart.
+    spec.labels.insert(
+        super::reload::SECRETS_HASH.into(),
+        crate::render::sha256(secret_part.as_bytes()),
+    );
     spec.labels.insert(COMPOSE_HASH.into(), settings);
     spec.labels.insert(
         STACKCTL_HASH.into(),

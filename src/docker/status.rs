@@ -33,6 +33,7 @@ pub async fn status<E: Engine>(
     engine: &E,
     d: &Deployment,
     hashes: &std::collections::BTreeMap<String, String>,
+    reloads: &super::reload::Reloads,
 ) -> Result<Vec<Row>, EngineError> {
     engine.ping().await?;
     let containers = engine.containers(&d.project).await?;
@@ -40,7 +41,8 @@ pub async fn status<E: Engine>(
     for s in &d.services {
         let row = match containers.iter().find(|c| c.service == s.name) {
             Some(c) => Row {
-                outdated: hashes.get(&s.name) != c.labels.get(super::spec::STACKCTL_HASH),
+                // A container reloaded in place runs the config of its reload.
+                outdated: hashes.get(&s.name) != reloads.effective(c),
                 ..row(c, true)
             },
             None => Row {

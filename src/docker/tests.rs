@@ -97,6 +97,7 @@ fn options(s: &Stack) -> Options {
         wait: Duration::from_secs(3600),
         remove_orphans: false,
         poll: Duration::ZERO,
+        preflight_only: false,
     }
 }
 
@@ -216,7 +217,7 @@ fn second_up_touches_nothing() {
 }
 
 #[test]
-fn a_changed_rule_recreates_only_prometheus() {
+fn a_changed_rule_reloads_prometheus_in_place_and_a_rerun_keeps_it() {
     let s = stack();
     let engine = Fake::with_images(&IMAGES);
     summary(run_up(&engine, &s.d, &options(&s)).0);
@@ -225,12 +226,53 @@ fn a_changed_rule_recreates_only_prometheus() {
 
     let changed = plan(&SPEC.replace("sum by (job) (up)", "count by (job) (up)"));
     write(&s.dir, &changed);
+    let (outcome, lines) = run_up(&engine, &changed, &options(&s));
+    let sum = summary(outcome);
+    assert_eq!(sum.reloaded, names(&["prometheus"]));
+    assert_eq!(sum.recreated, Vec::<String>::new());
+    assert_eq!(engine.calls(), names(&["signal HUP prometheus"]));
+    assert_eq!(engine.ids(), before);
+    assert!(
+        lines.iter().any(|l| l.starts_with(
+            "prometheus: config changed: reloaded in place (SIGHUP, confirmed by its reload metric"
+        )),
+        "{lines:?}"
+    );
+    // The reload is remembered: the next up changes nothing, status agrees.
+    engine.clear_calls();
     let sum = summary(run_up(&engine, &changed, &options(&s)).0);
+    assert_eq!(sum.unchanged.len(), 3, "{sum:?}");
+    assert_eq!(engine.calls(), Vec::<String>::new());
+}
+
+#[test]
+fn a_rejected_reload_falls_back_to_recreating_only_prometheus() {
+    let s = stack();
+    let engine = Fake::with_images(&IMAGES);
+    summary(run_up(&engine, &s.d, &options(&s)).0);
+    let before = engine.ids();
+    engine.clear_calls();
+    engine.world.borrow_mut().reload_fails = true;
+
+    let changed = plan(&SPEC.replace("sum by (job) (up)", "count by (job) (up)"));
+    write(&s.dir, &changed);
+    let (outcome, lines) = run_up(&engine, &changed, &options(&s));
+    let sum = summary(outcome);
     assert_eq!(sum.recreated, names(&["prometheus"]));
     assert_eq!(sum.unchanged, names(&["alertmanager", "node-exporter"]));
     assert_eq!(
         engine.calls(),
-        names(&["remove prometheus", "create prometheus", "start prometheus"])
+        names(&[
+            "signal HUP prometheus",
+            "remove prometheus",
+            "create prometheus",
+            "start prometheus"
+        ])
+    );
+    assert!(
+        lines.iter().any(|l| l
+            == "prometheus: reload not confirmed (`prometheus_config_last_reload_successful` is 0: the new config was rejected): recreating"),
+        "{lines:?}"
     );
     let after = engine.ids();
     assert_ne!(after["prometheus"], before["prometheus"]);
@@ -420,6 +462,8 @@ fn the_stacks_own_ports_do_not_count_as_taken() {
     summary(run_up(&engine, &s.d, &options(&s)).0);
     // The running Prometheus holds the port; changing Prometheus must not trip over it.
     engine.world.borrow_mut().taken_ports.insert(19090);
+    // A recreate, not a reload, is what has to get past its own port.
+    engine.world.borrow_mut().reload_fails = true;
     let changed = plan(&SPEC.replace("sum by (job) (up)", "max by (job) (up)"));
     write(&s.dir, &changed);
     assert_eq!(
@@ -708,7 +752,12 @@ fn status_rows_come_from_labels() {
         .build()
         .unwrap();
     let rows = rt
-        .block_on(super::status::status(&engine, &d, &hashes))
+        .block_on(super::status::status(
+            &engine,
+            &d,
+            &hashes,
+            &Default::default(),
+        ))
         .unwrap();
     let summary: Vec<(&str, &str, bool, &str)> = rows
         .iter()
@@ -848,4 +897,141 @@ fn several_missing_images_are_listed_in_one_problem() {
             .unwrap()
             .contains("`docker save IMAGE -o image.tar`")
     );
+}
+
+#[test]
+fn own_healthcheck_runs_make_a_service_healthy_before_dockers_first_check() {
+    let s = stack();
+    let engine = Fake::with_images(&IMAGES);
+    for service in ["prometheus", "alertmanager", "node-exporter"] {
+        // Docker never gets round to its first check (10 s after start);
+        // the healthcheck command run through exec passes on its third run.
+        engine.behave(
+            service,
+            Behaviour {
+                never_healthy: true,
+                exec_healthy_after: Some(2),
+                ..Default::default()
+            },
+        );
+    }
+    // Bounded, so that without own checks this fails instead of hanging.
+    let opts = Options {
+        wait: Duration::from_secs(5),
+        ..options(&s)
+    };
+    let (outcome, lines) = run_up(&engine, &s.d, &opts);
+    assert_eq!(summary(outcome).created.len(), 3, "{lines:?}");
+    let probes = engine.world.borrow().probes.clone();
+    for service in ["prometheus", "alertmanager", "node-exporter"] {
+        let runs = probes
+            .iter()
+            .filter(|p| **p == format!("exec {service} healthcheck"))
+            .count();
+        assert_eq!(runs, 3, "{service}: {probes:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&format!("{service}: healthy ("))),
+            "{lines:?}"
+        );
+    }
+}
+
+#[test]
+fn a_timeout_before_dockers_first_check_says_what_stackctl_saw() {
+    let s = stack();
+    let engine = Fake::with_images(&IMAGES);
+    engine.behave(
+        "alertmanager",
+        Behaviour {
+            never_healthy: true,
+            no_docker_check_yet: true,
+            ..Default::default()
+        },
+    );
+    let opts = Options {
+        wait: Duration::from_secs(1),
+        poll: Duration::from_millis(10),
+        ..options(&s)
+    };
+    let found = problems(run_up(&engine, &s.d, &opts).0);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let m = &found[0].message;
+    assert!(
+        m.starts_with(
+            "service `alertmanager` did not become healthy within 1s: Docker had not run its first healthcheck yet; \
+             stackctl ran its healthcheck command "
+        ),
+        "{m}"
+    );
+    assert!(
+        m.ends_with(
+            "time(s), the last one ended with exit code 1\n  its output:\n    \
+             wget: server returned error: HTTP/1.1 503 Service Unavailable"
+        ),
+        "{m}"
+    );
+    assert!(!m.contains("did not answer"), "{m}");
+}
+
+#[test]
+fn every_preflight_problem_is_reported_in_one_run() {
+    let s = stack();
+    std::fs::remove_dir_all(s.dir.path().join("prometheus")).unwrap();
+    // Two images missing as well: all of it in one report, nothing created.
+    let engine = Fake::with_images(&IMAGES[..1]);
+    engine.world.borrow_mut().taken_ports.insert(19090);
+    let found = problems(run_up(&engine, &s.d, &options(&s)).0);
+    let messages: Vec<&str> = found.iter().map(|p| p.message.as_str()).collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(messages[0].contains("mount source"), "{messages:?}");
+    assert!(
+        messages[1].starts_with("port 127.0.0.1:19090"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[2].starts_with("2 images are not present and cannot be pulled"),
+        "{messages:?}"
+    );
+    assert_eq!(
+        found[0].hint.as_deref(),
+        Some(
+            "`stackctl render` writes the config tree again (or `stackctl render --force` if you edited it)"
+        )
+    );
+    let created: Vec<String> = engine
+        .calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("pull "))
+        .collect();
+    assert_eq!(created, Vec::<String>::new());
+}
+
+#[test]
+fn a_missing_builtin_host_mount_gets_a_hint_that_can_be_followed() {
+    let mut d = plan(
+        "stackctl: 1\nname: cad\ncomponents:\n  cadvisor:\n    image: test/cadvisor\n    version: v0.49.1\n",
+    );
+    let cadvisor = d
+        .services
+        .iter_mut()
+        .find(|s| s.name == "cadvisor")
+        .unwrap();
+    let mount = cadvisor
+        .mounts
+        .iter_mut()
+        .find(|m| m.target == "/dev/disk")
+        .unwrap();
+    mount.source = crate::plan::MountSource::Host("/nonexistent-stackctl-test/disk".into());
+    let found = super::preflight::check_mounts(&d, std::path::Path::new("/tmp"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    let hint = found[0].hint.as_deref().unwrap();
+    assert_eq!(
+        hint,
+        "`/nonexistent-stackctl-test/disk` is one of the paths `cadvisor` always mounts (it is not in stack.yaml); \
+         create it on this host (`sudo mkdir -p /nonexistent-stackctl-test/disk`; a host without udev has no `/dev/disk`), \
+         or disable the component with `components.cadvisor.enabled: false`"
+    );
+    assert!(!hint.contains("remove the volume"), "{hint}");
 }

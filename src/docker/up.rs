@@ -4,7 +4,7 @@
 //! containers, start them in dependency order and wait until each is healthy
 //! (or ready, or completed for one-shot jobs), failing fast and specifically.
 
-use super::engine::{ContainerSpec, Engine, EngineError, Existing, State};
+use super::engine::{ContainerSpec, Engine, EngineError, Exec, Existing, State};
 use super::progress::Progress;
 use super::spec::{self, Secrets};
 use super::{Problem, failure, preflight};
@@ -22,16 +22,61 @@ pub struct Options {
     pub remove_orphans: bool,
     /// Pause between two rounds of inspecting the containers.
     pub poll: Duration,
+    /// Only check (the caller found problems of its own, e.g. an empty
+    /// notifier secret, and reports them together with preflight's): nothing
+    /// is created.
+    pub preflight_only: bool,
 }
 
 /// How many log lines a failure shows.
 const LOG_LINES: usize = 20;
+/// stackctl runs a service's healthcheck command itself (exec API) while
+/// Docker's own schedule has not reported yet: Docker runs the first check
+/// one `interval` (10 s) after start, and API 1.41 has no `start_interval`.
+/// First after this long, then backing off to `OWN_CHECK_MAX_GAP`.
+const OWN_CHECK_FIRST_GAP: Duration = Duration::from_millis(100);
+const OWN_CHECK_MAX_GAP: Duration = Duration::from_secs(1);
+
+/// stackctl's own runs of one service's healthcheck command.
+#[derive(Debug, Clone)]
+struct OwnCheck {
+    next: Instant,
+    gap: Duration,
+    runs: u32,
+    last: Option<Exec>,
+    /// Exec itself failed (no such binary, …): leave it to Docker.
+    unusable: Option<String>,
+}
+
+impl OwnCheck {
+    fn new() -> OwnCheck {
+        OwnCheck {
+            next: Instant::now(),
+            gap: OWN_CHECK_FIRST_GAP,
+            runs: 0,
+            last: None,
+            unusable: None,
+        }
+    }
+}
+
+/// The command Docker would run for the healthcheck (`CMD-SHELL` runs
+/// through `/bin/sh -c`, as Docker does on Linux).
+fn healthcheck_command(h: &crate::plan::Healthcheck) -> Vec<String> {
+    if h.shell {
+        vec!["/bin/sh".into(), "-c".into(), h.test.join(" ")]
+    } else {
+        h.test.clone()
+    }
+}
 
 #[derive(Debug, Default, PartialEq)]
 pub struct Summary {
     pub created: Vec<String>,
     pub recreated: Vec<String>,
     pub unchanged: Vec<String>,
+    /// Only their config files changed: reloaded in place (SIGHUP, confirmed).
+    pub reloaded: Vec<String>,
     /// Containers of services no longer in the spec (left in place).
     pub orphans: Vec<String>,
     pub removed_orphans: Vec<String>,
@@ -47,6 +92,9 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 enum Action {
     Keep(Existing),
+    /// Only mounted config files changed and the component reloads on
+    /// SIGHUP: signal it; recreate if the reload is not confirmed.
+    Reload(Existing),
     Create,
     /// Replace these containers (the spec or a file changed, or duplicates).
     Recreate(Vec<Existing>),
@@ -80,6 +128,7 @@ pub async fn up<E: Engine>(
         .map(|s| (s.name.as_str(), spec::container(d, s, &opts.dir, &secrets)))
         .collect();
     let existing = engine.containers(&d.project).await?;
+    let mut reloads = super::reload::Reloads::load(&opts.dir);
 
     let mut image_ids: BTreeMap<String, Option<String>> = BTreeMap::new();
     for s in &d.services {
@@ -99,8 +148,8 @@ pub async fn up<E: Engine>(
             [] => Action::Create,
             [one]
                 if one.name == want.name
-                    && one.labels.get(spec::STACKCTL_HASH)
-                        == want.labels.get(spec::STACKCTL_HASH)
+                    && (reloads.effective(one) == want.labels.get(spec::STACKCTL_HASH)
+                        || reloadable(s, one, want))
                     // A rebuilt or re-pulled tag recreates; a tag deleted
                     // locally says nothing about the running container.
                     && image_ids
@@ -109,7 +158,11 @@ pub async fn up<E: Engine>(
                         .flatten()
                         .is_none_or(|id| id == one.image_id) =>
             {
-                Action::Keep(one.clone())
+                if reloads.effective(one) == want.labels.get(spec::STACKCTL_HASH) {
+                    Action::Keep(one.clone())
+                } else {
+                    Action::Reload(one.clone())
+                }
             }
             _ => Action::Recreate(mine),
         };
@@ -125,7 +178,12 @@ pub async fn up<E: Engine>(
     let changing: Vec<&Service> = d
         .services
         .iter()
-        .filter(|s| !matches!(actions[s.name.as_str()], Action::Keep(_)))
+        .filter(|s| {
+            !matches!(
+                actions[s.name.as_str()],
+                Action::Keep(_) | Action::Reload(_)
+            )
+        })
         .collect();
     problems.extend(preflight::check_mounts(d, &opts.dir));
     problems.extend(preflight::check_networks(engine, d).await?);
@@ -137,11 +195,10 @@ pub async fn up<E: Engine>(
         }
     }
     problems.extend(preflight::check_ports(engine, &changing, &held));
-    if problems.is_empty() {
-        problems
-            .extend(preflight::ensure_images(engine, &changing, &mut image_ids, progress).await?);
-    }
-    if !problems.is_empty() {
+    // Images too, whatever else is wrong: every problem in one run, not in
+    // rounds (a pull creates nothing of the stack).
+    problems.extend(preflight::ensure_images(engine, &changing, &mut image_ids, progress).await?);
+    if !problems.is_empty() || opts.preflight_only {
         return Ok(Outcome::Failed(problems));
     }
 
@@ -181,6 +238,50 @@ pub async fn up<E: Engine>(
             progress.line(&name, "volume created");
         }
     }
+    // Reload in place what only changed its config files; what does not
+    // confirm the reload is recreated instead.
+    let mut reloaded = Vec::new();
+    for s in &d.services {
+        let Some(Action::Reload(c)) = actions.get(s.name.as_str()).cloned() else {
+            continue;
+        };
+        let result = match metrics_address(s, c.ports.as_slice(), engine, &c.id).await {
+            Some((addr, path)) => super::reload::reload(engine, s, &c, &addr, &path).await,
+            None => Err("no address to read its metrics from".to_string()),
+        };
+        match result {
+            Ok(took) => {
+                progress.line(
+                    &s.name,
+                    &format!(
+                        "config changed: reloaded in place (SIGHUP, confirmed by its reload metric in {:.1}s)",
+                        took.as_secs_f64()
+                    ),
+                );
+                if let Some(hash) = specs[s.name.as_str()].labels.get(spec::STACKCTL_HASH) {
+                    reloads.0.insert(c.id.clone(), hash.clone());
+                }
+                reloaded.push(s.name.clone());
+                actions.insert(&s.name, Action::Keep(c));
+            }
+            Err(why) => {
+                progress.line(
+                    &s.name,
+                    &format!("reload not confirmed ({why}): recreating"),
+                );
+                actions.insert(&s.name, Action::Recreate(vec![c]));
+            }
+        }
+    }
+    let ids: Vec<String> = existing.iter().map(|c| c.id.clone()).collect();
+    if !reloaded.is_empty() || !reloads.0.is_empty() {
+        if let Err(e) = reloads.save(&opts.dir, &ids) {
+            progress.line(
+                "stackctl",
+                &format!("note: cannot record the reload: {e:#}"),
+            );
+        }
+    }
     // Each removal waits for the process to stop: do them all at once.
     let removals = actions.iter().filter_map(|(name, a)| match a {
         Action::Recreate(old) => Some(async move {
@@ -196,7 +297,9 @@ pub async fn up<E: Engine>(
     }
     for s in &d.services {
         match &actions[s.name.as_str()] {
+            Action::Keep(_) if reloaded.contains(&s.name) => summary.reloaded.push(s.name.clone()),
             Action::Keep(_) => summary.unchanged.push(s.name.clone()),
+            Action::Reload(_) => summary.unchanged.push(s.name.clone()),
             Action::Create => summary.created.push(s.name.clone()),
             Action::Recreate(_) => summary.recreated.push(s.name.clone()),
         }
@@ -212,6 +315,70 @@ pub async fn up<E: Engine>(
     } else {
         Ok(Outcome::Failed(failures))
     }
+}
+
+/// What stackctl's own runs of the healthcheck command saw, for a timeout.
+fn own_check_report(o: &OwnCheck) -> String {
+    let mut m = String::from(": Docker had not run its first healthcheck yet");
+    if let Some(why) = &o.unusable {
+        m.push_str(&format!("; stackctl could not run it itself: {why}"));
+        return m;
+    }
+    let last = o.last.as_ref();
+    let result = match last.and_then(|e| e.exit_code) {
+        Some(code) => format!("exit code {code}"),
+        None => "no result within its timeout".to_string(),
+    };
+    m.push_str(&format!(
+        "; stackctl ran its healthcheck command {} time(s), the last one ended with {result}",
+        o.runs
+    ));
+    if let Some(output) = last.map(|e| e.output.trim()).filter(|o| !o.is_empty()) {
+        m.push_str(&failure::indented_block("its output", output));
+    }
+    m
+}
+
+/// Same container config, image and secrets; only the hash of its mounted
+/// config files differs; running; and the component reloads on SIGHUP.
+fn reloadable(s: &Service, one: &Existing, want: &ContainerSpec) -> bool {
+    let same = |label: &str| {
+        one.labels.get(label).is_some() && one.labels.get(label) == want.labels.get(label)
+    };
+    one.state == "running"
+        && super::reload::metric_prefix(s.kind).is_some()
+        && same(spec::COMPOSE_HASH)
+        && same(super::reload::SECRETS_HASH)
+}
+
+/// Where the component's `/metrics` is reachable from here: its published
+/// web port, else its address on the project network.
+async fn metrics_address<E: Engine>(
+    s: &Service,
+    published: &[super::engine::Published],
+    engine: &E,
+    id: &str,
+) -> Option<(String, String)> {
+    let port = s
+        .ready
+        .as_ref()
+        .map(|r| r.container_port)
+        .or_else(|| s.ports.first().map(|p| p.container_port))?;
+    let path = "/metrics".to_string();
+    if let Some(p) = published
+        .iter()
+        .find(|p| p.container_port == port && !p.udp)
+    {
+        let host = match p.host_ip.as_str() {
+            "0.0.0.0" | "" => "127.0.0.1".to_string(),
+            "::" => "[::1]".to_string(),
+            ip if ip.contains(':') => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        return Some((format!("{host}:{}", p.host_port), path));
+    }
+    let ip = engine.inspect(id).await.ok()?.ip?;
+    Some((format!("{ip}:{port}"), path))
 }
 
 /// Starts services as their dependencies allow and waits for all of them.
@@ -271,6 +438,7 @@ async fn run<E: Engine>(
         return Ok(failures);
     }
     let deadline = started + opts.wait;
+    let mut own: BTreeMap<&str, OwnCheck> = BTreeMap::new();
     loop {
         // Start every pending service whose dependencies are satisfied.
         let ready_to_start: Vec<&Service> = d
@@ -296,7 +464,7 @@ async fn run<E: Engine>(
             match result {
                 Ok(id) => {
                     let verb = match &actions[s.name.as_str()] {
-                        Action::Keep(_) => "started (unchanged)",
+                        Action::Keep(_) | Action::Reload(_) => "started (unchanged)",
                         Action::Create => "created, started",
                         Action::Recreate(_) => "recreated, started",
                     };
@@ -332,18 +500,54 @@ async fn run<E: Engine>(
                 _ => None,
             })
             .collect();
-        let inspections = join_all(running.iter().map(|(s, id)| async move {
-            let state = engine.inspect(id).await;
-            let ready = match &state {
-                Ok(st) if st.status == "running" && st.health.is_none() => {
-                    probe(engine, s, st).await
-                }
-                _ => false,
-            };
-            (*s, id.clone(), state, ready)
+        let now = Instant::now();
+        let inspections = join_all(running.iter().map(|(s, id)| {
+            let due = own
+                .get(s.name.as_str())
+                .is_none_or(|o| o.unusable.is_none() && o.next <= now);
+            async move {
+                let state = engine.inspect(id).await;
+                let mut ran = None;
+                let ready = match &state {
+                    Ok(st) if st.status == "running" && st.health.is_none() => {
+                        probe(engine, s, st).await
+                    }
+                    // Docker has not run its first check yet: run it ourselves.
+                    Ok(st)
+                        if st.status == "running"
+                            && st.health.as_deref() == Some("starting")
+                            && due =>
+                    {
+                        match &s.healthcheck {
+                            Some(h) => {
+                                let timeout = Duration::from_secs(u64::from(h.timeout_s.max(1)));
+                                let result =
+                                    engine.exec(id, &healthcheck_command(h), timeout).await;
+                                let ok = matches!(&result, Ok(e) if e.exit_code == Some(0));
+                                ran = Some(result);
+                                ok
+                            }
+                            None => false,
+                        }
+                    }
+                    _ => false,
+                };
+                (*s, id.clone(), state, ready, ran)
+            }
         }))
         .await;
-        for (s, id, state, probed) in inspections {
+        for (s, id, state, probed, ran) in inspections {
+            if let Some(result) = ran {
+                let o = own.entry(&s.name).or_insert_with(OwnCheck::new);
+                o.runs += 1;
+                match result {
+                    Ok(exec) => o.last = Some(exec),
+                    Err(e @ EngineError::Unreachable { .. }) => return Err(e),
+                    Err(e) => o.unusable = Some(e.to_string()),
+                }
+                o.next = Instant::now() + o.gap;
+                o.gap = (o.gap * 3 / 2).min(OWN_CHECK_MAX_GAP);
+            }
             let state = match state {
                 Ok(st) => st,
                 Err(e @ EngineError::Unreachable { .. }) => return Err(e),
@@ -383,6 +587,11 @@ async fn run<E: Engine>(
             } else if state.health.as_deref() == Some("healthy") {
                 progress.line(&s.name, &format!("{unchanged}healthy ({elapsed:.1}s)"));
                 phases.insert(&s.name, Phase::Ready);
+            } else if probed && state.health.is_some() && !s.one_shot {
+                // Its own healthcheck command passed; Docker reports the same
+                // at its next scheduled run.
+                progress.line(&s.name, &format!("{unchanged}healthy ({elapsed:.1}s)"));
+                phases.insert(&s.name, Phase::Ready);
             } else if probed && !s.one_shot {
                 let what = if s.ready.is_some() {
                     "ready"
@@ -412,7 +621,7 @@ async fn run<E: Engine>(
             return Ok(Vec::new());
         }
         if Instant::now() >= deadline {
-            return Ok(timeouts(d, &phases, opts.wait));
+            return Ok(timeouts(d, &phases, &own, opts.wait));
         }
         let pending: Vec<String> = d
             .services
@@ -422,7 +631,9 @@ async fn run<E: Engine>(
             .collect();
         progress.waiting(&pending, started.elapsed());
         if !again {
-            tokio::time::sleep(opts.poll).await;
+            // Never past the deadline: the report then comes on time.
+            let left = deadline.saturating_duration_since(Instant::now());
+            tokio::time::sleep(opts.poll.min(left)).await;
         }
     }
 }
@@ -504,7 +715,12 @@ fn dependencies_met(d: &Deployment, s: &Service, phases: &BTreeMap<&str, Phase>)
     })
 }
 
-fn timeouts(d: &Deployment, phases: &BTreeMap<&str, Phase>, wait: Duration) -> Vec<Problem> {
+fn timeouts(
+    d: &Deployment,
+    phases: &BTreeMap<&str, Phase>,
+    own: &BTreeMap<&str, OwnCheck>,
+    wait: Duration,
+) -> Vec<Problem> {
     let mut out = Vec::new();
     for s in &d.services {
         let message = match &phases[s.name.as_str()] {
@@ -532,11 +748,20 @@ fn timeouts(d: &Deployment, phases: &BTreeMap<&str, Phase>, wait: Duration) -> V
                     s.name,
                     failure::human(wait)
                 );
-                if let Some(output) = last
+                let docker_output = last
                     .as_ref()
                     .and_then(|st| st.last_health_output.as_deref())
-                {
+                    .filter(|o| !o.is_empty());
+                let own = own.get(s.name.as_str());
+                if let Some(output) = docker_output {
                     m.push_str(&failure::indented_block("last healthcheck output", output));
+                } else if let Some(o) = own.filter(|o| o.runs > 0) {
+                    // Docker had not run its first check yet; say what ours saw.
+                    m.push_str(&own_check_report(o));
+                } else if s.healthcheck.is_some() {
+                    m.push_str(
+                        " (Docker had not run its first healthcheck yet, and stackctl could not run it itself)",
+                    );
                 } else if let Some(check) = &s.ready {
                     m.push_str(&format!(
                         " (`{}` on port {} did not answer)",

@@ -29,6 +29,10 @@ pub struct Finding {
     pub status: Status,
     /// Why it failed or was skipped; for a pass, what was seen (may be empty).
     pub message: String,
+    /// A failure that only says "not yet" (a target not scraped yet, a rule
+    /// not evaluated yet): it resolves by itself within one interval, so even
+    /// a plain `verify` waits for it, within a bound it prints.
+    pub pending: bool,
 }
 
 impl Finding {
@@ -37,6 +41,7 @@ impl Finding {
             check: check.into(),
             status: Status::Pass,
             message: message.into(),
+            pending: false,
         }
     }
 
@@ -45,6 +50,15 @@ impl Finding {
             check: check.into(),
             status: Status::Fail,
             message: message.into(),
+            pending: false,
+        }
+    }
+
+    /// A failure that only means "not yet" (see `pending`).
+    pub fn pending(check: impl Into<String>, message: impl Into<String>) -> Finding {
+        Finding {
+            pending: true,
+            ..Finding::fail(check, message)
         }
     }
 
@@ -53,6 +67,7 @@ impl Finding {
             check: check.into(),
             status: Status::Skip,
             message: message.into(),
+            pending: false,
         }
     }
 }
@@ -77,6 +92,8 @@ pub struct CheckResult {
 pub struct Report {
     pub results: Vec<CheckResult>,
     pub elapsed: Duration,
+    /// Set when a plain verify waited for "not yet" failures, to this bound.
+    pub settled: Option<Duration>,
 }
 
 impl Report {

@@ -126,6 +126,12 @@ pub fn derive(cx: &Context<'_>, only: &[Kind]) -> Vec<Probe> {
     out
 }
 
+/// How long a plain verify waits for first scrapes and rule evaluations
+/// (zero without Prometheus).
+pub fn first_round_bound(cx: &Context<'_>) -> std::time::Duration {
+    prometheus::first_round_bound(cx).unwrap_or_default()
+}
+
 /// Runs the probes and gathers the report.
 pub fn run(probes: Vec<Probe>, opts: &Options) -> anyhow::Result<Report> {
     runner::run(probes, opts)

@@ -87,6 +87,7 @@ impl Probe {
                     check: c.clone(),
                     status: *status,
                     message: message.clone(),
+                    pending: false,
                 })
                 .collect(),
             Work::Get { url, expect, auth } => {

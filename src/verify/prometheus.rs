@@ -3,7 +3,7 @@
 //! evaluates without error; an Alertmanager is discovered.
 
 use super::Context;
-use super::check::Finding;
+use super::check::{Finding, Status};
 use super::http::{Http, join};
 use super::probe::{Probe, Work, all};
 use super::yamlvalue::{parse_yaml, str_at};
@@ -28,6 +28,10 @@ pub struct Job {
     pub name: String,
     /// Static targets (`host:port`); discovered jobs have none.
     pub targets: Vec<String>,
+    /// A blackbox probe job (`metrics_path: /probe`): its targets are "up"
+    /// whenever the exporter answers, so only `probe_success` says whether
+    /// the probed endpoints work.
+    pub probe: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -118,9 +122,47 @@ pub fn jobs_of(config: &Value) -> Vec<Job> {
         .map(|job| Job {
             name: str_at(job, "job_name").to_string(),
             targets: static_targets(job).into_iter().collect(),
+            probe: str_at(job, "metrics_path") == "/probe",
         })
         .collect()
 }
+
+/// How long a plain `verify` waits for "not yet" failures: Prometheus
+/// scrapes each target first at an offset within its interval and evaluates
+/// each rule group first within the evaluation interval, so one longest
+/// interval (plus a scrape's own time) is enough for every first result.
+pub fn first_round_bound(cx: &Context<'_>) -> Option<std::time::Duration> {
+    if !cx.stack.has(Kind::Prometheus) {
+        return None;
+    }
+    let config = cx
+        .deployment
+        .files
+        .get(CONFIG_FILE)
+        .map(|t| parse_yaml(t))?
+        .ok()?;
+    let global = config.get("global");
+    let at = |v: Option<&Value>, key: &str| {
+        v.and_then(|v| v.get(key))
+            .and_then(Value::as_str)
+            .and_then(millis)
+    };
+    // Prometheus' defaults when the file leaves them out.
+    let mut longest = at(global, "scrape_interval").unwrap_or(60_000);
+    longest = longest.max(at(global, "evaluation_interval").unwrap_or(60_000));
+    for job in config
+        .get("scrape_configs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        longest = longest.max(at(Some(job), "scrape_interval").unwrap_or(0));
+    }
+    Some(std::time::Duration::from_millis(longest) + FIRST_ROUND_MARGIN)
+}
+
+/// A first scrape's own time (bounded by its timeout) and the API's lag.
+const FIRST_ROUND_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn static_targets(job: &Value) -> BTreeSet<String> {
     job.get("static_configs")
@@ -141,7 +183,18 @@ pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> 
     match check {
         Check::Config { base, expected } => config(http, base, expected, &checks[0]).await,
         Check::Targets { base, jobs } => match api(http, base, "/api/v1/targets").await {
-            Ok(data) => jobs.iter().map(|j| target_finding(j, &data)).collect(),
+            Ok(data) => {
+                let mut out = Vec::new();
+                for job in jobs {
+                    let finding = target_finding(job, &data);
+                    out.push(if job.probe && finding.status == Status::Pass {
+                        probe_finding(http, base, job, finding).await
+                    } else {
+                        finding
+                    });
+                }
+                out
+            }
             Err(e) => all(checks, e),
         },
         Check::Rules { base, groups } => match api(http, base, "/api/v1/rules").await {
@@ -410,6 +463,7 @@ fn target_finding(job: &Job, data: &Value) -> Finding {
             .unwrap_or_default()
     };
     let mut problems = Vec::new();
+    let mut not_yet = 0;
     for target in &job.targets {
         if active.iter().any(|t| &address(t) == target) {
             continue;
@@ -417,6 +471,8 @@ fn target_finding(job: &Job, data: &Value) -> Finding {
         if dropped.iter().any(|t| &address(t) == target) {
             problems.push(format!("{target} was dropped by relabelling"));
         } else {
+            // Just after start, service discovery has not run yet.
+            not_yet += 1;
             problems.push(format!("{target} is not among the job's targets"));
         }
     }
@@ -437,13 +493,80 @@ fn target_finding(job: &Job, data: &Value) -> Finding {
                 "{instance} ({url}) is down: {}",
                 str_at(t, "lastError")
             )),
-            _ => problems.push(format!("{instance} ({url}) has not been scraped yet")),
+            _ => {
+                not_yet += 1;
+                problems.push(format!("{instance} ({url}) has not been scraped yet"));
+            }
         }
     }
     if problems.is_empty() {
         Finding::pass(check, format!("{up}/{} targets up", active.len()))
+    } else if not_yet == problems.len() {
+        Finding::pending(check, problems.join("\n"))
     } else {
         Finding::fail(check, problems.join("\n"))
+    }
+}
+
+/// A probe job whose targets are up (the exporter answered) is healthy only
+/// when every probe succeeded: `probe_success` is 1 for each of its targets.
+async fn probe_finding(http: &Http, base: &str, job: &Job, up: Finding) -> Finding {
+    let query = format!(
+        "probe_success{{job=\"{}\"}}",
+        job.name.replace(['\\', '"'], "")
+    );
+    let path = format!("/api/v1/query?query={}", super::http::encode(&query));
+    let data = match api(http, base, &path).await {
+        Ok(data) => data,
+        Err(e) => return Finding::fail(up.check, format!("cannot read `probe_success`: {e}")),
+    };
+    probe_success_finding(job, up, &data)
+}
+
+fn probe_success_finding(job: &Job, up: Finding, data: &Value) -> Finding {
+    let series: Vec<(String, String)> = data
+        .get("result")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            let instance = r
+                .get("metric")
+                .map(|m| str_at(m, "instance").to_string())
+                .unwrap_or_default();
+            let value = r
+                .get("value")
+                .and_then(|v| v.get(1))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            (instance, value)
+        })
+        .collect();
+    if series.is_empty() {
+        return Finding::pending(
+            up.check,
+            format!("no `probe_success` for job `{}` yet", job.name),
+        );
+    }
+    let failed: Vec<String> = series
+        .iter()
+        .filter(|(_, v)| v != "1")
+        .map(|(instance, _)| format!("probe of {instance} failed (`probe_success` is 0)"))
+        .collect();
+    if failed.is_empty() {
+        Finding::pass(
+            up.check,
+            format!("{}/{} probes succeeded", series.len(), series.len()),
+        )
+    } else {
+        Finding::fail(
+            up.check,
+            format!(
+                "{}\n  = help: the exporter answers, but the endpoint it probes does not; `curl 'http://BLACKBOX/probe?target=…&module=…&debug=true'` shows why",
+                failed.join("\n")
+            ),
+        )
     }
 }
 
@@ -465,6 +588,7 @@ fn rule_finding(group: &Group, data: &Value) -> Finding {
         .map(|l| l.iter().collect())
         .unwrap_or_default();
     let mut problems = Vec::new();
+    let mut not_yet = 0;
     for name in &group.rules {
         if !rules.iter().any(|r| str_at(r, "name") == name) {
             problems.push(format!("rule `{name}` is not loaded"));
@@ -475,7 +599,10 @@ fn rule_finding(group: &Group, data: &Value) -> Finding {
         match str_at(r, "health") {
             "ok" => {}
             "err" => problems.push(format!("rule `{name}` failed: {}", str_at(r, "lastError"))),
-            _ => problems.push(format!("rule `{name}` has not been evaluated yet")),
+            _ => {
+                not_yet += 1;
+                problems.push(format!("rule `{name}` has not been evaluated yet"));
+            }
         }
     }
     if problems.is_empty() {
@@ -483,6 +610,8 @@ fn rule_finding(group: &Group, data: &Value) -> Finding {
             check,
             format!("{} rules evaluated without error", rules.len()),
         )
+    } else if not_yet == problems.len() {
+        Finding::pending(check, problems.join("\n"))
     } else {
         Finding::fail(check, problems.join("\n"))
     }
@@ -503,10 +632,13 @@ fn alertmanagers_finding(check: &str, data: &Value) -> Finding {
         } else {
             format!(" (dropped: {})", dropped.join(", "))
         };
-        Finding::fail(
-            check,
-            format!("Prometheus has discovered no Alertmanager{detail}"),
-        )
+        let message = format!("Prometheus has discovered no Alertmanager{detail}");
+        // Discovery runs shortly after start; a dropped one will not come.
+        if dropped.is_empty() {
+            Finding::pending(check, message)
+        } else {
+            Finding::fail(check, message)
+        }
     } else {
         Finding::pass(check, active.join(", "))
     }
@@ -549,6 +681,7 @@ mod tests {
         let job = Job {
             name: "node".into(),
             targets: vec!["a:1".into(), "b:2".into(), "c:3".into()],
+            probe: false,
         };
         let data = json!({
             "activeTargets": [
@@ -564,6 +697,54 @@ mod tests {
             f.message,
             "c:3 was dropped by relabelling\nb:2 (http://b:2/metrics) is down: connection refused"
         );
+    }
+
+    #[test]
+    fn not_scraped_yet_is_pending_but_down_is_not() {
+        let job = Job {
+            name: "node".into(),
+            targets: vec!["a:1".into(), "b:2".into()],
+            probe: false,
+        };
+        let target = |addr: &str, health: &str| json!({"discoveredLabels": {"__address__": addr, "job": "node"}, "labels": {"instance": addr}, "scrapePool": "node", "scrapeUrl": format!("http://{addr}/metrics"), "health": health, "lastError": "refused"});
+        let unknown = json!({"activeTargets": [target("a:1", "up"), target("b:2", "unknown")]});
+        let f = target_finding(&job, &unknown);
+        assert!(f.pending && f.status == Status::Fail, "{f:?}");
+        let down = json!({"activeTargets": [target("a:1", "down"), target("b:2", "unknown")]});
+        let f = target_finding(&job, &down);
+        assert!(!f.pending && f.status == Status::Fail, "{f:?}");
+    }
+
+    #[test]
+    fn a_probe_job_is_healthy_only_when_its_probes_succeed() {
+        let job = Job {
+            name: "blackbox".into(),
+            targets: vec!["http://api:8000".into(), "http://db:5432".into()],
+            probe: true,
+        };
+        let up = || Finding::pass(job_check("blackbox"), "2/2 targets up");
+        let series = |a: &str, b: &str| {
+            json!({"resultType": "vector", "result": [
+                {"metric": {"instance": "http://api:8000", "job": "blackbox"}, "value": [1.0, a]},
+                {"metric": {"instance": "http://db:5432", "job": "blackbox"}, "value": [1.0, b]}
+            ]})
+        };
+        let f = probe_success_finding(&job, up(), &series("1", "0"));
+        assert_eq!(f.status, Status::Fail);
+        assert!(
+            f.message
+                .starts_with("probe of http://db:5432 failed (`probe_success` is 0)"),
+            "{}",
+            f.message
+        );
+        assert!(!f.message.contains("api:8000"), "{}", f.message);
+        let f = probe_success_finding(&job, up(), &series("1", "1"));
+        assert_eq!(
+            (f.status, f.message.as_str()),
+            (Status::Pass, "2/2 probes succeeded")
+        );
+        let f = probe_success_finding(&job, up(), &json!({"result": []}));
+        assert!(f.pending && f.status == Status::Fail, "{f:?}");
     }
 
     #[test]

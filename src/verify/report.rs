@@ -226,6 +226,7 @@ mod tests {
                 r("promtail", "ready", Status::Skip, "not reachable"),
             ],
             elapsed: Duration::from_millis(1500),
+            settled: None,
         }
     }
 

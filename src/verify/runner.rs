@@ -1,7 +1,14 @@
 //! Runs probes concurrently, each attempt bounded by the timeout; with a
 //! wait deadline, failing probes are retried with exponential backoff until
-//! it passes. Nothing here can outlive `max(timeout, wait)` by more than a
-//! scheduling tick: a hanging endpoint never hangs verify.
+//! they pass. Without `--wait`, a probe whose only failures are "not yet"
+//! (`Finding::pending`: a target not scraped yet, a rule not evaluated yet)
+//! is retried too, up to the `settle` bound.
+//!
+//! What is reported is always one consistent round: when a retried probe
+//! finally passes (or the deadline comes), every probe runs once more and
+//! that round is the report. A check that passed early is never reported
+//! from a stale attempt (Prometheus stopped mid-wait is seen as down).
+//! Nothing here can outlive `max(timeout, wait)` by more than one attempt.
 
 use super::check::{CheckResult, Finding, Report, Status};
 use super::http::Http;
@@ -16,6 +23,8 @@ pub struct Options {
     pub timeout: Duration,
     /// Keep retrying failing probes until this much time has passed.
     pub wait: Option<Duration>,
+    /// Without `wait`: how long "not yet" failures are waited for.
+    pub settle: Duration,
 }
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
@@ -31,6 +40,41 @@ const GUARD_GRACE: Duration = Duration::from_millis(250);
 /// Probes in flight at once: plenty for one stack, gentle on its servers.
 const MAX_IN_FLIGHT: usize = 64;
 
+/// What to retry, and until when.
+#[derive(Debug, Clone, Copy)]
+enum Retry {
+    /// One attempt per probe.
+    Once,
+    /// Failures of any kind (`--wait`).
+    Failures(Instant),
+    /// Only "not yet" failures (plain verify).
+    Pending(Instant),
+}
+
+impl Retry {
+    fn deadline(self) -> Option<Instant> {
+        match self {
+            Retry::Once => None,
+            Retry::Failures(d) | Retry::Pending(d) => Some(d),
+        }
+    }
+
+    fn wants(self, findings: &[Finding]) -> bool {
+        let failed = findings.iter().filter(|f| f.status == Status::Fail);
+        match self {
+            Retry::Once => false,
+            Retry::Failures(_) => failed.count() > 0,
+            Retry::Pending(_) => {
+                let mut failed = failed.peekable();
+                failed.peek().is_some() && failed.all(|f| f.pending)
+            }
+        }
+    }
+}
+
+/// One probe's outcome: findings of its last attempt, its time, attempts.
+type Outcome = (Vec<Finding>, Duration, u32);
+
 pub fn run(probes: Vec<Probe>, opts: &Options) -> anyhow::Result<Report> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -40,45 +84,84 @@ pub fn run(probes: Vec<Probe>, opts: &Options) -> anyhow::Result<Report> {
     let opts = *opts;
     runtime.block_on(async move {
         let start = Instant::now();
-        let deadline = opts.wait.map(|w| start + w);
-        let limit = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
-        let mut tasks = tokio::task::JoinSet::new();
-        for (index, probe) in probes.iter().cloned().enumerate() {
-            let (http, limit) = (http.clone(), limit.clone());
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                let (findings, elapsed, attempts) =
-                    attempt_until(&probe, &http, opts.timeout, deadline).await;
-                (index, findings, elapsed, attempts)
-            });
-        }
-        let mut done: Vec<Option<(Vec<Finding>, Duration, u32)>> = vec![None; probes.len()];
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok((index, findings, elapsed, attempts)) => {
-                    done[index] = Some((findings, elapsed, attempts))
-                }
-                Err(e) => anyhow::bail!("a probe task failed: {e}"),
+        let retry = match opts.wait {
+            Some(w) => Retry::Failures(start + w),
+            None if opts.settle.is_zero() => Retry::Once,
+            None => Retry::Pending(start + opts.settle),
+        };
+        let mut attempts_so_far = vec![0u32; probes.len()];
+        let mut settled = false;
+        let done = loop {
+            let round = round(&probes, &http, opts.timeout, retry).await?;
+            let retried = round.iter().any(|(_, _, attempts)| *attempts > 1);
+            for (total, (_, _, attempts)) in attempts_so_far.iter_mut().zip(&round) {
+                *total += attempts;
             }
-        }
+            settled |= retry_was_pending(retry) && retried;
+            if !retried {
+                // Every probe answered on its one attempt of this round: the
+                // round is consistent as it stands.
+                break round;
+            }
+            // Some probe was retried: what the others said is as old as the
+            // start of this round. Run everything once more and report that.
+            let last = self::round(&probes, &http, opts.timeout, Retry::Once).await?;
+            for (total, (_, _, attempts)) in attempts_so_far.iter_mut().zip(&last) {
+                *total += attempts;
+            }
+            let time_left = retry
+                .deadline()
+                .is_some_and(|d| d.saturating_duration_since(Instant::now()) > MIN_ATTEMPT);
+            if !time_left || !last.iter().any(|(f, _, _)| retry.wants(f)) {
+                break last;
+            }
+        };
         let mut results = Vec::new();
-        for (index, (probe, outcome)) in probes.iter().zip(done).enumerate() {
-            let (findings, elapsed, attempts) = outcome.unwrap_or_default();
+        for (index, ((probe, (findings, elapsed, _)), attempts)) in
+            probes.iter().zip(done).zip(attempts_so_far).enumerate()
+        {
             results.extend(to_results(index, probe, findings, elapsed, attempts));
         }
         Ok(Report {
             results,
             elapsed: start.elapsed(),
+            settled: settled.then_some(opts.settle),
         })
     })
 }
 
-async fn attempt_until(
-    probe: &Probe,
+fn retry_was_pending(retry: Retry) -> bool {
+    matches!(retry, Retry::Pending(_))
+}
+
+/// Every probe, concurrently, each retried as `retry` says.
+async fn round(
+    probes: &[Probe],
     http: &Http,
     timeout: Duration,
-    deadline: Option<Instant>,
-) -> (Vec<Finding>, Duration, u32) {
+    retry: Retry,
+) -> anyhow::Result<Vec<Outcome>> {
+    let limit = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, probe) in probes.iter().cloned().enumerate() {
+        let (http, limit) = (http.clone(), limit.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (index, attempt_until(&probe, &http, timeout, retry).await)
+        });
+    }
+    let mut done: Vec<Outcome> = vec![Outcome::default(); probes.len()];
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((index, outcome)) => done[index] = outcome,
+            Err(e) => anyhow::bail!("a probe task failed: {e}"),
+        }
+    }
+    Ok(done)
+}
+
+async fn attempt_until(probe: &Probe, http: &Http, timeout: Duration, retry: Retry) -> Outcome {
+    let deadline = retry.deadline();
     let mut backoff = FIRST_BACKOFF;
     let mut attempts = 0;
     let mut previous: Option<(Vec<Finding>, Duration)> = None;
@@ -122,12 +205,11 @@ async fn attempt_until(
                 return (findings, elapsed, attempts - 1);
             }
         }
-        let failed = findings.iter().any(|f| f.status == Status::Fail);
         let Some(deadline) = deadline else {
             return (findings, elapsed, attempts);
         };
         let remaining = deadline.saturating_duration_since(Instant::now());
-        if !failed || !probe.retryable() || remaining <= MIN_ATTEMPT {
+        if !retry.wants(&findings) || !probe.retryable() || remaining <= MIN_ATTEMPT {
             return (findings, elapsed, attempts);
         }
         sleep(backoff.min(remaining - MIN_ATTEMPT)).await;

@@ -1,0 +1,167 @@
+//! Reloading a running service in place when only the config files it
+//! mounts changed: SIGHUP through the Engine API (no lifecycle endpoint
+//! needed), confirmed by the component's own "last reload successful" metric,
+//! else `up` recreates the container as before.
+//!
+//! Which components: at their pinned versions Prometheus (2.x/3.x),
+//! Alertmanager (0.2x) and the blackbox exporter (0.2x) re-read their config
+//! files on SIGHUP and export `*_config_last_reload_successful` and
+//! `*_config_last_reload_success_timestamp_seconds`. Loki reloads only its
+//! runtime config on SIGHUP, Grafana and the other exporters not at all:
+//! those are recreated.
+//!
+//! A container's labels cannot change after creation, so the config hash in
+//! effect after a reload is kept in `.stackctl/reloads.json` (container ID →
+//! hash) inside the stack directory; `up` and `status` read it.
+
+use super::engine::{Engine, Existing};
+use crate::model::Kind;
+use crate::plan::Service;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Label: hash of the secrets a container was given (a changed secret needs
+/// a new copy in the container, so it always recreates).
+pub const SECRETS_HASH: &str = "dev.stackctl.secrets-hash";
+/// How long a reload has to show up in the metric.
+const CONFIRM_WITHIN: Duration = Duration::from_secs(5);
+const CONFIRM_POLL: Duration = Duration::from_millis(100);
+
+/// The metric prefix of a component that reloads on SIGHUP.
+pub fn metric_prefix(kind: Option<Kind>) -> Option<&'static str> {
+    match kind? {
+        Kind::Prometheus => Some("prometheus"),
+        Kind::Alertmanager => Some("alertmanager"),
+        Kind::BlackboxExporter => Some("blackbox_exporter"),
+        _ => None,
+    }
+}
+
+/// Container ID → the config hash in effect after a reload.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Reloads(pub BTreeMap<String, String>);
+
+fn file(dir: &Path) -> PathBuf {
+    dir.join(".stackctl").join("reloads.json")
+}
+
+impl Reloads {
+    /// Missing or unreadable: no reloads known (containers then go by label).
+    pub fn load(dir: &Path) -> Reloads {
+        std::fs::read(file(dir))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .map(Reloads)
+            .unwrap_or_default()
+    }
+
+    /// Keeps only containers that still exist. Never through a symlinked
+    /// `.stackctl` (nothing outside the stack directory is written).
+    pub fn save(&mut self, dir: &Path, existing: &[String]) -> anyhow::Result<()> {
+        self.0.retain(|id, _| existing.contains(id));
+        let parent = dir.join(".stackctl");
+        if std::fs::symlink_metadata(&parent).is_ok_and(|m| m.file_type().is_symlink()) {
+            anyhow::bail!(
+                "`{}` is a symlink; not writing through it",
+                parent.display()
+            );
+        }
+        let text = serde_json::to_vec_pretty(&self.0)?;
+        crate::fsutil::write_atomic(&file(dir), &text, 0o644)
+    }
+
+    /// The hash a container's config is at: its reload, else its label.
+    pub fn effective<'a>(&'a self, c: &'a Existing) -> Option<&'a String> {
+        self.0
+            .get(&c.id)
+            .or_else(|| c.labels.get(super::spec::STACKCTL_HASH))
+    }
+}
+
+/// `name value` of one sample without labels, from an exposition text.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        let (n, v) = l.split_once(' ')?;
+        (n == name).then(|| v.trim().parse().ok()).flatten()
+    })
+}
+
+/// Signals the container and waits for the component to say its reload
+/// succeeded after the signal. `Err` says why not (the caller recreates).
+pub async fn reload<E: Engine>(
+    engine: &E,
+    s: &Service,
+    c: &Existing,
+    addr: &str,
+    metrics_path: &str,
+) -> Result<Duration, String> {
+    let prefix = metric_prefix(s.kind).ok_or("does not reload on SIGHUP")?;
+    let ok_name = format!("{prefix}_config_last_reload_successful");
+    let at_name = format!("{prefix}_config_last_reload_success_timestamp_seconds");
+    // Whole seconds: some versions export the timestamp truncated.
+    let sent = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as f64)
+        .unwrap_or_default();
+    let started = Instant::now();
+    engine
+        .signal(&c.id, "HUP")
+        .await
+        .map_err(|e| format!("cannot send SIGHUP: {e}"))?;
+    loop {
+        if let Some(text) = engine.http_body(addr, metrics_path).await {
+            let ok = sample(&text, &ok_name);
+            let at = sample(&text, &at_name).unwrap_or_default();
+            if ok == Some(1.0) && at >= sent {
+                return Ok(started.elapsed());
+            }
+            if ok == Some(0.0) {
+                return Err(format!("`{ok_name}` is 0: the new config was rejected"));
+            }
+        }
+        if started.elapsed() >= CONFIRM_WITHIN {
+            return Err(format!(
+                "`{at_name}` did not move within {}s",
+                CONFIRM_WITHIN.as_secs()
+            ));
+        }
+        tokio::time::sleep(CONFIRM_POLL).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_are_read_by_exact_name() {
+        let text = "# HELP x\nprometheus_config_last_reload_successful 1\n\
+                    prometheus_config_last_reload_success_timestamp_seconds 1.7e+09\n\
+                    prometheus_config_last_reload_successful_total 7\n";
+        assert_eq!(
+            sample(text, "prometheus_config_last_reload_successful"),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(
+                text,
+                "prometheus_config_last_reload_success_timestamp_seconds"
+            ),
+            Some(1.7e9)
+        );
+        assert_eq!(sample(text, "absent"), None);
+    }
+
+    #[test]
+    fn only_components_that_reload_on_sighup() {
+        assert_eq!(metric_prefix(Some(Kind::Prometheus)), Some("prometheus"));
+        assert_eq!(
+            metric_prefix(Some(Kind::BlackboxExporter)),
+            Some("blackbox_exporter")
+        );
+        assert_eq!(metric_prefix(Some(Kind::Loki)), None);
+        assert_eq!(metric_prefix(Some(Kind::Grafana)), None);
+        assert_eq!(metric_prefix(None), None);
+    }
+}
