@@ -42,8 +42,10 @@ fn env_values() -> Vec<(&'static str, &'static str)> {
 }
 
 fn spec() -> String {
-    let env: serde_json::Map<String, Value> =
-        env_values().into_iter().map(|(k, v)| (k.into(), json!(v))).collect();
+    let env: serde_json::Map<String, Value> = env_values()
+        .into_iter()
+        .map(|(k, v)| (k.into(), json!(v)))
+        .collect();
     let stack = json!({
         "stackctl": 1,
         "name": "consumers",
@@ -79,11 +81,16 @@ fn rendered() -> tempfile::TempDir {
 
 /// Today's consumers unpacked by scripts/fetch-consumers.sh.
 fn sid(name: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/consumers/sid/bin").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/consumers/sid/bin")
+        .join(name);
     if path.exists() {
         return Some(path);
     }
-    assert!(!tools_required(), "{name} 3.x/v2 is required: run scripts/fetch-consumers.sh");
+    assert!(
+        !tools_required(),
+        "{name} 3.x/v2 is required: run scripts/fetch-consumers.sh"
+    );
     eprintln!("SKIPPED: target/consumers/sid/bin/{name} is missing (scripts/fetch-consumers.sh)");
     None
 }
@@ -118,13 +125,25 @@ fn compose_v1_and_v2_read_every_value_back_as_the_same_string() {
     let file = dir.path().join("docker-compose.monitoring.yml");
     let mut checked = 0;
     if let Some(v1) = require_tool("docker-compose", "Compose v1 reading the environment") {
-        let (ok, _, err) = output(Command::new(&v1).arg("-f").arg(&file).args(["config", "-q"]).current_dir(dir.path()));
+        let (ok, _, err) = output(
+            Command::new(&v1)
+                .arg("-f")
+                .arg(&file)
+                .args(["config", "-q"])
+                .current_dir(dir.path()),
+        );
         assert!(ok, "docker-compose 1.29 config failed:\n{err}");
         // What v1 itself loaded, from its own loader in its own interpreter:
         // `config` would print it through PyYAML's dumper, which folds NEL
         // into a space on the way out (a dumper bug, not a reading).
         let script = std::fs::read_to_string(&v1).unwrap_or_default();
-        let python = script.lines().next().and_then(|l| l.strip_prefix("#!")).unwrap_or("python3").trim().to_string();
+        let python = script
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("#!"))
+            .unwrap_or("python3")
+            .trim()
+            .to_string();
         let (ok, out, err) = output(Command::new(python).args(["-c", V1_LOADER]).arg(dir.path()));
         assert!(ok, "Compose v1's loader failed:\n{err}");
         let env: Value = serde_json::from_str(&out).expect("the loader prints JSON");
@@ -133,14 +152,21 @@ fn compose_v1_and_v2_read_every_value_back_as_the_same_string() {
     }
     if let Some(v2) = sid("docker-compose") {
         let (ok, out, err) = output(
-            Command::new(v2).arg("-f").arg(&file).args(["config", "--format", "json"]).current_dir(dir.path()),
+            Command::new(v2)
+                .arg("-f")
+                .arg(&file)
+                .args(["config", "--format", "json"])
+                .current_dir(dir.path()),
         );
         assert!(ok, "docker-compose 2.40 config failed:\n{err}");
         let doc: Value = serde_json::from_str(&out).expect("v2 prints JSON");
         check_environment(&doc["services"]["prometheus"]["environment"], "Compose v2");
         checked += 1;
     }
-    println!("{} values read back identically by {checked} Compose generation(s)", env_values().len());
+    println!(
+        "{} values read back identically by {checked} Compose generation(s)",
+        env_values().len()
+    );
 }
 
 #[test]
@@ -167,29 +193,57 @@ fn promtool_and_amtool_accept_and_promtool_test_reads_the_same_annotation() {
     tools.extend(sid("promtool").map(|p| ("promtool 3.5", p)));
     for (name, promtool) in &tools {
         let prom = dir.path().join("prometheus");
-        let (ok, out, err) = output(Command::new(promtool).args(["check", "config", "prometheus.yml"]).current_dir(&prom));
+        let (ok, out, err) = output(
+            Command::new(promtool)
+                .args(["check", "config", "prometheus.yml"])
+                .current_dir(&prom),
+        );
         assert!(ok, "{name} check config:\n{out}{err}");
-        let (ok, out, err) = output(Command::new(promtool).args(["test", "rules", "test.yml"]).current_dir(&prom));
-        assert!(ok, "{name} test rules (the annotation read back differs):\n{out}{err}");
+        let (ok, out, err) = output(
+            Command::new(promtool)
+                .args(["test", "rules", "test.yml"])
+                .current_dir(&prom),
+        );
+        assert!(
+            ok,
+            "{name} test rules (the annotation read back differs):\n{out}{err}"
+        );
     }
     let mut amtools = Vec::new();
     amtools.extend(require_tool("amtool", "Alertmanager config").map(|p| ("amtool 0.25", p)));
     amtools.extend(sid("amtool").map(|p| ("amtool 0.33", p)));
     for (name, amtool) in &amtools {
-        let (ok, out, err) = output(Command::new(amtool).args(["check-config", "alertmanager/alertmanager.yml"]).current_dir(dir.path()));
+        let (ok, out, err) = output(
+            Command::new(amtool)
+                .args(["check-config", "alertmanager/alertmanager.yml"])
+                .current_dir(dir.path()),
+        );
         assert!(ok, "{name}:\n{out}{err}");
     }
-    println!("{} promtool and {} amtool generations accepted the files", tools.len(), amtools.len());
+    println!(
+        "{} promtool and {} amtool generations accepted the files",
+        tools.len(),
+        amtools.len()
+    );
 }
 
 #[test]
 fn prometheus_loads_the_external_label_and_no_injected_remote_write() {
-    let Some(prometheus) = sid("prometheus") else { return };
+    let Some(prometheus) = sid("prometheus") else {
+        return;
+    };
     let dir = rendered();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let data = tempfile::tempdir().unwrap();
     let mut child = Command::new(prometheus)
-        .arg(format!("--config.file={}", dir.path().join("prometheus/prometheus.yml").display()))
+        .arg(format!(
+            "--config.file={}",
+            dir.path().join("prometheus/prometheus.yml").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg(format!("--storage.tsdb.path={}", data.path().display()))
         .stdout(std::process::Stdio::null())
@@ -198,7 +252,13 @@ fn prometheus_loads_the_external_label_and_no_injected_remote_write() {
         .unwrap();
     let mut config = None;
     for _ in 0..100 {
-        if let Ok(out) = Command::new("curl").args(["-fsS", &format!("http://127.0.0.1:{port}/api/v1/status/config")]).output() {
+        if let Ok(out) = Command::new("curl")
+            .args([
+                "-fsS",
+                &format!("http://127.0.0.1:{port}/api/v1/status/config"),
+            ])
+            .output()
+        {
             if out.status.success() {
                 config = Some(String::from_utf8_lossy(&out.stdout).into_owned());
                 break;
@@ -211,6 +271,13 @@ fn prometheus_loads_the_external_label_and_no_injected_remote_write() {
     let body: Value = serde_json::from_str(&config.expect("prometheus answered")).unwrap();
     let yaml = body["data"]["yaml"].as_str().unwrap();
     let loaded = &yaml_readers::saphyr_docs(yaml).unwrap()[0];
-    assert_eq!(loaded["global"]["external_labels"]["team"], json!(BREAKS), "{yaml}");
-    assert!(loaded.get("remote_write").is_none(), "an injected remote_write was loaded:\n{yaml}");
+    assert_eq!(
+        loaded["global"]["external_labels"]["team"],
+        json!(BREAKS),
+        "{yaml}"
+    );
+    assert!(
+        loaded.get("remote_write").is_none(),
+        "an injected remote_write was loaded:\n{yaml}"
+    );
 }
