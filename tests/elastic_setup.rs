@@ -23,7 +23,10 @@ fn rendered() -> tempfile::TempDir {
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/team-api-elk/stack.yaml");
     std::fs::copy(spec, dir.path().join("stack.yaml")).unwrap();
     std::fs::create_dir(dir.path().join("secrets")).unwrap();
-    for (name, value) in [("elastic_password", ELASTIC), ("kibana_system_password", KIBANA)] {
+    for (name, value) in [
+        ("elastic_password", ELASTIC),
+        ("kibana_system_password", KIBANA),
+    ] {
         std::fs::write(dir.path().join("secrets").join(name), value).unwrap();
     }
     let (code, _, err) = run(&["render", "--dir", path_str(dir.path())]);
@@ -78,7 +81,10 @@ fn run_script(dir: &Path, script: &str, url: &str, shell: &str) -> (String, Stri
     let _ = std::fs::remove_file(&log);
     curl_wrapper(&bin, &log);
     let text = script
-        .replace("/run/secrets/", &format!("{}/", dir.join("secrets").display()))
+        .replace(
+            "/run/secrets/",
+            &format!("{}/", dir.join("secrets").display()),
+        )
         .replace("http://elasticsearch:9200", url)
         .replace("http://kibana:5601", url)
         .replace("http://localhost:9200", url)
@@ -86,7 +92,10 @@ fn run_script(dir: &Path, script: &str, url: &str, shell: &str) -> (String, Stri
     let out = Command::new(shell)
         .arg("-c")
         .arg(&text)
-        .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()))
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -101,7 +110,10 @@ fn assert_no_password(argv: &str) {
     for secret in [ELASTIC, KIBANA] {
         // Any distinctive piece of a password is a leak.
         for piece in ["el\"as", "kib\"ana", "$HOME \\\"x", "$(id)"] {
-            assert!(!argv.contains(piece), "a password reached curl's command line: {argv}");
+            assert!(
+                !argv.contains(piece),
+                "a password reached curl's command line: {argv}"
+            );
         }
         assert!(!argv.contains(secret));
     }
@@ -118,7 +130,12 @@ fn elasticsearch_setup_keeps_passwords_off_the_command_line_and_json_encodes_the
     let requests = rec.requests.lock().unwrap().clone();
     assert!(requests.len() >= 3, "{requests:?}");
     for r in &requests {
-        assert_eq!(r.basic_auth().as_deref(), Some(format!("elastic:{ELASTIC}").as_str()), "{}", r.target);
+        assert_eq!(
+            r.basic_auth().as_deref(),
+            Some(format!("elastic:{ELASTIC}").as_str()),
+            "{}",
+            r.target
+        );
     }
     let set = requests
         .iter()
@@ -126,7 +143,10 @@ fn elasticsearch_setup_keeps_passwords_off_the_command_line_and_json_encodes_the
         .expect("the kibana_system password is set");
     let body: serde_json::Value = serde_json::from_str(&set.body).expect("the body is JSON");
     assert_eq!(body, serde_json::json!({ "password": KIBANA }));
-    println!("{} requests, each authenticated as elastic, none with a password on the command line", requests.len());
+    println!(
+        "{} requests, each authenticated as elastic, none with a password on the command line",
+        requests.len()
+    );
 }
 
 #[test]
@@ -140,7 +160,10 @@ fn kibana_setup_keeps_the_password_off_the_command_line() {
     let requests = rec.requests.lock().unwrap().clone();
     assert_eq!(requests.len(), 2, "{requests:?}");
     for r in &requests {
-        assert_eq!(r.basic_auth().as_deref(), Some(format!("elastic:{ELASTIC}").as_str()));
+        assert_eq!(
+            r.basic_auth().as_deref(),
+            Some(format!("elastic:{ELASTIC}").as_str())
+        );
     }
     let created: serde_json::Value = serde_json::from_str(&requests[1].body).unwrap();
     assert_eq!(created["data_view"]["title"], "payments-api-logs-*");
@@ -149,11 +172,9 @@ fn kibana_setup_keeps_the_password_off_the_command_line() {
 #[test]
 fn healthchecks_keep_passwords_off_the_command_line() {
     let dir = rendered();
-    let compose = std::fs::read_to_string(dir.path().join("docker-compose.monitoring.yml")).unwrap();
-    let doc: serde_json::Value = {
-        let docs = saphyr_json(&compose);
-        docs
-    };
+    let compose =
+        std::fs::read_to_string(dir.path().join("docker-compose.monitoring.yml")).unwrap();
+    let doc = saphyr_json(&compose);
     for (service, user, password) in [
         ("elasticsearch", "elastic", ELASTIC),
         ("kibana", "kibana_system", KIBANA),
@@ -167,7 +188,10 @@ fn healthchecks_keep_passwords_off_the_command_line() {
         assert_no_password(&argv);
         let requests = rec.requests.lock().unwrap().clone();
         assert_eq!(requests.len(), 1);
-        assert_eq!(requests[0].basic_auth().as_deref(), Some(format!("{user}:{password}").as_str()));
+        assert_eq!(
+            requests[0].basic_auth().as_deref(),
+            Some(format!("{user}:{password}").as_str())
+        );
     }
 }
 

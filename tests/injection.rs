@@ -57,8 +57,26 @@ fn shape(path: &[String]) -> String {
         .enumerate()
         .map(|(i, s)| {
             // Map keys chosen by the user (rule files, env names) also collapse.
-            let user_key = i > 0 && matches!(path[i - 1].as_str(), "rules" | "secrets" | "environment" | "labels" | "annotations" | "external_labels" | "pipelines" | "params" | "modules" | "selector" | "external_hosts" | "expressions" | "ports");
-            if s.parse::<usize>().is_ok() || (user_key && i + 1 < path.len() && path[i - 1] == "rules") {
+            let user_key = i > 0
+                && matches!(
+                    path[i - 1].as_str(),
+                    "rules"
+                        | "secrets"
+                        | "environment"
+                        | "labels"
+                        | "annotations"
+                        | "external_labels"
+                        | "pipelines"
+                        | "params"
+                        | "modules"
+                        | "selector"
+                        | "external_hosts"
+                        | "expressions"
+                        | "ports"
+                );
+            if s.parse::<usize>().is_ok()
+                || (user_key && i + 1 < path.len() && path[i - 1] == "rules")
+            {
                 "*".to_string()
             } else {
                 s.clone()
@@ -70,7 +88,9 @@ fn shape(path: &[String]) -> String {
 
 fn any_injected_key(v: &Value) -> bool {
     match v {
-        Value::Object(m) => m.iter().any(|(k, v)| k.contains("injected_") && !k.contains('\u{2028}') || any_injected_key(v)),
+        Value::Object(m) => m.iter().any(|(k, v)| {
+            k.contains("injected_") && !k.contains('\u{2028}') || any_injected_key(v)
+        }),
         Value::Array(items) => items.iter().any(any_injected_key),
         _ => false,
     }
@@ -79,7 +99,9 @@ fn any_injected_key(v: &Value) -> bool {
 fn holds_payload(v: &Value) -> bool {
     match v {
         Value::String(s) => s.contains(PAYLOAD),
-        Value::Object(m) => m.iter().any(|(k, v)| k.contains(PAYLOAD) || holds_payload(v)),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| k.contains(PAYLOAD) || holds_payload(v)),
         Value::Array(items) => items.iter().any(holds_payload),
         _ => false,
     }
@@ -95,7 +117,10 @@ fn trees(stack: &stackctl::model::Stack, dir: &std::path::Path) -> BTreeMap<Stri
     if let Ok((k8s, _)) = stackctl::render::kubernetes::tree(
         stack,
         &deployment,
-        &stackctl::render::kubernetes::Options { namespace: None, release: None },
+        &stackctl::render::kubernetes::Options {
+            namespace: None,
+            release: None,
+        },
     ) {
         all.extend(k8s.into_iter().map(|(k, v)| (format!("kubernetes/{k}"), v)));
     }
@@ -112,10 +137,18 @@ fn line_breaks_in_every_string_field_never_inject_a_key() {
     // A field shape is mutated once, in the first spec that has it.
     let mut shapes = BTreeSet::new();
     for (label, text, dir) in common::shipped_specs() {
-        if !matches!(label.as_str(), "example-team-api-elk" | "example-team-api" | "profile-pynomaly" | "profile-mlops-platform") {
+        if !matches!(
+            label.as_str(),
+            "example-team-api-elk"
+                | "example-team-api"
+                | "profile-pynomaly"
+                | "profile-mlops-platform"
+        ) {
             continue;
         }
-        let base = stackctl::load::load_text("stack.yaml", text).stack.expect("loads");
+        let base = stackctl::load::load_text("stack.yaml", text)
+            .stack
+            .expect("loads");
         let base_trees = trees(&base, &dir);
         let value = serde_json::to_value(&base).unwrap();
         let mut leaves = Vec::new();
@@ -158,7 +191,10 @@ fn line_breaks_in_every_string_field_never_inject_a_key() {
     if yaml_readers::pyyaml_available() {
         pyyaml = "checked";
         let texts: Vec<String> = for_pyyaml.iter().map(|(_, t, _)| t.clone()).collect();
-        for ((at, _, saphyr), read) in for_pyyaml.iter().zip(yaml_readers::pyyaml_docs_fast(&texts)) {
+        for ((at, _, saphyr), read) in for_pyyaml
+            .iter()
+            .zip(yaml_readers::pyyaml_docs_fast(&texts))
+        {
             match read {
                 Ok(docs) if Value::Array(docs.clone()) == *saphyr => {}
                 Ok(_) => failures.push(format!("{at}: PyYAML and saphyr read different values")),
@@ -172,8 +208,16 @@ fn line_breaks_in_every_string_field_never_inject_a_key() {
         for_pyyaml.len(),
         start.elapsed().as_secs_f64()
     );
-    assert!(reached.len() >= 20, "too few fields reached the output: {reached:?}");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures[..failures.len().min(15)].join("\n"));
+    assert!(
+        reached.len() >= 20,
+        "too few fields reached the output: {reached:?}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures[..failures.len().min(15)].join("\n")
+    );
 }
 
 const BASE: &str = include_str!("fixtures/good-base.yaml");
@@ -181,41 +225,104 @@ const BASE: &str = include_str!("fixtures/good-base.yaml");
 /// Validates `spec` (JSON findings) and renders it: (exit of validate, findings, files after render).
 fn validate_and_render(spec: &str) -> (i32, Vec<Value>, Vec<String>) {
     let dir = spec_dir(spec);
-    let (code, out, err) = run(&["validate", "--dir", path_str(dir.path()), "--format", "json"]);
-    let findings: Vec<Value> = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    let (code, out, err) = run(&[
+        "validate",
+        "--dir",
+        path_str(dir.path()),
+        "--format",
+        "json",
+    ]);
+    let findings: Vec<Value> =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
     let (render_code, _, _) = run(&["render", "--dir", path_str(dir.path())]);
-    assert_ne!(render_code, 0, "render accepted a spec that validate rejects");
+    assert_ne!(
+        render_code, 0,
+        "render accepted a spec that validate rejects"
+    );
     (code, findings, common::list_files(dir.path()))
 }
 
 /// (line, column) of the first occurrence of `marker` in `text`, 1-based.
 fn position(text: &str, marker: &str) -> (u64, u64) {
-    let (n, line) = text.lines().enumerate().find(|(_, l)| l.contains(marker)).unwrap_or_else(|| panic!("{marker}"));
+    let (n, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(marker))
+        .unwrap_or_else(|| panic!("{marker}"));
     ((n + 1) as u64, (line.find(marker).unwrap() + 1) as u64)
 }
 
 fn has_error_at(findings: &[Value], line: u64, col: u64, needle: &str) -> bool {
     findings.iter().any(|f| {
-        f["severity"] == "error" && f["line"] == line && f["column"] == col && f["message"].as_str().unwrap_or("").contains(needle)
+        f["severity"] == "error"
+            && f["line"] == line
+            && f["column"] == col
+            && f["message"].as_str().unwrap_or("").contains(needle)
     })
 }
 
 #[test]
 fn control_characters_in_keys_and_names_are_errors_with_a_position() {
     let cases: Vec<(String, &str, &str)> = vec![
-        (BASE.replace("    scrape_interval: 15s\n", "    scrape_interval: 15s\n    environment:\n      \"API\\nKEY\": x\n"), "\"API\\nKEY\"", "U+000A (line feed)"),
-        (BASE.replace("    scrape_interval: 15s\n", "    scrape_interval: 15s\n    environment:\n      \"A\\u2028B\": x\n"), "\"A\\u2028B\"", "U+2028"),
-        (BASE.replace("    scrape_interval: 15s\n", "    scrape_interval: 15s\n    environment:\n      \"A=B\": x\n"), "\"A=B\"", "invalid environment variable name"),
-        (format!("{BASE}  attach: [\"backend\\nnetworks:\"]\n"), "\"backend\\nnetworks:\"", "U+000A"),
-        (BASE.replace("  - name: api\n", "  - name: \"api\\u0085x\"\n"), "\"api\\u0085x\"", "U+0085"),
-        (BASE.replace("    targets: [\"api:8000\"]\n", "    targets: [\"api:8000\"]\n    labels:\n      \"team\\r\": x\n"), "\"team\\r\"", ""),
-        (BASE.replace("        - alert: ApiDown\n", "        - alert: \"ApiDown\\u2029\"\n"), "\"ApiDown\\u2029\"", ""),
+        (
+            BASE.replace(
+                "    scrape_interval: 15s\n",
+                "    scrape_interval: 15s\n    environment:\n      \"API\\nKEY\": x\n",
+            ),
+            "\"API\\nKEY\"",
+            "U+000A (line feed)",
+        ),
+        (
+            BASE.replace(
+                "    scrape_interval: 15s\n",
+                "    scrape_interval: 15s\n    environment:\n      \"A\\u2028B\": x\n",
+            ),
+            "\"A\\u2028B\"",
+            "U+2028",
+        ),
+        (
+            BASE.replace(
+                "    scrape_interval: 15s\n",
+                "    scrape_interval: 15s\n    environment:\n      \"A=B\": x\n",
+            ),
+            "\"A=B\"",
+            "invalid environment variable name",
+        ),
+        (
+            format!("{BASE}  attach: [\"backend\\nnetworks:\"]\n"),
+            "\"backend\\nnetworks:\"",
+            "U+000A",
+        ),
+        (
+            BASE.replace("  - name: api\n", "  - name: \"api\\u0085x\"\n"),
+            "\"api\\u0085x\"",
+            "U+0085",
+        ),
+        (
+            BASE.replace(
+                "    targets: [\"api:8000\"]\n",
+                "    targets: [\"api:8000\"]\n    labels:\n      \"team\\r\": x\n",
+            ),
+            "\"team\\r\"",
+            "",
+        ),
+        (
+            BASE.replace(
+                "        - alert: ApiDown\n",
+                "        - alert: \"ApiDown\\u2029\"\n",
+            ),
+            "\"ApiDown\\u2029\"",
+            "",
+        ),
     ];
     for (spec, marker, needle) in &cases {
         let (code, findings, files) = validate_and_render(spec);
         let (line, col) = position(spec, marker);
         assert_eq!(code, 1, "{marker}: {findings:?}");
-        assert!(has_error_at(&findings, line, col, needle), "{marker}: no error at {line}:{col} with `{needle}`: {findings:#?}");
+        assert!(
+            has_error_at(&findings, line, col, needle),
+            "{marker}: no error at {line}:{col} with `{needle}`: {findings:#?}"
+        );
         assert_eq!(files, vec!["stack.yaml"], "render wrote files for {marker}");
     }
 }
@@ -224,13 +331,19 @@ fn control_characters_in_keys_and_names_are_errors_with_a_position() {
 fn a_log_source_name_cannot_inject_alloy_components() {
     let spec = format!(
         "{}logs:\n  sources:\n    - name: \"app\\nlocal.file \\\"x\\\" {{ filename = \\\"/etc/shadow\\\" }}\"\n      docker: true\n",
-        BASE.replace("  node_exporter: {}\n", "  node_exporter: {}\n  loki: {}\n  alloy: {}\n")
+        BASE.replace(
+            "  node_exporter: {}\n",
+            "  node_exporter: {}\n  loki: {}\n  alloy: {}\n"
+        )
     );
     let (code, findings, files) = validate_and_render(&spec);
     let (line, _) = position(&spec, "- name: \"app");
     let col = 7;
     assert_eq!(code, 1);
-    assert!(has_error_at(&findings, line, col + 6, "U+000A"), "{findings:#?}");
+    assert!(
+        has_error_at(&findings, line, col + 6, "U+000A"),
+        "{findings:#?}"
+    );
     assert_eq!(files, vec!["stack.yaml"]);
 }
 
@@ -299,19 +412,42 @@ network:
     db:
 "#;
     let dir = spec_dir(spec);
-    let (_, out, err) = run(&["validate", "--dir", path_str(dir.path()), "--format", "json"]);
-    let findings: Vec<Value> = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
-    let warned: Vec<&Value> = findings.iter().filter(|f| f["code"] == "credentials").collect();
+    let (_, out, err) = run(&[
+        "validate",
+        "--dir",
+        path_str(dir.path()),
+        "--format",
+        "json",
+    ]);
+    let findings: Vec<Value> =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    let warned: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["code"] == "credentials")
+        .collect();
     let mut missing = Vec::new();
     for n in 1..=17 {
-        let marker = if spec.contains(&format!("pass-{n}")) { format!("pass-{n}") } else if spec.contains(&format!("tok-{n}")) { format!("tok-{n}") } else { format!("key-{n}") };
+        let marker = if spec.contains(&format!("pass-{n}")) {
+            format!("pass-{n}")
+        } else if spec.contains(&format!("tok-{n}")) {
+            format!("tok-{n}")
+        } else {
+            format!("key-{n}")
+        };
         let (line, _) = position(spec, &marker);
-        if !warned.iter().any(|f| f["severity"] == "warning" && f["line"] == line && !f["hint"].as_str().unwrap_or("").is_empty()) {
+        if !warned.iter().any(|f| {
+            f["severity"] == "warning"
+                && f["line"] == line
+                && !f["hint"].as_str().unwrap_or("").is_empty()
+        }) {
             missing.push(format!("{marker} (line {line})"));
         }
     }
     println!("{} credential warnings for 17 placements", warned.len());
-    assert!(missing.is_empty(), "no warning for {missing:?}\n{warned:#?}\n{err}");
+    assert!(
+        missing.is_empty(),
+        "no warning for {missing:?}\n{warned:#?}\n{err}"
+    );
     // No warning names the secret itself.
     for f in &warned {
         assert!(!f["message"].as_str().unwrap().contains("pass-"), "{f}");
@@ -326,26 +462,55 @@ fn redis_exporter_reads_its_password_from_a_secret_file() {
         + "    redis:\n";
     let dir = spec_dir(&spec);
     std::fs::create_dir(dir.path().join("secrets")).unwrap();
-    std::fs::write(dir.path().join("secrets/redis_password"), r#"{"redis://redis:6379": "s3cret\"pw"}"#).unwrap();
+    std::fs::write(
+        dir.path().join("secrets/redis_password"),
+        r#"{"redis://redis:6379": "s3cret\"pw"}"#,
+    )
+    .unwrap();
     let (code, _, err) = run(&["render", "--dir", path_str(dir.path())]);
     assert_eq!(code, 0, "{err}");
-    let compose = std::fs::read_to_string(dir.path().join("docker-compose.monitoring.yml")).unwrap();
+    let compose =
+        std::fs::read_to_string(dir.path().join("docker-compose.monitoring.yml")).unwrap();
     let doc = &yaml_readers::saphyr_docs(&compose).unwrap()[0];
     let service = &doc["services"]["redis-exporter"];
-    let command: Vec<&str> = service["command"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert!(command.contains(&"--redis.password-file=/run/secrets/redis_password"), "{command:?}");
-    assert!(service["secrets"].to_string().contains("redis_password"), "{service}");
+    let command: Vec<&str> = service["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        command.contains(&"--redis.password-file=/run/secrets/redis_password"),
+        "{command:?}"
+    );
+    assert!(
+        service["secrets"].to_string().contains("redis_password"),
+        "{service}"
+    );
     assert!(!compose.contains("s3cret"));
     // The pinned exporter's flag and file format, checked on the real binary.
-    let exporter = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/consumers/sid/bin/redis-exporter");
+    let exporter = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/consumers/sid/bin/redis-exporter");
     if !exporter.exists() {
-        assert!(!common::tools_required(), "redis-exporter is required: run scripts/fetch-consumers.sh");
-        eprintln!("SKIPPED: target/consumers/sid/bin/redis-exporter is missing; the password file was not read by the real exporter");
+        assert!(
+            !common::tools_required(),
+            "redis-exporter is required: run scripts/fetch-consumers.sh"
+        );
+        eprintln!(
+            "SKIPPED: target/consumers/sid/bin/redis-exporter is missing; the password file was not read by the real exporter"
+        );
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = std::process::Command::new(&exporter)
-        .arg(format!("--redis.password-file={}", dir.path().join("secrets/redis_password").display()))
+        .arg(format!(
+            "--redis.password-file={}",
+            dir.path().join("secrets/redis_password").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -70,7 +70,9 @@ fn walk(value: &Value, path: &mut Path, found: &mut Findings) {
                 path.push(Seg::Index(i));
                 match item {
                     Value::String(s) if in_extra_args(path) => {
-                        if let Some(flag) = previous.filter(|p| secret_flag(p) && !s.starts_with('-')) {
+                        if let Some(flag) =
+                            previous.filter(|p| secret_flag(p) && !s.starts_with('-'))
+                        {
                             warn(found, path, &format!("the value of `{flag}`"), Place::Flag);
                         } else {
                             string(s, path, found);
@@ -109,13 +111,23 @@ fn string(s: &str, path: &Path, found: &mut Findings) {
             && !s.starts_with('/')
             && SECRET_WORDS.iter().any(|w| upper.contains(w))
         {
-            warn(found, path, &format!("the environment variable `{name}`"), Place::Environment);
+            warn(
+                found,
+                path,
+                &format!("the environment variable `{name}`"),
+                Place::Environment,
+            );
             return;
         }
     }
     if let Some(param) = scrape_param_name(path) {
         if TOKEN_PARAMS.contains(&param.to_ascii_lowercase().as_str()) {
-            warn(found, path, &format!("the parameter `{param}`"), Place::Param);
+            warn(
+                found,
+                path,
+                &format!("the parameter `{param}`"),
+                Place::Param,
+            );
             return;
         }
     }
@@ -128,9 +140,19 @@ fn string(s: &str, path: &Path, found: &mut Findings) {
         }
     }
     if let Some(user) = userinfo_password(s) {
-        warn(found, path, &format!("the URL's password for `{user}`"), Place::Userinfo);
+        warn(
+            found,
+            path,
+            &format!("the URL's password for `{user}`"),
+            Place::Userinfo,
+        );
     } else if let Some(name) = query_token(s) {
-        warn(found, path, &format!("the URL's `{name}=` parameter"), Place::Query);
+        warn(
+            found,
+            path,
+            &format!("the URL's `{name}=` parameter"),
+            Place::Query,
+        );
     } else if let Some(name) = key_value_secret(s) {
         warn(found, path, &format!("`{name}=`"), Place::KeyValue);
     }
@@ -167,7 +189,9 @@ fn warn(found: &mut Findings, path: &Path, what: &str, place: Place) {
     };
     found.warning(
         path.clone(),
-        format!("{what} is a credential written inline; it would be copied into the rendered files"),
+        format!(
+            "{what} is a credential written inline; it would be copied into the rendered files"
+        ),
         hint,
     );
 }
@@ -192,11 +216,13 @@ fn environment_name(path: &Path) -> Option<&str> {
 
 fn scrape_param_name(path: &Path) -> Option<&str> {
     match &path[..] {
-        [Seg::Key(jobs), Seg::Index(_), Seg::Key(params), Seg::Key(name), ..]
-            if jobs == "scrape_jobs" && params == "params" =>
-        {
-            Some(name)
-        }
+        [
+            Seg::Key(jobs),
+            Seg::Index(_),
+            Seg::Key(params),
+            Seg::Key(name),
+            ..,
+        ] if jobs == "scrape_jobs" && params == "params" => Some(name),
         _ => None,
     }
 }
@@ -230,7 +256,8 @@ fn query_token(s: &str) -> Option<String> {
     let query = query.split('#').next().unwrap_or(query);
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
-        (TOKEN_PARAMS.contains(&k.to_ascii_lowercase().as_str()) && !v.is_empty()).then(|| k.to_string())
+        (TOKEN_PARAMS.contains(&k.to_ascii_lowercase().as_str()) && !v.is_empty())
+            .then(|| k.to_string())
     })
 }
 
@@ -239,8 +266,11 @@ fn key_value_secret(s: &str) -> Option<String> {
     s.split_whitespace().find_map(|word| {
         let (k, v) = word.split_once('=')?;
         let lower = k.to_ascii_lowercase();
-        (matches!(lower.as_str(), "password" | "passwd" | "pwd" | "sslpassword") && !v.is_empty())
-            .then(|| k.to_string())
+        (matches!(
+            lower.as_str(),
+            "password" | "passwd" | "pwd" | "sslpassword"
+        ) && !v.is_empty())
+        .then(|| k.to_string())
     })
 }
 
@@ -251,13 +281,25 @@ mod tests {
     #[test]
     fn recognisers() {
         assert_eq!(userinfo_password("https://u:p@h/x").as_deref(), Some("u"));
-        assert_eq!(userinfo_password("postgresql://u:p@db:5432/x").as_deref(), Some("u"));
-        assert_eq!(userinfo_password("redis://:pw@redis:6379").as_deref(), Some(""));
+        assert_eq!(
+            userinfo_password("postgresql://u:p@db:5432/x").as_deref(),
+            Some("u")
+        );
+        assert_eq!(
+            userinfo_password("redis://:pw@redis:6379").as_deref(),
+            Some("")
+        );
         assert_eq!(userinfo_password("https://u@h/x"), None);
         assert_eq!(userinfo_password("https://h/x?a=b@c:d"), None);
-        assert_eq!(query_token("https://h/x?a=1&Token=abc").as_deref(), Some("Token"));
+        assert_eq!(
+            query_token("https://h/x?a=1&Token=abc").as_deref(),
+            Some("Token")
+        );
         assert_eq!(query_token("https://h/x?monkey=1"), None);
-        assert_eq!(key_value_secret("host=db password=x").as_deref(), Some("password"));
+        assert_eq!(
+            key_value_secret("host=db password=x").as_deref(),
+            Some("password")
+        );
         assert!(secret_flag("--redis.password"));
         assert!(secret_flag("--api-key"));
         assert!(!secret_flag("--redis.password-file"));

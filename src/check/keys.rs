@@ -35,7 +35,13 @@ pub fn check(stack: &Stack, found: &mut Findings) {
         for (name, pipeline) in &logstash.pipelines {
             logstash_index(
                 &pipeline.index,
-                crate::path!["components", "logstash", "pipelines", name.as_str(), "index"],
+                crate::path![
+                    "components",
+                    "logstash",
+                    "pipelines",
+                    name.as_str(),
+                    "index"
+                ],
                 found,
             );
         }
@@ -166,7 +172,10 @@ mod tests {
         assert_eq!(describe('\n'), "U+000A (line feed)");
         assert_eq!(describe('\u{2028}'), "U+2028 (line separator)");
         assert_eq!(bad_char("API_KEY"), None);
-        assert_eq!(bad_char("a\u{85}b").as_deref(), Some("U+0085 (next line, NEL)"));
+        assert_eq!(
+            bad_char("a\u{85}b").as_deref(),
+            Some("U+0085 (next line, NEL)")
+        );
         assert_eq!(shown("a\nb"), "`a\\nb`");
     }
 }

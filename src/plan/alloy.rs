@@ -228,7 +228,10 @@ mod tests {
         assert_eq!(alloy_key("request_User-Agent"), "\"request_User-Agent\"");
         assert_eq!(identifier("pynomaly-api"), "pynomaly_api");
         assert_eq!(identifier("1x"), "_1x");
-        assert_eq!(alloy_str("a\u{2028}b\u{85}\u{7f}"), r#""a\u2028b\u0085\x7f""#);
+        assert_eq!(
+            alloy_str("a\u{2028}b\u{85}\u{7f}"),
+            r#""a\u2028b\u0085\x7f""#
+        );
     }
 
     #[test]
@@ -252,6 +255,11 @@ mod tests {
         );
         // Every line is a comment, a block, an attribute or a closing brace:
         // nothing of the name starts a line of its own.
-        assert!(!text.lines().any(|l| l.trim_start().starts_with("local.file ")), "{text}");
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.trim_start().starts_with("local.file ")),
+            "{text}"
+        );
     }
 }

@@ -344,13 +344,38 @@ mod tests {
     #[test]
     fn typed_looking_strings_are_quoted() {
         for s in [
-            "0x1F", "0o17", "017", "1_000", "+1", "1:20", "190:20:30.15", ".inf", "-.Inf",
-            "+inf", "1e3", ".5", "1.", "YES", "Off", "y", "N", "NULL", "~", "=", "<<",
-            "2026-01-01T10:00:00Z", "2026-1-1 10:00:00", "...", "0b101", "0x1p-2",
+            "0x1F",
+            "0o17",
+            "017",
+            "1_000",
+            "+1",
+            "1:20",
+            "190:20:30.15",
+            ".inf",
+            "-.Inf",
+            "+inf",
+            "1e3",
+            ".5",
+            "1.",
+            "YES",
+            "Off",
+            "y",
+            "N",
+            "NULL",
+            "~",
+            "=",
+            "<<",
+            "2026-01-01T10:00:00Z",
+            "2026-1-1 10:00:00",
+            "...",
+            "0b101",
+            "0x1p-2",
         ] {
             assert_eq!(scalar_string(s, 1), double_quoted(s), "{s}");
         }
-        for s in ["15s", "1m", "v2.45.0", "api:8000", "-foo", "yess", "=x", "a=b"] {
+        for s in [
+            "15s", "1m", "v2.45.0", "api:8000", "-foo", "yess", "=x", "a=b",
+        ] {
             assert_eq!(scalar_string(s, 1), s, "{s}");
         }
     }
@@ -359,7 +384,10 @@ mod tests {
     fn line_breaks_and_invisible_chars_are_escaped() {
         assert_eq!(double_quoted("a\u{2028}b"), "\"a\\u2028b\"");
         assert_eq!(double_quoted("a\u{2029}b\u{85}c"), "\"a\\u2029b\\x85c\"");
-        assert_eq!(double_quoted("\u{feff}\u{202e}\u{e0001}"), "\"\\ufeff\\u202e\\U000e0001\"");
+        assert_eq!(
+            double_quoted("\u{feff}\u{202e}\u{e0001}"),
+            "\"\\ufeff\\u202e\\U000e0001\""
+        );
         // Never a literal block, never a raw break.
         assert_eq!(scalar_string("a\nb\u{2028}c", 1), "\"a\\nb\\u2028c\"");
         assert_eq!(scalar_string("x\u{2028}y", 1), "\"x\\u2028y\"");

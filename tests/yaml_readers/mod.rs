@@ -27,12 +27,9 @@ fn saphyr_json(y: &Yaml) -> Result<Value, String> {
             Scalar::String(s) => Value::String(s.to_string()),
         },
         Yaml::Representation(text, _, _) => Value::String(text.to_string()),
-        Yaml::Sequence(items) => Value::Array(
-            items
-                .iter()
-                .map(saphyr_json)
-                .collect::<Result<_, _>>()?,
-        ),
+        Yaml::Sequence(items) => {
+            Value::Array(items.iter().map(saphyr_json).collect::<Result<_, _>>()?)
+        }
         Yaml::Mapping(map) => {
             let mut m = Map::new();
             for (k, v) in map {
@@ -89,7 +86,9 @@ pub fn pyyaml_available() -> bool {
         if std::env::var("STACKCTL_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
             panic!("python3 with PyYAML is required (scripts/test installs python3-yaml)");
         }
-        eprintln!("SKIPPED: python3 with PyYAML is not installed; the YAML 1.1 reading was not checked");
+        eprintln!(
+            "SKIPPED: python3 with PyYAML is not installed; the YAML 1.1 reading was not checked"
+        );
     }
     ok
 }
