@@ -1,16 +1,16 @@
-//! The advisory lock on a stack directory (`.stackctl/lock`, `flock(2)`).
+//! The advisory lock on a stack directory (`flock(2)` on the directory).
 //!
 //! `render`, `init`, `up` and `down` hold it while they read and write the
 //! directory, so two runs never interleave their writes (which left tree ≠
 //! manifest). A second run waits briefly (`STACKCTL_LOCK_WAIT`, default 5s),
-//! then gives up naming the holder, whose pid and command are written into
-//! the lock file. The kernel drops the lock when its holder dies, so a killed
-//! run never leaves the directory locked. Within one process the lock is
+//! then gives up naming the holder, whose pid and command the holder wrote
+//! to `.stackctl/lock` (removed on release). The kernel drops the lock when
+//! its holder dies, so a killed run never leaves the directory locked; the
+//! holder file it leaves is only read while someone holds the lock again. Within one process the lock is
 //! re-entrant (`up` renders under the lock it already holds).
 
-use crate::render::write::atomic::{StackDir, WriteError};
+use crate::render::write::atomic::{self, OnDisk, StackDir, WriteError};
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -48,11 +48,16 @@ static HELD: Mutex<BTreeMap<PathBuf, usize>> = Mutex::new(BTreeMap::new());
 #[derive(Debug)]
 pub struct StackLock {
     key: Option<PathBuf>,
-    _file: Option<std::fs::File>,
+    /// Removed on release, before the lock itself goes.
+    holder_file: Option<PathBuf>,
+    _dir: Option<std::fs::File>,
 }
 
 impl Drop for StackLock {
     fn drop(&mut self) {
+        if let Some(path) = &self.holder_file {
+            let _ = std::fs::remove_file(path);
+        }
         let Some(key) = &self.key else { return };
         let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(n) = held.get_mut(key) {
@@ -84,7 +89,8 @@ pub fn acquire_with(dir: &Path, command: &str, wait: Duration) -> Result<StackLo
     if !dir.is_dir() {
         return Ok(StackLock {
             key: None,
-            _file: None,
+            holder_file: None,
+            _dir: None,
         });
     }
     let stack = StackDir::open(dir)?;
@@ -98,71 +104,74 @@ pub fn acquire_with(dir: &Path, command: &str, wait: Duration) -> Result<StackLo
             *n += 1;
             return Ok(StackLock {
                 key: Some(key),
-                _file: None,
+                holder_file: None,
+                _dir: None,
             });
         }
     }
-    let path = stack.prepare(LOCK_FILE, 0o755)?;
-    let io = |source| LockError::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let mut file = std::fs::OpenOptions::new()
+    // The lock is on the directory itself: it always exists, is never
+    // replaced, and locking it creates nothing (a failed render writes nothing).
+    let dir_file = std::fs::OpenOptions::new()
         .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o644)
-        // A planted link is refused (ELOOP), never followed.
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&path)
-        .map_err(io)?;
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(dir)
+        .map_err(|source| LockError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    // Checked before waiting: a `.stackctl` link leading out is refused.
+    let holder_file = stack.check(LOCK_FILE)?;
     let started = Instant::now();
     loop {
         // SAFETY: flock on a descriptor we own; no memory is involved.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        let rc = unsafe { libc::flock(dir_file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc == 0 {
             break;
         }
         let err = std::io::Error::last_os_error();
         if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-            return Err(io(err));
+            return Err(LockError::Io {
+                path: dir.display().to_string(),
+                source: err,
+            });
         }
         if started.elapsed() >= wait {
             return Err(LockError::Busy {
                 dir: dir.display().to_string(),
-                holder: holder(&mut file),
+                holder: holder(&holder_file),
                 waited: started.elapsed().as_secs_f64(),
             });
         }
         std::thread::sleep(POLL);
     }
+    // Who holds it, for whoever waits; only where stackctl's state already
+    // lives (`init` in a fresh directory creates no `.stackctl/` for it).
     let me = format!("pid {}, `stackctl {command}`\n", std::process::id());
-    (|| -> std::io::Result<()> {
-        file.set_len(0)?;
-        file.rewind()?;
-        file.write_all(me.as_bytes())?;
-        file.flush()
-    })()
-    .map_err(io)?;
+    let state = dir.join(crate::render::write::manifest::STATE_DIR);
+    let wrote_holder = std::fs::symlink_metadata(&state).is_ok_and(|m| m.is_dir())
+        && atomic::replace(&holder_file, me.as_bytes(), 0o644).is_ok();
     HELD.lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(key.clone(), 1);
     Ok(StackLock {
         key: Some(key),
-        _file: Some(file),
+        holder_file: wrote_holder.then_some(holder_file),
+        _dir: Some(dir_file),
     })
 }
 
 /// Who holds the lock, as its holder wrote it.
-fn holder(file: &mut std::fs::File) -> String {
-    let mut text = String::new();
-    let read = file
-        .rewind()
-        .and_then(|()| file.take(200).read_to_string(&mut text));
-    match read.map(|_| text.trim().to_string()) {
-        Ok(who) if !who.is_empty() => format!("another stackctl ({who})"),
-        _ => "another stackctl (it has not said who it is yet)".into(),
+fn holder(path: &Path) -> String {
+    let who = match atomic::read_no_follow(path) {
+        Ok(OnDisk::File(bytes)) => String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+            .trim()
+            .to_string(),
+        _ => String::new(),
+    };
+    if who.is_empty() {
+        "another stackctl (it has not said who it is)".into()
+    } else {
+        format!("another stackctl ({who})")
     }
 }
 
@@ -178,6 +187,7 @@ mod tests {
         drop(inner);
         drop(outer);
         // Released: a fresh acquisition works at once.
+        std::fs::create_dir(dir.path().join(".stackctl")).unwrap();
         let again = acquire_with(dir.path(), "render", Duration::ZERO).unwrap();
         let text = std::fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap();
         assert_eq!(
@@ -185,17 +195,26 @@ mod tests {
             format!("pid {}, `stackctl render`\n", std::process::id())
         );
         drop(again);
+        assert!(!dir.path().join(LOCK_FILE).exists());
     }
 
     #[test]
-    fn a_lock_file_link_is_refused() {
+    fn a_planted_holder_file_link_is_never_written_through() {
         let dir = tempfile::tempdir().unwrap();
         let victim = dir.path().join("victim");
         std::fs::write(&victim, "v").unwrap();
         std::fs::create_dir(dir.path().join(".stackctl")).unwrap();
         std::os::unix::fs::symlink(&victim, dir.path().join(LOCK_FILE)).unwrap();
-        let err = acquire_with(dir.path(), "render", Duration::ZERO).unwrap_err();
-        assert!(matches!(err, LockError::Io { .. }), "{err}");
+        let lock = acquire_with(dir.path(), "render", Duration::ZERO).unwrap();
         assert_eq!(std::fs::read(&victim).unwrap(), b"v");
+        drop(lock);
+        assert!(!dir.path().join(LOCK_FILE).exists());
+    }
+
+    #[test]
+    fn a_fresh_directory_gets_no_state_dir_from_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(acquire_with(dir.path(), "init", Duration::ZERO).unwrap());
+        assert!(!dir.path().join(".stackctl").exists());
     }
 }

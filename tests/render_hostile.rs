@@ -608,3 +608,75 @@ fn renders_killed_at_random_points_leave_old_or_new_files() {
     assert_tree_matches_manifest(&s.stack);
     assert_eq!(temp_leftovers(&s.stack), Vec::<String>::new());
 }
+
+// Item 4, "disk full": a render whose writes start failing halfway (here the
+// file-size limit, which makes write(2) fail with EFBIG once a file would
+// pass 3 KiB) leaves no temp file, and the next render of a changed spec works.
+#[test]
+fn a_render_that_runs_out_of_space_halfway_does_not_poison_the_next() {
+    let s = scene("minimal");
+    assert_eq!(render(&s.stack, &[]).0, 0);
+    let spec = s.stack.join("stack.yaml");
+    let base = read(&spec);
+    // A new name changes `.env` (written first) and the Compose file (too big).
+    std::fs::write(
+        &spec,
+        base.replace("\nname: minimal\n", "\nname: renamed\n"),
+    )
+    .unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 6; exec \"$0\" render --dir \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_stackctl"))
+        .arg(&s.stack)
+        .output()
+        .unwrap();
+    let (code, _, stderr) = common::decode(out);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("docker-compose.monitoring.yml"),
+        "{stderr}"
+    );
+    assert!(
+        read(&s.stack.join(".env")).contains("renamed"),
+        "nothing was written before the failure"
+    );
+    assert_eq!(temp_leftovers(&s.stack), Vec::<String>::new());
+
+    std::fs::write(
+        &spec,
+        base.replace("retention_time: 15d", "retention_time: 9d"),
+    )
+    .unwrap();
+    let (code, _, stderr) = render(&s.stack, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(read(&s.stack.join(".env")).contains("minimal"));
+    assert!(read(&s.stack.join("docker-compose.monitoring.yml")).contains("retention.time=9d"));
+    assert_tree_matches_manifest(&s.stack);
+}
+
+// Item 2/3: a link planted at a target path itself is not ours: left alone.
+#[test]
+fn a_link_at_a_target_path_is_never_written_through_or_replaced() {
+    let s = scene("minimal");
+    let victim = s.outside.join("victim.yml");
+    std::fs::write(&victim, "victim\n").unwrap();
+    std::fs::create_dir_all(s.stack.join("prometheus")).unwrap();
+    let at = s.stack.join("prometheus/prometheus.yml");
+    symlink(&victim, &at).unwrap();
+    for extra in [&[][..], &["--force"][..]] {
+        let (code, _, stderr) = render(&s.stack, extra);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(
+            stderr.contains("`prometheus/prometheus.yml` exists and was not written by stackctl"),
+            "{stderr}"
+        );
+        assert_eq!(read(&victim), "victim\n");
+        assert!(
+            std::fs::symlink_metadata(&at)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+}

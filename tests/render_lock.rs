@@ -25,6 +25,14 @@ fn run_with_wait(args: &[&str], wait: &str) -> (i32, String, String, Duration) {
 fn a_locked_stack_makes_every_writer_wait_then_name_the_holder() {
     let dir = init_profile("minimal");
     let d = path_str(dir.path());
+    // Rendered once, so `.stackctl/` exists for the holder to say who it is.
+    assert_eq!(run_with_wait(&["render", "--dir", d], "0s").0, 0);
+    let spec = std::fs::read_to_string(dir.path().join("stack.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("stack.yaml"),
+        spec.replace("retention_time: 15d", "retention_time: 20d"),
+    )
+    .unwrap();
     let before = list_files(dir.path());
     let lock = stackctl::lock::acquire_with(dir.path(), "test-holder", Duration::ZERO).unwrap();
     let holder = format!("pid {}, `stackctl test-holder`", std::process::id());
@@ -48,13 +56,26 @@ fn a_locked_stack_makes_every_writer_wait_then_name_the_holder() {
         );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
-    assert_eq!(list_files(dir.path()), before, "a locked-out run wrote");
+    let mut after = list_files(dir.path());
+    after.retain(|f| f != ".stackctl/lock");
+    let mut before = before;
+    before.retain(|f| f != ".stackctl/lock");
+    assert_eq!(after, before, "a locked-out run wrote");
+    assert!(
+        !std::fs::read_to_string(dir.path().join("docker-compose.monitoring.yml"))
+            .unwrap()
+            .contains("retention.time=20d")
+    );
     // Read-only runs need no lock.
     let (code, _, stderr, _) = run_with_wait(&["render", "--dir", d, "--check"], "0s");
     assert_eq!(code, 1, "{stderr}");
     drop(lock);
     let (code, _, stderr, _) = run_with_wait(&["render", "--dir", d], "0s");
     assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !dir.path().join(".stackctl/lock").exists(),
+        "the holder file stayed"
+    );
 }
 
 #[test]

@@ -51,6 +51,9 @@ pub struct Plan {
     pub changes: Vec<Planned>,
     pub known: Known,
     dir: StackDir,
+    /// The exact bytes of each edited file, for its `.edited` copy (`old` is
+    /// text for diffs and may have lost invalid UTF-8).
+    edited: BTreeMap<String, Vec<u8>>,
 }
 
 /// Compares the tree with the disk. Unchanged files are left out. A link on
@@ -59,6 +62,7 @@ pub fn plan_changes(dir: &Path, tree: &Tree, protected: &Protected) -> Result<Pl
     let stack = StackDir::open(dir)?;
     let known = manifest::read(&stack, tree, protected)?;
     let mut out = Vec::new();
+    let mut edited = BTreeMap::new();
     for (path, contents) in tree {
         let disk = atomic::read_no_follow(&stack.check(path)?)?;
         let change = match &disk {
@@ -70,6 +74,9 @@ pub fn plan_changes(dir: &Path, tree: &Tree, protected: &Protected) -> Result<Pl
             OnDisk::File(_) => Some(Change::Foreign),
         };
         if let Some(change) = change {
+            if let (Change::Edited, OnDisk::File(bytes)) = (&change, &disk) {
+                edited.insert(path.clone(), bytes.clone());
+            }
             out.push(Planned {
                 path: path.clone(),
                 change,
@@ -103,6 +110,7 @@ pub fn plan_changes(dir: &Path, tree: &Tree, protected: &Protected) -> Result<Pl
         changes: out,
         known,
         dir: stack,
+        edited,
     })
 }
 
@@ -170,10 +178,10 @@ impl Plan {
                 Change::Create | Change::Update | Change::Edited => {
                     let full = self.dir.prepare(&change.path, 0o755)?;
                     if change.change == Change::Edited {
-                        let old = change.old.as_deref().unwrap_or("");
+                        let old = self.edited.get(&change.path).map_or(&[][..], |b| b);
                         let kept = atomic::keep_copy(
                             &self.dir.root().join(edited_copy(&change.path)),
-                            old.as_bytes(),
+                            old,
                             0o644,
                         )?;
                         let rel = kept.strip_prefix(self.dir.root()).unwrap_or(&kept);
