@@ -1,11 +1,13 @@
-//! File writes that never leave a half-written file: write a temp file in the
-//! same directory, then rename it over the target.
+//! Plain file I/O outside the render tree: atomic replacement of small state
+//! files, and bounded reads of regular files only (never a FIFO or a device).
 
 use anyhow::Context;
-use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
+/// Replaces `path` atomically with `contents` at exactly `mode`, through the
+/// render writer's exclusive, never-following temp files (a predictable
+/// temp name would let a planted link redirect the write).
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
     let dir = path
         .parent()
@@ -13,25 +15,8 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<(
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create directory `{}`", dir.display()))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.stackctl-{}.tmp", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        // The umask may have narrowed the mode; set it exactly.
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write `{}`", path.display()))
+    crate::render::write::atomic::replace(path, contents, mode)
+        .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 pub fn create_dir_with_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
