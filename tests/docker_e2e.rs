@@ -336,8 +336,8 @@ fn full_stack_up_rerun_change_and_down() {
     ]);
     assert_eq!(secret, "e2e-smtp-password");
 
-    // docker-compose sees the same stack.
-    if let Some(compose) = require_tool("docker-compose", "compose compatibility of the labels") {
+    // Compose v2 sees the same stack.
+    if let Some(compose) = common::compose_v2("Compose v2 compatibility of the labels") {
         let out = Command::new(compose)
             .current_dir(p.dir.path())
             .args(["-f", "docker-compose.monitoring.yml", "ps", "-q"])
@@ -456,8 +456,8 @@ fn an_exiting_container_is_named_fast_and_a_rerun_converges() {
     assert_eq!(p.count(), 1);
     assert_eq!(health(&format!("{}-node-exporter-1", p.name)), "healthy");
 
-    // docker-compose, in the stack directory, stops what stackctl started.
-    if let Some(compose) = require_tool("docker-compose", "compose compatibility of the labels") {
+    // Compose v2, in the stack directory, stops what stackctl started.
+    if let Some(compose) = common::compose_v2("Compose v2 compatibility of the labels") {
         let out = Command::new(compose)
             .current_dir(p.dir.path())
             .args(["-f", "docker-compose.monitoring.yml", "down"])
