@@ -6,6 +6,7 @@
 
 mod alerting;
 mod components;
+pub mod credentials;
 pub mod dashboards;
 mod deployment;
 mod logs;

@@ -5,9 +5,10 @@ use crate::docker::EngineError;
 use crate::plan::Deployment;
 use std::path::{Path, PathBuf};
 
-/// Renders the compose tree (as `stackctl render` does) and checks the spec
-/// strictly (`up` only); the plan, or `None` after printing why not (exit 1).
-pub fn prepare(dir: &Path) -> anyhow::Result<Option<Deployment>> {
+/// Renders the compose tree (as `stackctl render` does); with `strict`, an
+/// empty secret in use is an error, else each receiver that cannot deliver
+/// yet is warned about once. The plan, or `None` after printing why not (exit 1).
+pub fn prepare(dir: &Path, strict: bool) -> anyhow::Result<Option<Deployment>> {
     let opts = super::render::Options {
         target: crate::cli::Target::Compose,
         check: false,
@@ -20,7 +21,7 @@ pub fn prepare(dir: &Path) -> anyhow::Result<Option<Deployment>> {
         return Ok(None);
     }
     // Render has printed the warnings; print only what strictness adds.
-    let strict = super::load_stack(dir, true)?;
+    let strict = super::load_stack(dir, strict)?;
     let errors: Vec<_> = strict.diagnostics.iter().filter(|d| d.is_error()).collect();
     if !errors.is_empty() {
         for d in &errors {
@@ -39,6 +40,14 @@ pub fn prepare(dir: &Path) -> anyhow::Result<Option<Deployment>> {
     let Some(stack) = strict.stack else {
         return Ok(None);
     };
+    for r in crate::check::credentials::undeliverable_in(&stack, dir) {
+        let files: Vec<String> = r.files.iter().map(|f| format!("`{f}`")).collect();
+        eprintln!(
+            "warning: receiver `{}` cannot deliver until {} is filled in; the stack starts anyway and `stackctl verify` fails until then\n  = help: `stackctl up --strict-credentials` refuses to start instead",
+            r.receiver,
+            files.join(" and ")
+        );
+    }
     let inputs = super::render::read_inputs(&stack, dir)?;
     Ok(Some(crate::plan::plan(&stack, &inputs)))
 }
