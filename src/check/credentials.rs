@@ -79,7 +79,7 @@ pub fn undeliverable(stack: &Stack, is_empty: impl Fn(&str) -> bool) -> Vec<Unde
                 .filter(|name| is_empty(name))
                 .map(|name| secret_file(stack, name))
                 .collect();
-            (!files.is_empty()).then(|| Undeliverable {
+            (!files.is_empty()).then_some(Undeliverable {
                 receiver: r.receiver,
                 files,
             })
