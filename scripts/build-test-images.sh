@@ -19,8 +19,6 @@
 set -euo pipefail
 
 REPO_PREFIX=${STACKCTL_TEST_IMAGE_PREFIX:-stackctl-test}
-# Bumped whenever the image layout changes, so existing images are rebuilt.
-LAYOUT=2
 
 # spec key | Debian package | binary | name in the image | data dir ("" = none)
 COMPONENTS='
@@ -58,7 +56,7 @@ while IFS='|' read -r key package binary target datadir; do
     repo="$REPO_PREFIX/${key//_/-}"
     image="$repo:$version"
     built_from=$(docker image inspect -f '{{ index .Config.Labels "dev.stackctl.test-source" }}' "$image" 2>/dev/null || true)
-    if [ "$built_from" != "$package=$deb_version;$LAYOUT" ]; then
+    if [ "$built_from" != "$package=$deb_version" ]; then
         ctx=$(mktemp -d)
         trap 'rm -rf "$ctx"' EXIT
         root=$ctx/rootfs
@@ -67,9 +65,6 @@ while IFS='|' read -r key package binary target datadir; do
         cp "$BUSYBOX" "$root/bin/busybox"
         ln -s busybox "$root/bin/sh"
         ln -s busybox "$root/bin/wget"
-        # The plan's `secrets-init` job runs `sh -c` with these, as it does in
-        # the upstream busybox-based images.
-        for applet in cp chown chmod mv rm cat ls id; do ln -s busybox "$root/bin/$applet"; done
         # `ldd` lines: "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)" or "/lib64/ld-linux-x86-64.so.2 (0x…)".
         ldd "$binary" | grep -oE '/[^ ]+' | while read -r lib; do copy_into "$root" "$lib"; done
         # Debian builds read some assets from disk (Alertmanager's default
@@ -85,7 +80,7 @@ while IFS='|' read -r key package binary target datadir; do
             echo "FROM scratch"
             echo "COPY rootfs/ /"
             [ -n "$datadir" ] && echo "COPY --chown=65534:65534 data/ $datadir/"
-            echo "LABEL dev.stackctl.test-source=\"$package=$deb_version;$LAYOUT\""
+            echo "LABEL dev.stackctl.test-source=\"$package=$deb_version\""
             echo "USER 65534"
             [ -n "$datadir" ] && echo "WORKDIR $datadir"
             echo "ENTRYPOINT [\"$target\"]"

@@ -544,16 +544,17 @@ fn shape(project: &str) -> BTreeMap<String, String> {
         let text = docker(&[
             "inspect",
             "-f",
-            "{{index .Config.Labels \"com.docker.compose.service\"}}|{{.Config.Image}}|{{.Config.User}}|{{json .Config.Entrypoint}}|{{json .Config.Cmd}}|{{range .Mounts}}{{.Destination}}:{{.RW}} {{end}}",
+            "{{index .Config.Labels \"com.docker.compose.service\"}}\t{{.Config.Image}}\t{{.Config.User}}\t{{json .Config.Entrypoint}}\t{{json .Config.Cmd}}\t{{range .Mounts}}{{.Destination}}:{{.RW}} {{end}}",
             id,
         ]);
-        let (service, rest) = text.trim().split_once('|').unwrap();
-        let mut fields: Vec<String> = rest.split('|').map(str::to_string).collect();
+        // Tab-separated: commands contain `|` (regexes), never a tab.
+        let (service, rest) = text.trim().split_once('\t').unwrap();
+        let mut fields: Vec<String> = rest.split('\t').map(str::to_string).collect();
         // Mount order is the engine's; compare them as a set.
         let mut mounts: Vec<&str> = fields[4].split_whitespace().collect();
         mounts.sort();
         fields[4] = mounts.join(" ");
-        out.insert(service.to_string(), fields.join("|"));
+        out.insert(service.to_string(), fields.join("\t"));
     }
     out
 }

@@ -31,6 +31,9 @@ const OUT_DIR: &str = "/out";
 /// written under a temporary name and renamed, so a reader never sees half.
 const SCRIPT: &str = r#"set -eu
 umask 077
+for tool in cp chown chmod mv rm; do
+  command -v "$tool" >/dev/null 2>&1 || eval "$tool() { busybox $tool \"\$@\"; }"
+done
 seen=" "
 for spec in "$@"; do
   dir=${spec%%:*}; rest=${spec#*:}; uid=${rest%%:*}; name=${rest#*:}
@@ -46,8 +49,10 @@ for spec in "$@"; do
 done
 "#;
 
-/// Components whose upstream images have `/bin/sh`, `cp`, `chown`, `chmod`,
-/// `mv` and `rm` (busybox, alpine or a full distribution), in order of preference.
+/// Components whose upstream images have `/bin/sh` and `cp`, `chown`,
+/// `chmod`, `mv`, `rm` (busybox, alpine or a full distribution), in order of
+/// preference. The script falls back to `busybox TOOL` for an image that has
+/// only the busybox binary (the locally built test images).
 const SHELL_KINDS: [Kind; 9] = [
     Kind::Prometheus,
     Kind::Alertmanager,
