@@ -97,6 +97,10 @@ pub enum Command {
         /// Remove containers of services no longer in the spec.
         #[arg(long)]
         remove_orphans: bool,
+        /// Refuse to start while a notifier credential (or any secret in use)
+        /// is empty, instead of warning once per receiver.
+        #[arg(long)]
+        strict_credentials: bool,
     },
     /// Remove the stack's containers and network (volumes are kept).
     Down {

@@ -300,7 +300,7 @@ fn full_stack_up_rerun_change_and_down() {
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains(&format!(
-            "`{}` is up: 5 services healthy (5 created)",
+            "`{}` is up: 6 services healthy (6 created)",
             p.name
         )),
         "{err}"
@@ -314,10 +314,11 @@ fn full_stack_up_rerun_change_and_down() {
             "blackbox-exporter",
             "node-exporter",
             "prometheus",
-            "pushgateway"
+            "pushgateway",
+            "secrets-init"
         ]
     );
-    for service in first.keys() {
+    for service in first.keys().filter(|s| *s != "secrets-init") {
         assert_eq!(
             health(&format!("{}-{service}-1", p.name)),
             "healthy",
@@ -336,11 +337,11 @@ fn full_stack_up_rerun_change_and_down() {
     ]);
     assert_eq!(secret, "e2e-smtp-password");
 
-    // docker-compose sees the same stack.
-    if let Some(compose) = require_tool("docker-compose", "compose compatibility of the labels") {
+    // Compose v2 sees the same stack.
+    if let Some(compose) = common::compose_v2("Compose v2 compatibility of the labels") {
         let out = Command::new(compose)
             .current_dir(p.dir.path())
-            .args(["-f", "docker-compose.monitoring.yml", "ps", "-q"])
+            .args(["-f", "docker-compose.monitoring.yml", "ps", "-aq"])
             .output()
             .unwrap();
         let mut ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
@@ -364,13 +365,13 @@ fn full_stack_up_rerun_change_and_down() {
         prometheus_row.contains(&format!("127.0.0.1:{}->9090/tcp", ports["prometheus"])),
         "{out}"
     );
-    assert_eq!(out.lines().count(), 6, "{out}");
+    assert_eq!(out.lines().count(), 7, "{out}");
 
     // Nothing changed: nothing touched, quickly.
     let started = Instant::now();
     let (code, _, err) = p.stackctl(&["up"]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("(5 unchanged)"), "{err}");
+    assert!(err.contains("(6 unchanged)"), "{err}");
     assert_eq!(p.containers(), first);
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -385,7 +386,7 @@ fn full_stack_up_rerun_change_and_down() {
     let (code, _, err) = p.stackctl(&["up"]);
     let reload_took = started.elapsed();
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("(1 reloaded, 4 unchanged)"), "{err}");
+    assert!(err.contains("(1 reloaded, 5 unchanged)"), "{err}");
     assert!(
         err.contains("prometheus               config changed: reloaded in place (SIGHUP, confirmed by its reload metric"),
         "{err}"
@@ -408,7 +409,7 @@ fn full_stack_up_rerun_change_and_down() {
     // The reload is remembered: neither `up` nor `status` sees a change.
     let (code, _, err) = p.stackctl(&["up"]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("(5 unchanged)"), "{err}");
+    assert!(err.contains("(6 unchanged)"), "{err}");
     let (_, out, _) = p.stackctl(&["status"]);
     assert!(!out.contains("outdated"), "{out}");
 
@@ -471,8 +472,8 @@ fn an_exiting_container_is_named_fast_and_a_rerun_converges() {
     assert_eq!(p.count(), 1);
     assert_eq!(health(&format!("{}-node-exporter-1", p.name)), "healthy");
 
-    // docker-compose, in the stack directory, stops what stackctl started.
-    if let Some(compose) = require_tool("docker-compose", "compose compatibility of the labels") {
+    // Compose v2, in the stack directory, stops what stackctl started.
+    if let Some(compose) = common::compose_v2("Compose v2 compatibility of the labels") {
         let out = Command::new(compose)
             .current_dir(p.dir.path())
             .args(["-f", "docker-compose.monitoring.yml", "down"])
@@ -748,4 +749,169 @@ fn every_preflight_problem_is_reported_in_one_run() {
     }
     assert_eq!(p.count(), 0, "{err}");
     drop(taken);
+
+/// What each container of the project was created with, the parts that make
+/// it the same container whoever created it: image, user, entrypoint,
+/// command, mounts (destination and writability), environment.
+fn shape(project: &str) -> BTreeMap<String, String> {
+    let ids = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+    ]);
+    let mut out = BTreeMap::new();
+    for id in ids.lines() {
+        let text = docker(&[
+            "inspect",
+            "-f",
+            "{{index .Config.Labels \"com.docker.compose.service\"}}\t{{.Config.Image}}\t{{.Config.User}}\t{{json .Config.Entrypoint}}\t{{json .Config.Cmd}}\t{{range .Mounts}}{{.Destination}}:{{.RW}} {{end}}",
+            id,
+        ]);
+        // Tab-separated: commands contain `|` (regexes), never a tab.
+        let (service, rest) = text.trim().split_once('\t').unwrap();
+        let mut fields: Vec<String> = rest.split('\t').map(str::to_string).collect();
+        // Mount order is the engine's; compare them as a set.
+        let mut mounts: Vec<&str> = fields[4].split_whitespace().collect();
+        mounts.sort();
+        fields[4] = mounts.join(" ");
+        out.insert(service.to_string(), fields.join("\t"));
+    }
+    out
+}
+
+/// Waits for a container to be running (or to have exited, for a job).
+fn wait_running(container: &str) {
+    let until = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < until {
+        if docker(&["inspect", "-f", "{{.State.Running}}", container]).trim() == "true" {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!(
+        "{container} did not start: {}",
+        docker(&["logs", container])
+    );
+}
+
+#[test]
+fn secrets_stay_private_on_the_host_and_reach_non_root_services_with_compose_v2_and_up() {
+    let test =
+        "secrets_stay_private_on_the_host_and_reach_non_root_services_with_compose_v2_and_up";
+    let Some(images) = setup(test) else {
+        return;
+    };
+    let Some(compose) = common::compose_v2("plain `docker compose up -d` of the rendered file")
+    else {
+        return;
+    };
+    let p = Project::new("secrets");
+    let ports: BTreeMap<&str, u16> = [
+        "prometheus",
+        "alertmanager",
+        "node_exporter",
+        "blackbox_exporter",
+        "pushgateway",
+    ]
+    .into_iter()
+    .map(|k| (k, free_port()))
+    .collect();
+    p.write_spec(&full_spec(&p.name, images, &ports, "sum by (job) (up)"));
+    // As `init` leaves it: the directory 0700, the file 0600, owned by us.
+    let secrets = p.dir.path().join("secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(secrets.join("smtp_password"), "e2e-compose-secret").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(
+        secrets.join("smtp_password"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let (code, _, err) = p.stackctl(&["render"]);
+    assert_eq!(code, 0, "{err}");
+
+    let alertmanager = format!("{}-alertmanager-1", p.name);
+    let read_secret = || {
+        (
+            docker(&["exec", &alertmanager, "/bin/busybox", "id", "-u"])
+                .trim()
+                .to_string(),
+            docker(&[
+                "exec",
+                &alertmanager,
+                "/bin/busybox",
+                "cat",
+                "/run/secrets/smtp_password",
+            ]),
+        )
+    };
+
+    // 1. Plain Compose v2, as rendered, no manual step.
+    let out = Command::new(&compose)
+        .current_dir(p.dir.path())
+        .args(["-f", "docker-compose.monitoring.yml", "up", "-d"])
+        .output()
+        .unwrap();
+    let compose_err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{compose_err}");
+    assert!(
+        !compose_err.contains("not supported"),
+        "Compose warned: {compose_err}"
+    );
+    wait_running(&alertmanager);
+    assert_eq!(
+        read_secret(),
+        ("65534".to_string(), "e2e-compose-secret".to_string()),
+        "under docker compose"
+    );
+    let by_compose = shape(&p.name);
+    let out = Command::new(&compose)
+        .current_dir(p.dir.path())
+        .args(["-f", "docker-compose.monitoring.yml", "down", "-v"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(p.count(), 0);
+
+    // 2. `stackctl up`: the same containers, the secret readable the same way.
+    let (code, _, err) = p.stackctl(&["up", "--wait", "2m"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        read_secret(),
+        ("65534".to_string(), "e2e-compose-secret".to_string()),
+        "under stackctl up"
+    );
+    let by_stackctl = shape(&p.name);
+    assert_eq!(
+        by_compose.keys().collect::<Vec<_>>(),
+        by_stackctl.keys().collect::<Vec<_>>()
+    );
+    for (service, created) in &by_compose {
+        assert_eq!(
+            created, &by_stackctl[service],
+            "{service}: Compose and stackctl up created different containers"
+        );
+    }
+    eprintln!(
+        "secrets: {} containers identical under Compose v2 and stackctl up: {}",
+        by_compose.len(),
+        by_compose.keys().cloned().collect::<Vec<_>>().join(", ")
+    );
+
+    // 3. The host copy was never made readable for anyone else.
+    for entry in std::fs::read_dir(&secrets).unwrap() {
+        let entry = entry.unwrap();
+        let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{:?} is {mode:o}", entry.path());
+    }
+    let dir_mode = std::fs::metadata(&secrets).unwrap().permissions().mode() & 0o777;
+    assert_eq!(dir_mode, 0o700);
+    let (code, _, err) = p.stackctl(&["down", "--volumes"]);
+    assert_eq!(code, 0, "{err}");
 }

@@ -86,11 +86,24 @@ fn an_invalid_spec_stops_up_before_docker_is_asked() {
     assert!(!dir.path().join("docker-compose.monitoring.yml").exists());
 }
 
+const EMPTY_SLACK: &str = "stackctl: 1\nname: strict\nsecrets:\n  slack_webhook_url: {}\ncomponents:\n  alertmanager:\n    version: v0.25.0\n\
+                alerting:\n  slack_api_url_secret: slack_webhook_url\n  route:\n    receiver: chat\n  receivers:\n    - name: chat\n      slack:\n        - channel: '#alerts'\n        - channel: '#more'\n    - name: oncall\n      slack:\n        - channel: '#oncall'\n";
+
+fn up_without_engine(dir: &std::path::Path, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["up", "--dir", path_str(dir)];
+    args.extend(extra);
+    let out = stackctl()
+        .args(&args)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let (code, _, err) = common::decode(out);
+    (code, err)
+}
+
 #[test]
-fn an_empty_notifier_secret_is_an_error_for_up_but_not_for_render() {
-    let spec = "stackctl: 1\nname: strict\nsecrets:\n  slack_webhook_url: {}\ncomponents:\n  alertmanager:\n    version: v0.25.0\n\
-                alerting:\n  slack_api_url_secret: slack_webhook_url\n  route:\n    receiver: chat\n  receivers:\n    - name: chat\n      slack:\n        - channel: '#alerts'\n";
-    let dir = common::spec_dir(spec);
+fn an_empty_notifier_secret_warns_once_per_receiver_and_up_goes_on() {
+    let dir = common::spec_dir(EMPTY_SLACK);
     let (code, _, err) = common::run(&["render", "--dir", path_str(dir.path())]);
     assert_eq!(code, 0, "{err}");
     // Render creates the placeholder and only warns about it.
@@ -98,16 +111,81 @@ fn an_empty_notifier_secret_is_an_error_for_up_but_not_for_render() {
         std::fs::read(dir.path().join("secrets/slack_webhook_url")).unwrap(),
         b""
     );
-    let out = stackctl()
-        .args(["up", "--dir", path_str(dir.path())])
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .output()
-        .unwrap();
-    let (code, _, err) = common::decode(out);
+    let (code, err) = up_without_engine(dir.path(), &[]);
+    // Past the credentials: it is the missing engine that stops it (exit 2).
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("Docker daemon"), "{err}");
+    for receiver in ["chat", "oncall"] {
+        let line = format!(
+            "warning: receiver `{receiver}` cannot deliver until `secrets/slack_webhook_url` is filled in"
+        );
+        assert_eq!(err.matches(&line).count(), 1, "{receiver} once: {err}");
+    }
+    assert!(!err.contains("error: secret"), "{err}");
+}
+
+#[test]
+fn strict_credentials_make_an_empty_notifier_secret_an_error_for_up() {
+    let dir = common::spec_dir(EMPTY_SLACK);
+    let (code, err) = up_without_engine(dir.path(), &["--strict-credentials"]);
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("error: secret `slack_webhook_url` is empty"),
         "{err}"
     );
     assert!(!err.contains("Docker daemon"), "{err}");
+}
+
+#[test]
+fn verify_fails_a_check_per_receiver_that_cannot_deliver() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let spec = EMPTY_SLACK.replace(
+        "    version: v0.25.0\n",
+        &format!("    version: v0.25.0\n    ports: {{web: {port}}}\n"),
+    );
+    let dir = common::spec_dir(&spec);
+    let (code, _, err) = common::run(&["render", "--dir", path_str(dir.path())]);
+    assert_eq!(code, 0, "{err}");
+    let name = "cannot deliver: `secrets/slack_webhook_url` is empty";
+    let (code, out, err) = common::run(&[
+        "verify",
+        "--dir",
+        path_str(dir.path()),
+        "--format",
+        "json",
+        "--timeout",
+        "1s",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("json report");
+    let text = report.to_string();
+    let failing: Vec<&serde_json::Value> = report["checks"]
+        .as_array()
+        .map(|checks| checks.iter().filter(|c| c["check"] == name).collect())
+        .unwrap_or_default();
+    assert_eq!(failing.len(), 2, "one per receiver: {text}");
+    for check in &failing {
+        assert_eq!(check["status"], "fail", "{check}");
+    }
+
+    // Filled in, the check is gone.
+    std::fs::write(
+        dir.path().join("secrets/slack_webhook_url"),
+        "https://hooks.slack.example/T0/B0/x",
+    )
+    .unwrap();
+    let (_, out, _) = common::run(&[
+        "verify",
+        "--dir",
+        path_str(dir.path()),
+        "--format",
+        "json",
+        "--timeout",
+        "1s",
+    ]);
+    assert!(!out.contains("cannot deliver"), "{out}");
 }

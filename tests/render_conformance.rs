@@ -1,12 +1,14 @@
 //! The rendered tree of every profile and example is accepted by its real
 //! consumers: `promtool check config` (with its rules), `promtool check rules`,
-//! `amtool check-config` and `docker-compose config -q`. Each is checked at the
-//! profile's own (current) versions and pinned to the versions of the tools
-//! installed here (Prometheus 2.42, Alertmanager 0.25, as Debian ships them).
+//! `amtool check-config` and `docker-compose config -q`, in both generations:
+//! at the profile's own (current) versions by today's consumers (promtool 3.5,
+//! amtool 0.33, Compose v2 from `target/consumers/sid/bin`, fetched by
+//! `scripts/fetch-consumers.sh`), and pinned to Prometheus 2.42 / Alertmanager
+//! 0.25 by Debian stable's (promtool 2.42, amtool 0.25, Compose 1.29 on PATH).
 
 mod common;
 
-use common::{path_str, require_tool, run};
+use common::{Generation, path_str, require_consumer, run};
 use stackctl::model::Stack;
 use std::path::Path;
 use std::process::Command;
@@ -56,11 +58,12 @@ fn render_spec(name: &str, text: &str) -> tempfile::TempDir {
     dir
 }
 
-fn check_tree(name: &str, dir: &Path) -> Vec<String> {
+fn check_tree(name: &str, dir: &Path, generation: Generation) -> Vec<String> {
+    let require = |tool: &str, why: &str| require_consumer(generation, tool, why);
     let mut failures = Vec::new();
     let mut ran = 0;
     if dir.join("prometheus/prometheus.yml").exists() {
-        if let Some(promtool) = require_tool("promtool", "Prometheus config and rules") {
+        if let Some(promtool) = require("promtool", "Prometheus config and rules") {
             let (ok, out) = tool(
                 &promtool,
                 &["check", "config", "prometheus/prometheus.yml"],
@@ -85,7 +88,7 @@ fn check_tree(name: &str, dir: &Path) -> Vec<String> {
         }
     }
     if dir.join("alertmanager/alertmanager.yml").exists() {
-        if let Some(amtool) = require_tool("amtool", "Alertmanager config") {
+        if let Some(amtool) = require("amtool", "Alertmanager config") {
             let (ok, out) = tool(
                 &amtool,
                 &["check-config", "alertmanager/alertmanager.yml"],
@@ -97,7 +100,7 @@ fn check_tree(name: &str, dir: &Path) -> Vec<String> {
             ran += 1;
         }
     }
-    if let Some(compose) = require_tool("docker-compose", "the Compose file") {
+    if let Some(compose) = require("docker-compose", "the Compose file") {
         let (ok, out) = tool(
             &compose,
             &["-f", "docker-compose.monitoring.yml", "config", "-q"],
@@ -109,28 +112,31 @@ fn check_tree(name: &str, dir: &Path) -> Vec<String> {
         ran += 1;
     }
     if ran == 0 {
-        eprintln!("SKIPPED: no consumer tool ran for {name}");
+        eprintln!(
+            "SKIPPED: no consumer tool ran for {name} ({})",
+            generation.label()
+        );
     }
     failures
 }
 
 #[test]
-fn shipped_specs_at_their_own_versions_are_accepted() {
+fn shipped_specs_at_their_own_versions_are_accepted_by_todays_consumers() {
     let mut failures = Vec::new();
     for (name, text) in shipped_specs() {
         let dir = render_spec(&name, &text);
-        failures.extend(check_tree(&name, dir.path()));
+        failures.extend(check_tree(&name, dir.path(), Generation::Current));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[test]
-fn shipped_specs_pinned_to_the_installed_tools_are_accepted() {
+fn shipped_specs_pinned_to_old_versions_are_accepted_by_bookworm_consumers() {
     let mut failures = Vec::new();
     for (name, text) in shipped_specs() {
         let name = format!("{name} (Prometheus 2.42, Alertmanager 0.25)");
         let dir = render_spec(&name, &pinned(&text));
-        failures.extend(check_tree(&name, dir.path()));
+        failures.extend(check_tree(&name, dir.path(), Generation::Bookworm));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
@@ -172,22 +178,29 @@ fn the_elk_variant_renders_the_elastic_services() {
 
 #[test]
 fn compose_reads_escaped_dollars_back_as_literals() {
-    let Some(compose) = require_tool("docker-compose", "Compose `$` escaping") else {
-        return;
-    };
     let dir = render_spec(
         "dollars",
         "stackctl: 1\nname: dollars\nsecrets:\n  grafana_admin_password: {generate: true}\n  grafana_secret_key: {generate: true}\ncomponents:\n  grafana:\n    environment:\n      GF_X: \"$HOME ${HOME}\"\n",
     );
-    let (ok, out) = tool(
-        &compose,
-        &["-f", "docker-compose.monitoring.yml", "config"],
-        dir.path(),
-    );
-    assert!(ok, "{out}");
-    assert!(
-        out.contains("GF_X: $$HOME $${HOME}") || out.contains("GF_X: $HOME ${HOME}"),
-        "{out}"
-    );
-    assert!(!out.contains("/root"), "compose interpolated $HOME: {out}");
+    for generation in [Generation::Current, Generation::Bookworm] {
+        let Some(compose) = require_consumer(generation, "docker-compose", "Compose `$` escaping")
+        else {
+            continue;
+        };
+        let (ok, out) = tool(
+            &compose,
+            &["-f", "docker-compose.monitoring.yml", "config"],
+            dir.path(),
+        );
+        let who = generation.label();
+        assert!(ok, "{who}: {out}");
+        assert!(
+            out.contains("GF_X: $$HOME $${HOME}") || out.contains("GF_X: $HOME ${HOME}"),
+            "{who}: {out}"
+        );
+        assert!(
+            !out.contains("/root"),
+            "{who}: compose interpolated $HOME: {out}"
+        );
+    }
 }

@@ -16,6 +16,7 @@ pub mod metrics_catalog;
 mod names;
 mod ports;
 pub mod promql;
+pub mod receiver_credentials;
 mod routing;
 mod rules;
 mod scrape;

@@ -6,10 +6,12 @@ use crate::plan::Deployment;
 use std::path::{Path, PathBuf};
 
 /// Renders the compose tree (as `stackctl render` does) and checks the spec
-/// strictly (`up` only). Returns the plan and how many strict-check errors
-/// were printed (the caller still runs preflight, so that every problem is
-/// reported in one run), or `None` after printing why there is no plan (exit 1).
-pub fn prepare(dir: &Path) -> anyhow::Result<Option<(Deployment, usize)>> {
+/// for `up`: with `strict`, an empty secret in use is an error, else each
+/// receiver that cannot deliver yet is warned about once. Returns the plan and
+/// how many strict-check errors were printed (the caller still runs
+/// preflight, so that every problem is reported in one run), or `None` after
+/// printing why there is no plan (exit 1).
+pub fn prepare(dir: &Path, strict: bool) -> anyhow::Result<Option<(Deployment, usize)>> {
     let opts = super::render::Options {
         target: crate::cli::Target::Compose,
         check: false,
@@ -22,7 +24,7 @@ pub fn prepare(dir: &Path) -> anyhow::Result<Option<(Deployment, usize)>> {
         return Ok(None);
     }
     // Render has printed the warnings; print only what strictness adds.
-    let strict = super::load_stack(dir, true)?;
+    let strict = super::load_stack(dir, strict)?;
     let errors: Vec<_> = strict.diagnostics.iter().filter(|d| d.is_error()).collect();
     for d in &errors {
         eprint!(
@@ -50,6 +52,14 @@ pub fn prepare(dir: &Path) -> anyhow::Result<Option<(Deployment, usize)>> {
             }
         }
     };
+    for r in crate::check::receiver_credentials::undeliverable_in(stack, dir) {
+        let files: Vec<String> = r.files.iter().map(|f| format!("`{f}`")).collect();
+        eprintln!(
+            "warning: receiver `{}` cannot deliver until {} is filled in; the stack starts anyway and `stackctl verify` fails until then\n  = help: `stackctl up --strict-credentials` refuses to start instead",
+            r.receiver,
+            files.join(" and ")
+        );
+    }
     let inputs = super::render::read_inputs(stack, dir)?;
     Ok(Some((crate::plan::plan(stack, &inputs), errors.len())))
 }

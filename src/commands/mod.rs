@@ -63,7 +63,8 @@ pub fn run(cli: Cli) -> ExitCode {
             dir,
             wait,
             remove_orphans,
-        } => up::run(&dir, &wait, remove_orphans),
+            strict_credentials,
+        } => up::run(&dir, &wait, remove_orphans, strict_credentials),
         Command::Down { dir, volumes } => down::run(&dir, volumes),
         Command::Status { dir } => status::run(&dir),
         Command::Verify {

@@ -1,5 +1,6 @@
-//! `stackctl up`: render (refusing on errors, respecting edited files), check
-//! the spec strictly (empty notifier credentials are errors here), then bring
+//! `stackctl up`: render (refusing on errors, respecting edited files), warn
+//! once per receiver whose notifier credential is still empty (an error with
+//! `--strict-credentials`, as is every empty secret in use), then bring
 //! the stack up through the Docker Engine API from the same plan the Compose
 //! file was rendered from.
 
@@ -11,14 +12,19 @@ use crate::model::types::Duration;
 use std::path::Path;
 use std::time::Instant;
 
-pub fn run(dir: &Path, wait: &str, remove_orphans: bool) -> anyhow::Result<Exit> {
+pub fn run(
+    dir: &Path,
+    wait: &str,
+    remove_orphans: bool,
+    strict_credentials: bool,
+) -> anyhow::Result<Exit> {
     let wait = Duration::parse(wait).map_err(|e| {
         anyhow::anyhow!("--wait: {e}\n  = help: a duration such as `90s`, `3m` or `1m30s`")
     })?;
     // Held until the stack is up (down), so no render or other run interleaves.
     let _lock = crate::lock::acquire(dir, "up")?;
     let started = Instant::now();
-    let Some((d, spec_errors)) = super::docker::prepare(dir)? else {
+    let Some((d, spec_errors)) = super::docker::prepare(dir, strict_credentials)? else {
         return Ok(Exit::Failed);
     };
     let abs = super::docker::absolute(dir)?;

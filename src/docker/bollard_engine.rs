@@ -174,6 +174,7 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         .collect();
     ContainerCreateBody {
         image: Some(spec.image.clone()),
+        user: spec.user.clone(),
         entrypoint: spec.entrypoint.clone(),
         cmd: if spec.cmd.is_empty() && spec.entrypoint.is_none() {
             None

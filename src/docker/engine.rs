@@ -69,6 +69,8 @@ pub struct State {
 pub struct ContainerSpec {
     pub name: String,
     pub image: String,
+    /// Overrides the image's user (`uid[:gid]`), as Compose's `user:`.
+    pub user: Option<String>,
     pub entrypoint: Option<Vec<String>>,
     pub cmd: Vec<String>,
     pub env: Vec<String>,

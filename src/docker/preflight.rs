@@ -36,6 +36,8 @@ pub fn check_mounts(d: &Deployment, dir: &Path) -> Vec<Problem> {
         for m in &s.mounts {
             let path = match &m.source {
                 MountSource::Volume(_) => continue,
+                // A secret file: `read_secrets` reports it, once.
+                MountSource::Generated(rel) if d.secrets.values().any(|f| f == rel) => continue,
                 MountSource::Generated(rel) => dir.join(rel),
                 MountSource::Host(path) => Path::new(path).to_path_buf(),
             };

@@ -5,7 +5,7 @@
 //! Pure: the caller passes in the secret values it read.
 
 use super::engine::{ContainerSpec, Published};
-use crate::plan::{Deployment, MountSource, SECRETS_DIR, Service};
+use crate::plan::{Deployment, MountSource, Service};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -84,6 +84,7 @@ pub fn container(d: &Deployment, s: &Service, dir: &Path, secrets: &Secrets) -> 
     let mut spec = ContainerSpec {
         name: container_name(&d.project, &s.name),
         image: s.image.clone(),
+        user: s.user.clone(),
         entrypoint: s.entrypoint.clone(),
         cmd: s.command.clone(),
         env: s
@@ -164,35 +165,6 @@ pub fn container(d: &Deployment, s: &Service, dir: &Path, secrets: &Secrets) -> 
     spec
 }
 
-/// A tar archive (extracted at `/`) holding `/run/secrets/NAME` for each of
-/// the service's secrets, owned by the user the image runs as and readable
-/// only by it. The host files are 0600 (root), so a bind mount would be
-/// unreadable for non-root images; uploading a copy before start is not.
-pub fn secrets_tar(s: &Service, secrets: &Secrets) -> std::io::Result<Vec<u8>> {
-    let mut builder = tar::Builder::new(Vec::new());
-    let dir = SECRETS_DIR.trim_start_matches('/');
-    let mut header = tar::Header::new_gnu();
-    header.set_entry_type(tar::EntryType::Directory);
-    header.set_mode(0o755);
-    header.set_uid(0);
-    header.set_gid(0);
-    header.set_size(0);
-    header.set_mtime(0);
-    builder.append_data(&mut header, format!("{dir}/"), std::io::empty())?;
-    for name in &s.secrets {
-        let value = secrets.get(name).map(Vec::as_slice).unwrap_or_default();
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(tar::EntryType::Regular);
-        header.set_mode(0o400);
-        header.set_uid(u64::from(s.uid));
-        header.set_gid(u64::from(s.uid));
-        header.set_size(value.len() as u64);
-        header.set_mtime(0);
-        builder.append_data(&mut header, format!("{dir}/{name}"), value)?;
-    }
-    builder.into_inner()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +209,7 @@ mod tests {
             extra_hosts: vec![("api".into(), "10.0.0.5".into())],
             config_files: vec!["prometheus/prometheus.yml".into()],
             uid: 65534,
+            user: None,
             one_shot: false,
         };
         Deployment {
@@ -329,33 +302,5 @@ mod tests {
         let changed = hash(&flags, "pw");
         assert_ne!(base[COMPOSE_HASH], changed[COMPOSE_HASH]);
         assert_ne!(base[STACKCTL_HASH], changed[STACKCTL_HASH]);
-    }
-
-    #[test]
-    fn secrets_archive_is_owned_by_the_image_user_and_private() {
-        let d = deployment();
-        let bytes = secrets_tar(&d.services[0], &secrets("s3cret")).unwrap();
-        let mut archive = tar::Archive::new(bytes.as_slice());
-        let mut seen = Vec::new();
-        for entry in archive.entries().unwrap() {
-            let mut entry = entry.unwrap();
-            let h = entry.header().clone();
-            let path = entry.path().unwrap().display().to_string();
-            let mut body = String::new();
-            std::io::Read::read_to_string(&mut entry, &mut body).unwrap();
-            seen.push((path, h.mode().unwrap(), h.uid().unwrap(), body));
-        }
-        assert_eq!(
-            seen,
-            [
-                ("run/secrets/".to_string(), 0o755, 0, String::new()),
-                (
-                    "run/secrets/remote_password".to_string(),
-                    0o400,
-                    65534,
-                    "s3cret".to_string()
-                ),
-            ]
-        );
     }
 }

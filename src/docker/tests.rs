@@ -129,6 +129,20 @@ fn problems(outcome: Result<Outcome, EngineError>) -> Vec<Problem> {
     }
 }
 
+/// The fake engine with the images; the plan's `secrets-init` job (Alertmanager
+/// reads `smtp_password`) exits 0 as the real one does.
+fn fake(images: &[&str]) -> Fake {
+    let engine = Fake::with_images(images);
+    engine.behave(
+        crate::plan::secrets::INIT_SERVICE,
+        Behaviour {
+            exit: Some(0),
+            ..Default::default()
+        },
+    );
+    engine
+}
+
 fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
@@ -136,7 +150,7 @@ fn names(list: &[&str]) -> Vec<String> {
 #[test]
 fn cold_up_creates_everything_in_dependency_order() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     engine.behave(
         "alertmanager",
         Behaviour {
@@ -148,21 +162,28 @@ fn cold_up_creates_everything_in_dependency_order() {
     let sum = summary(outcome);
     assert_eq!(
         sum.created,
-        names(&["prometheus", "alertmanager", "node-exporter"])
+        names(&[
+            "secrets-init",
+            "prometheus",
+            "alertmanager",
+            "node-exporter"
+        ])
     );
     assert!(sum.unchanged.is_empty() && sum.recreated.is_empty());
 
     let calls = engine.calls();
     assert_eq!(
-        calls[..6],
+        calls[..8],
         names(&[
             "create network demo_default",
             "create volume demo_alertmanager_data",
+            "create volume demo_alertmanager_secrets",
             "create volume demo_prometheus_data",
-            // Every container is created at once; secrets go in before any start.
+            // Every container is created at once, the secrets job first.
+            "create secrets-init",
             "create prometheus",
             "create alertmanager",
-            "upload alertmanager",
+            "create node-exporter",
         ])
     );
     let pos = |call: &str| {
@@ -171,22 +192,29 @@ fn cold_up_creates_everything_in_dependency_order() {
             .position(|c| c == call)
             .unwrap_or_else(|| panic!("{call} in {calls:?}"))
     };
-    // Prometheus waits for Alertmanager (condition: started).
+    // Prometheus waits for Alertmanager (condition: started), Alertmanager
+    // for its secrets (condition: completed successfully).
     assert!(pos("start alertmanager") < pos("start prometheus"));
-    assert!(!calls.contains(&"upload prometheus".to_string()));
+    assert!(pos("start secrets-init") < pos("start alertmanager"));
+    // Nothing is copied into containers: the job fills the volumes, exactly
+    // as under `docker compose up`.
+    assert!(!calls.iter().any(|c| c.starts_with("upload")), "{calls:?}");
 
     let am = engine.container("alertmanager").unwrap();
     assert_eq!(am.spec.name, "demo-alertmanager-1");
-    assert_eq!(am.uploads.len(), 1);
-    let mut archive = tar::Archive::new(am.uploads[0].as_slice());
-    let secret = archive
-        .entries()
-        .unwrap()
-        .map(Result::unwrap)
-        .find(|e| e.path().unwrap().ends_with("smtp_password"))
-        .expect("secret in archive");
-    assert_eq!(secret.header().uid().unwrap(), 65534);
-    assert_eq!(secret.header().mode().unwrap(), 0o400);
+    assert!(
+        am.spec
+            .binds
+            .contains(&"demo_alertmanager_secrets:/run/secrets:ro".to_string()),
+        "{:?}",
+        am.spec.binds
+    );
+    let job = engine.container("secrets-init").unwrap();
+    assert_eq!(job.spec.user.as_deref(), Some("0"));
+    assert_eq!(
+        job.spec.cmd[1..],
+        names(&["secrets-init", "alertmanager_secrets:65534:smtp_password"])
+    );
     assert!(
         lines.contains(&"alertmanager: created, started".to_string()),
         "{lines:?}"
@@ -202,14 +230,19 @@ fn cold_up_creates_everything_in_dependency_order() {
 #[test]
 fn second_up_touches_nothing() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     summary(run_up(&engine, &s.d, &options(&s)).0);
     let ids = engine.ids();
     engine.clear_calls();
     let sum = summary(run_up(&engine, &s.d, &options(&s)).0);
     assert_eq!(
         sum.unchanged,
-        names(&["prometheus", "alertmanager", "node-exporter"])
+        names(&[
+            "secrets-init",
+            "prometheus",
+            "alertmanager",
+            "node-exporter"
+        ])
     );
     assert!(sum.created.is_empty() && sum.recreated.is_empty());
     assert_eq!(engine.calls(), Vec::<String>::new());
@@ -219,7 +252,7 @@ fn second_up_touches_nothing() {
 #[test]
 fn a_changed_rule_reloads_prometheus_in_place_and_a_rerun_keeps_it() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     summary(run_up(&engine, &s.d, &options(&s)).0);
     let before = engine.ids();
     engine.clear_calls();
@@ -259,7 +292,10 @@ fn a_rejected_reload_falls_back_to_recreating_only_prometheus() {
     let (outcome, lines) = run_up(&engine, &changed, &options(&s));
     let sum = summary(outcome);
     assert_eq!(sum.recreated, names(&["prometheus"]));
-    assert_eq!(sum.unchanged, names(&["alertmanager", "node-exporter"]));
+    assert_eq!(
+        sum.unchanged,
+        names(&["secrets-init", "alertmanager", "node-exporter"])
+    );
     assert_eq!(
         engine.calls(),
         names(&[
@@ -283,27 +319,33 @@ fn a_rejected_reload_falls_back_to_recreating_only_prometheus() {
 #[test]
 fn a_changed_secret_recreates_the_service_that_reads_it() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     summary(run_up(&engine, &s.d, &options(&s)).0);
     std::fs::write(s.dir.path().join("secrets/smtp_password"), "new password").unwrap();
     engine.clear_calls();
     let sum = summary(run_up(&engine, &s.d, &options(&s)).0);
-    assert_eq!(sum.recreated, names(&["alertmanager"]));
+    // The job installs the new value, then its reader is recreated.
+    assert_eq!(sum.recreated, names(&["secrets-init", "alertmanager"]));
+    let calls = engine.calls();
     assert_eq!(
-        engine.calls(),
-        names(&[
-            "remove alertmanager",
+        calls
+            .iter()
+            .filter(|c| !c.starts_with("remove"))
+            .collect::<Vec<_>>(),
+        [
+            "create secrets-init",
             "create alertmanager",
-            "upload alertmanager",
+            "start secrets-init",
             "start alertmanager"
-        ])
+        ],
+        "{calls:?}"
     );
 }
 
 #[test]
 fn a_rebuilt_image_recreates_its_service() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     summary(run_up(&engine, &s.d, &options(&s)).0);
     engine
         .world
@@ -321,7 +363,7 @@ fn a_rebuilt_image_recreates_its_service() {
 #[test]
 fn removed_service_is_an_orphan_until_asked() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     summary(run_up(&engine, &s.d, &options(&s)).0);
     let mut smaller = s.d.clone();
     smaller.services.retain(|svc| svc.name != "node-exporter");
@@ -353,7 +395,7 @@ fn removed_service_is_an_orphan_until_asked() {
 #[test]
 fn an_exiting_container_fails_fast_with_code_and_logs() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     engine.behave(
         "node-exporter",
         Behaviour {
@@ -397,7 +439,7 @@ fn an_exiting_container_fails_fast_with_code_and_logs() {
 #[test]
 fn an_unhealthy_service_shows_its_last_health_output() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     engine.behave(
         "prometheus",
         Behaviour {
@@ -416,7 +458,7 @@ fn an_unhealthy_service_shows_its_last_health_output() {
 #[test]
 fn a_service_that_never_gets_healthy_times_out_with_its_health_output() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     engine.behave(
         "alertmanager",
         Behaviour {
@@ -440,7 +482,7 @@ fn a_service_that_never_gets_healthy_times_out_with_its_health_output() {
 #[test]
 fn a_taken_port_stops_up_before_anything_is_created() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     engine.world.borrow_mut().taken_ports.insert(19090);
     let found = problems(run_up(&engine, &s.d, &options(&s)).0);
     assert_eq!(
@@ -458,7 +500,7 @@ fn a_taken_port_stops_up_before_anything_is_created() {
 #[test]
 fn the_stacks_own_ports_do_not_count_as_taken() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     summary(run_up(&engine, &s.d, &options(&s)).0);
     // The running Prometheus holds the port; changing Prometheus must not trip over it.
     engine.world.borrow_mut().taken_ports.insert(19090);
@@ -475,7 +517,7 @@ fn the_stacks_own_ports_do_not_count_as_taken() {
 #[test]
 fn a_missing_image_says_how_to_load_it_and_nothing_is_created() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES[..2]);
+    let engine = fake(&IMAGES[..2]);
     let found = problems(run_up(&engine, &s.d, &options(&s)).0);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(
@@ -496,7 +538,7 @@ fn a_missing_image_says_how_to_load_it_and_nothing_is_created() {
 #[test]
 fn a_pullable_image_is_pulled_first() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES[..2]);
+    let engine = fake(&IMAGES[..2]);
     engine
         .world
         .borrow_mut()
@@ -515,7 +557,7 @@ fn missing_files_and_secrets_are_all_reported_before_anything_runs() {
     let s = stack();
     std::fs::remove_dir_all(s.dir.path().join("prometheus")).unwrap();
     std::fs::remove_file(s.dir.path().join("secrets/smtp_password")).unwrap();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     let found = problems(run_up(&engine, &s.d, &options(&s)).0);
     let messages: Vec<&str> = found.iter().map(|p| p.message.as_str()).collect();
     assert_eq!(messages.len(), 2, "{messages:?}");
@@ -536,7 +578,7 @@ fn missing_files_and_secrets_are_all_reported_before_anything_runs() {
 #[test]
 fn an_unreachable_engine_is_an_error_not_a_failure() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     engine.world.borrow_mut().unreachable = true;
     match run_up(&engine, &s.d, &options(&s)).0 {
         Err(EngineError::Unreachable { host, reason }) => {
@@ -550,7 +592,7 @@ fn an_unreachable_engine_is_an_error_not_a_failure() {
 #[test]
 fn a_rerun_after_a_failure_converges_without_duplicates() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     let bad = plan(&SPEC.replace(
         "host_root: false",
         "host_root: false\n    extra_args: [--no-such-flag]",
@@ -566,7 +608,7 @@ fn a_rerun_after_a_failure_converges_without_duplicates() {
     problems(run_up(&engine, &bad, &options(&s)).0);
     // Same broken spec again: the same container fails again, nothing duplicated.
     problems(run_up(&engine, &bad, &options(&s)).0);
-    assert_eq!(engine.world.borrow().containers.len(), 3);
+    assert_eq!(engine.world.borrow().containers.len(), 4);
 
     engine.behave("node-exporter", Behaviour::default());
     write(&s.dir, &s.d);
@@ -575,7 +617,15 @@ fn a_rerun_after_a_failure_converges_without_duplicates() {
     let w = engine.world.borrow();
     let mut services: Vec<&str> = w.containers.values().map(|c| c.service()).collect();
     services.sort();
-    assert_eq!(services, ["alertmanager", "node-exporter", "prometheus"]);
+    assert_eq!(
+        services,
+        [
+            "alertmanager",
+            "node-exporter",
+            "prometheus",
+            "secrets-init"
+        ]
+    );
 }
 
 #[test]
@@ -603,7 +653,7 @@ fn healthy_and_completed_conditions_wait_for_their_dependency() {
         service: "setup".into(),
         condition: Condition::CompletedSuccessfully,
     }];
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     engine.behave(
         "alertmanager",
         Behaviour {
@@ -654,7 +704,7 @@ fn a_failed_job_blocks_its_dependents_and_is_reported() {
             service: "setup".into(),
             condition: Condition::CompletedSuccessfully,
         });
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     engine.behave(
         "setup",
         Behaviour {
@@ -677,7 +727,7 @@ fn a_failed_job_blocks_its_dependents_and_is_reported() {
 #[test]
 fn labels_and_names_are_the_compose_ones() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     summary(run_up(&engine, &s.d, &options(&s)).0);
     let w = engine.world.borrow();
     assert_eq!(w.networks["demo_default"][spec::PROJECT], "demo");
@@ -703,7 +753,7 @@ fn labels_and_names_are_the_compose_ones() {
 #[test]
 fn down_removes_containers_and_network_and_keeps_volumes() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     summary(run_up(&engine, &s.d, &options(&s)).0);
     engine.clear_calls();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -714,21 +764,29 @@ fn down_removes_containers_and_network_and_keeps_volumes() {
     let removed = rt
         .block_on(down(&engine, "demo", &s.d.volumes, false, &mut progress))
         .unwrap();
-    assert_eq!(removed.containers.len(), 3);
+    assert_eq!(removed.containers.len(), 4);
     assert!(removed.network);
     assert_eq!(
         removed.kept_volumes,
-        names(&["demo_alertmanager_data", "demo_prometheus_data"])
+        names(&[
+            "demo_alertmanager_data",
+            "demo_alertmanager_secrets",
+            "demo_prometheus_data"
+        ])
     );
     assert!(engine.world.borrow().containers.is_empty());
-    assert_eq!(engine.world.borrow().volumes.len(), 2);
+    assert_eq!(engine.world.borrow().volumes.len(), 3);
 
     let removed = rt
         .block_on(down(&engine, "demo", &s.d.volumes, true, &mut progress))
         .unwrap();
     assert_eq!(
         removed.volumes,
-        names(&["demo_alertmanager_data", "demo_prometheus_data"])
+        names(&[
+            "demo_alertmanager_data",
+            "demo_alertmanager_secrets",
+            "demo_prometheus_data"
+        ])
     );
     assert!(engine.world.borrow().volumes.is_empty());
 }
@@ -736,7 +794,7 @@ fn down_removes_containers_and_network_and_keeps_volumes() {
 #[test]
 fn status_rows_come_from_labels() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     summary(run_up(&engine, &s.d, &options(&s)).0);
     let mut d = s.d.clone();
     d.services.retain(|x| x.name != "node-exporter");
@@ -773,6 +831,7 @@ fn status_rows_come_from_labels() {
     assert_eq!(
         summary,
         [
+            ("secrets-init", "exited", true, ""),
             ("prometheus", "running", true, "127.0.0.1:19090->9090/tcp"),
             ("alertmanager", "running", true, "127.0.0.1:9093->9093/tcp"),
             (
@@ -797,7 +856,7 @@ fn a_registry_mirror_reaches_the_containers_exactly_as_planned() {
     let planned = d.service("node-exporter").unwrap().image.clone();
     assert_eq!(planned, "registry.local:5000/prom/node-exporter:v1.5.0");
     let s = stack();
-    let engine = Fake::with_images(&[IMAGES[0], IMAGES[1], planned.as_str()]);
+    let engine = fake(&[IMAGES[0], IMAGES[1], planned.as_str()]);
     summary(run_up(&engine, &d, &options(&s)).0);
     // A per-component `image:` wins over the mirror.
     assert_eq!(
@@ -810,7 +869,7 @@ fn a_registry_mirror_reaches_the_containers_exactly_as_planned() {
     );
 
     // Missing, it is named as planned, mirror and all.
-    let engine = Fake::with_images(&IMAGES[..2]);
+    let engine = fake(&IMAGES[..2]);
     let found = problems(run_up(&engine, &d, &options(&s)).0);
     assert!(
         found[0]
@@ -832,7 +891,7 @@ fn a_service_without_healthcheck_is_probed_on_its_ready_endpoint() {
         .unwrap();
     ne.healthcheck = None;
     ne.ports[0].host_port = 19100;
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     engine.world.borrow_mut().http_down = true;
     let opts = Options {
         wait: Duration::from_millis(50),
@@ -881,7 +940,7 @@ fn a_service_without_healthcheck_is_probed_on_its_ready_endpoint() {
 #[test]
 fn several_missing_images_are_listed_in_one_problem() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES[..1]);
+    let engine = fake(&IMAGES[..1]);
     let found = problems(run_up(&engine, &s.d, &options(&s)).0);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(

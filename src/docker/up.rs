@@ -638,20 +638,16 @@ async fn run<E: Engine>(
     }
 }
 
-/// Creates the container and hands it its secrets (before it ever starts).
+/// Creates the container.
 async fn create<E: Engine>(
     engine: &E,
-    s: &Service,
+    _s: &Service,
     spec: &ContainerSpec,
-    secrets: &Secrets,
+    _secrets: &Secrets,
 ) -> Result<String, EngineError> {
-    let id = engine.create(spec).await?;
-    if !s.secrets.is_empty() {
-        let tar = spec::secrets_tar(s, secrets)
-            .map_err(|e| EngineError::Api(format!("cannot pack the secrets: {e}")))?;
-        engine.upload(&id, tar).await?;
-    }
-    Ok(id)
+    // Secrets reach the container through its volume, filled by the
+    // plan's `secrets-init` job, exactly as under `docker compose up`.
+    engine.create(spec).await
 }
 
 /// Docker resets the exit code once a restarted process runs again; it is

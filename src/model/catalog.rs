@@ -319,7 +319,8 @@ static NGINX: Info = Info {
     metrics: Some(("metrics", "/metrics")),
     ready: Some(("metrics", "/metrics")),
     data_dir: None,
-    uid: 65534,
+    // build/Dockerfile: `USER 1001:1001` (not nobody).
+    uid: 1001,
 };
 
 static PUSHGATEWAY: Info = Info {

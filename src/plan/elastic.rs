@@ -190,6 +190,7 @@ fn one_shot(stack: &Stack, name: &str, image: String, script: &str) -> Service {
         extra_hosts: Vec::new(),
         config_files: Vec::new(),
         uid: 1000,
+        user: None,
         one_shot: true,
     }
     .with_restart_of(stack)

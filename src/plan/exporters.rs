@@ -131,7 +131,9 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
                     .environment
                     .insert("DATA_SOURCE_PASS_FILE".into(), path);
             }
-            service.wget_healthcheck(primary, "/metrics");
+            // Not `/metrics`: that runs every collector's queries against
+            // the database on each check. The landing page does not.
+            service.wget_healthcheck(primary, "/");
         }
         Kind::RedisExporter => {
             let spec = stack.components.redis_exporter.clone().unwrap_or_default();

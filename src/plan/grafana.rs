@@ -50,6 +50,13 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, inputs: &super::Inputs, d: &mut Dep
         "GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES".into(),
         "false".into(),
     );
+    if v.at_least(12, 3, 0) {
+        // Since 12.3 (grafana/grafana#113586) the preinstalled plugins, which
+        // now include datasources split out of core, update themselves from
+        // grafana.com on every start: that undoes the pinned version and
+        // fails offline.
+        env.insert("GF_PLUGINS_PREINSTALL_AUTO_UPDATE".into(), "false".into());
+    }
     if let Some(url) = &spec.root_url {
         env.insert("GF_SERVER_ROOT_URL".into(), url.clone());
     }

@@ -16,12 +16,14 @@ mod jaeger;
 mod loki;
 pub mod prometheus;
 mod promtail;
+pub mod secrets;
 
 use crate::model::catalog::Resolved;
 use crate::model::{Kind, Stack};
 use std::collections::BTreeMap;
 
-/// Where secrets appear inside containers, as with Compose file secrets.
+/// Where secrets appear inside containers (a read-only volume that the
+/// `secrets-init` job fills; see `secrets.rs`), as with Compose file secrets.
 pub const SECRETS_DIR: &str = "/run/secrets";
 
 /// Files the spec refers to, read by the caller: path (as written in the spec) → contents.
@@ -56,6 +58,8 @@ pub struct Service {
     pub environment: BTreeMap<String, String>,
     pub ports: Vec<PortBinding>,
     pub mounts: Vec<Mount>,
+    /// Secrets the service reads at `/run/secrets/NAME` (installed by the
+    /// `secrets-init` job into the service's own volume).
     pub secrets: Vec<String>,
     pub healthcheck: Option<Healthcheck>,
     /// An HTTP endpoint that answers 200 when the service is ready, probed from
@@ -73,6 +77,9 @@ pub struct Service {
     pub config_files: Vec<String>,
     /// The user the image runs as, which must be able to read its secrets.
     pub uid: u32,
+    /// Overrides the image's user (`user:` in Compose); only for jobs that
+    /// must run as root.
+    pub user: Option<String>,
     /// Runs once and exits (a setup job), rather than staying up.
     pub one_shot: bool,
 }
@@ -177,6 +184,7 @@ impl Service {
                 .collect(),
             config_files: Vec::new(),
             uid: info.uid,
+            user: None,
             one_shot: false,
         };
         for port in crate::model::ports::published(stack) {
@@ -320,7 +328,16 @@ pub fn plan(stack: &Stack, inputs: &Inputs) -> Deployment {
             Kind::Elasticsearch | Kind::Logstash | Kind::Kibana => elastic::plan(stack, &c, &mut d),
         }
     }
-    // Volumes and secrets in use, in a stable order.
+    // Secrets in use, then their delivery, then volumes, in a stable order.
+    let declared = secret_files(stack);
+    for service in &d.services {
+        for name in &service.secrets {
+            if let Some(file) = declared.get(name) {
+                d.secrets.insert(name.clone(), file.clone());
+            }
+        }
+    }
+    secrets::deliver(stack, &mut d);
     let mut volumes: Vec<String> = d
         .services
         .iter()
@@ -333,14 +350,6 @@ pub fn plan(stack: &Stack, inputs: &Inputs) -> Deployment {
     volumes.sort();
     volumes.dedup();
     d.volumes = volumes;
-    let declared = secret_files(stack);
-    for service in &d.services {
-        for name in &service.secrets {
-            if let Some(file) = declared.get(name) {
-                d.secrets.insert(name.clone(), file.clone());
-            }
-        }
-    }
     for service in &mut d.services {
         let mut files: Vec<String> = d
             .files

@@ -217,3 +217,35 @@ fn every_long_running_service_can_be_checked_and_publishes_on_loopback() {
         }
     }
 }
+
+#[test]
+fn grafana_plugin_auto_update_is_off_where_grafana_has_the_setting() {
+    let env = |version: &str| {
+        plan_of(&spec(&format!("  grafana:\n    version: {version}\n")))
+            .service("grafana")
+            .unwrap()
+            .environment
+            .get("GF_PLUGINS_PREINSTALL_AUTO_UPDATE")
+            .cloned()
+    };
+    assert_eq!(env("13.2.0").as_deref(), Some("false"));
+    assert_eq!(env("12.3.0").as_deref(), Some("false"));
+    // Before 12.3 it was a feature toggle, not this setting.
+    assert_eq!(env("12.2.0"), None);
+}
+
+#[test]
+fn postgres_exporter_healthcheck_does_not_query_the_database() {
+    let d = plan_of(&spec("  postgres_exporter:\n    host: db\n"));
+    let check = d
+        .service("postgres-exporter")
+        .unwrap()
+        .healthcheck
+        .clone()
+        .unwrap();
+    let url = check.test.last().unwrap();
+    // `/metrics` runs every collector's queries against PostgreSQL; the
+    // landing page answers without touching it.
+    assert!(!url.ends_with("/metrics"), "{url}");
+    assert_eq!(url, "http://localhost:9187/");
+}

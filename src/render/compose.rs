@@ -1,7 +1,9 @@
 //! `docker-compose.monitoring.yml` from the plan. Accepted by docker-compose
 //! v1 (1.27+) and Compose v2: service-level `cpus`/`mem_limit` rather than
-//! `deploy.resources` (ignored by v1), long-form `depends_on` conditions, file
-//! secrets. Every string goes through `$` → `$$` so Compose never
+//! `deploy.resources` (ignored by v1), long-form `depends_on` conditions.
+//! No Compose `secrets:`: they are bind mounts keeping the host file's 0600
+//! owner, so the plan's `secrets-init` job installs them instead (see
+//! `plan/secrets.rs`). Every string goes through `$` → `$$` so Compose never
 //! interpolates user text.
 
 use crate::plan::{Condition, Deployment, MountSource, Service};
@@ -32,14 +34,6 @@ pub fn render(d: &Deployment) -> String {
             d.volumes.iter().map(|v| (v.clone(), json!({}))).collect();
         root.insert("volumes".into(), Value::Object(volumes));
     }
-    if !d.secrets.is_empty() {
-        let secrets: Map<String, Value> = d
-            .secrets
-            .iter()
-            .map(|(name, file)| (name.clone(), json!({"file": format!("./{}", escape(file))})))
-            .collect();
-        root.insert("secrets".into(), Value::Object(secrets));
-    }
     if !d.external_networks.is_empty() {
         let mut networks = Map::new();
         networks.insert("default".into(), json!({}));
@@ -58,6 +52,9 @@ pub fn render(d: &Deployment) -> String {
 fn render_service(d: &Deployment, s: &Service) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("image".into(), json!(escape(&s.image)));
+    if let Some(user) = &s.user {
+        m.insert("user".into(), json!(escape(user)));
+    }
     if let Some(entrypoint) = &s.entrypoint {
         m.insert("entrypoint".into(), strings(entrypoint));
     }
@@ -106,9 +103,6 @@ fn render_service(d: &Deployment, s: &Service) -> Map<String, Value> {
             })
             .collect();
         m.insert("volumes".into(), Value::Array(volumes));
-    }
-    if !s.secrets.is_empty() {
-        m.insert("secrets".into(), strings(&s.secrets));
     }
     if let Some(h) = &s.healthcheck {
         let mut test = vec![if h.shell {

@@ -15,6 +15,7 @@
 mod alertmanager;
 mod basic;
 pub mod check;
+mod credentials;
 pub mod endpoints;
 pub mod exposition;
 mod grafana;
@@ -106,7 +107,10 @@ pub fn derive(cx: &Context<'_>, only: &[Kind]) -> Vec<Probe> {
         }
         match kind {
             Kind::Prometheus => prometheus::derive(cx, &mut out),
-            Kind::Alertmanager => alertmanager::derive(cx, &mut out),
+            Kind::Alertmanager => {
+                alertmanager::derive(cx, &mut out);
+                credentials::derive(cx, &mut out);
+            }
             Kind::Grafana => {
                 basic::derive(cx, kind, &mut out);
                 grafana::derive(cx, &mut out);

@@ -78,6 +78,66 @@ pub fn require_tool(name: &str, why: &str) -> Option<PathBuf> {
     }
 }
 
+/// The two generations of consumers the rendered output is checked against:
+/// today's (Debian sid, unpacked by `scripts/fetch-consumers.sh` under
+/// `target/consumers/sid/bin`) for the default versions, and Debian stable's
+/// (on `PATH`) for the old-version pins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generation {
+    /// promtool/prometheus 3.5, amtool/alertmanager 0.33, Compose v2 (2.40).
+    Current,
+    /// promtool 2.42, amtool 0.25, docker-compose 1.29.
+    Bookworm,
+}
+
+impl Generation {
+    pub fn label(self) -> &'static str {
+        match self {
+            Generation::Current => "today's consumers (Debian sid)",
+            Generation::Bookworm => "bookworm consumers",
+        }
+    }
+}
+
+/// Where today's consumers are: `STACKCTL_SID_BIN`, else the directory
+/// `scripts/fetch-consumers.sh` fills.
+pub fn sid_bin() -> PathBuf {
+    std::env::var_os("STACKCTL_SID_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/consumers/sid/bin"))
+}
+
+/// A consumer of one generation (`promtool`, `amtool`, `docker-compose`, …),
+/// or `None` after a loud SKIPPED line; a failure under `STACKCTL_REQUIRE_TOOLS=1`.
+pub fn require_consumer(generation: Generation, name: &str, why: &str) -> Option<PathBuf> {
+    match generation {
+        Generation::Bookworm => require_tool(name, why),
+        Generation::Current => {
+            let path = sid_bin().join(name);
+            if path.is_file() {
+                return Some(path);
+            }
+            if tools_required() {
+                panic!(
+                    "`{}` (today's {name}) is required ({why}) but missing; run scripts/fetch-consumers.sh",
+                    path.display()
+                );
+            }
+            eprintln!(
+                "SKIPPED: today's `{name}` is not at `{}` (run scripts/fetch-consumers.sh); {why} was not checked",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// The Compose command users run today: Compose v2 from `target/consumers`
+/// (the primary compose consumer of every test), or `None` after SKIPPED.
+pub fn compose_v2(why: &str) -> Option<PathBuf> {
+    require_consumer(Generation::Current, "docker-compose", why)
+}
+
 /// Every regular file under `dir`, as sorted relative paths.
 pub fn list_files(dir: &Path) -> Vec<String> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {

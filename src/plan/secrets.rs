@@ -1,0 +1,295 @@
+//! How secrets reach the containers, identically under `docker compose up -d`
+//! and `stackctl up`: a one-shot `secrets-init` job (running as root in an
+//! image of the stack that has a POSIX shell) copies each secret file from the
+//! stack directory into a per-service named volume, owned by the user that
+//! service's image runs as and readable by it alone (0400). Each service
+//! mounts its volume read-only at `/run/secrets` and starts only after the job
+//! completed.
+//!
+//! Why not Compose file secrets: they are bind mounts that keep the host
+//! file's owner and mode, and Compose (v1 and v2, checked with 2.40) ignores
+//! `uid`/`gid`/`mode` on file secrets with a warning. With the 0600 files
+//! `init` writes, Grafana (uid 472), Prometheus (65534), Elasticsearch (1000)
+//! could not read them; making them readable would mean world- or
+//! group-readable credentials on the host. The job keeps the host files 0600
+//! and gives every container exactly its own secrets.
+
+use super::{Condition, Deployment, Mount, MountSource, SECRETS_DIR, Service};
+use crate::model::{Kind, Stack};
+
+/// The one-shot job that installs the secrets.
+pub const INIT_SERVICE: &str = "secrets-init";
+
+/// Where the job sees the host's secret files (one read-only bind each).
+const IN_DIR: &str = "/in";
+/// Where the job sees the per-service volumes.
+const OUT_DIR: &str = "/out";
+
+/// The job's program. Arguments, never interpolated into the script, are
+/// `VOLUME_DIR:UID:NAME` triples (shell data, not syntax). Each directory is
+/// emptied first so a secret no longer used does not linger; each file is
+/// written under a temporary name and renamed, so a reader never sees half.
+const SCRIPT: &str = r#"set -eu
+umask 077
+for tool in cp chown chmod mv rm; do
+  command -v "$tool" >/dev/null 2>&1 || eval "$tool() { busybox $tool \"\$@\"; }"
+done
+seen=" "
+for spec in "$@"; do
+  dir=${spec%%:*}; rest=${spec#*:}; uid=${rest%%:*}; name=${rest#*:}
+  out="/out/$dir"
+  case "$seen" in
+    *" $dir "*) ;;
+    *) rm -f "$out"/* "$out"/.[!.]*; chmod 0755 "$out"; seen="$seen$dir " ;;
+  esac
+  cp "/in/$name" "$out/.$name.tmp"
+  chown "$uid:$uid" "$out/.$name.tmp"
+  chmod 0400 "$out/.$name.tmp"
+  mv -f "$out/.$name.tmp" "$out/$name"
+done
+"#;
+
+/// Components whose upstream images have `/bin/sh` and `cp`, `chown`,
+/// `chmod`, `mv`, `rm` (busybox, alpine or a full distribution), in order of
+/// preference. The script falls back to `busybox TOOL` for an image that has
+/// only the busybox binary (the locally built test images).
+const SHELL_KINDS: [Kind; 9] = [
+    Kind::Prometheus,
+    Kind::Alertmanager,
+    Kind::Pushgateway,
+    Kind::NodeExporter,
+    Kind::BlackboxExporter,
+    Kind::Grafana,
+    Kind::Elasticsearch,
+    Kind::Logstash,
+    Kind::Kibana,
+];
+
+/// The named volume holding one service's secrets.
+pub fn volume_for(service: &str) -> String {
+    format!("{}_secrets", service.replace('-', "_"))
+}
+
+/// Adds the job, the volumes and the mounts. Called once every service (and
+/// `d.secrets`) is known; does nothing when no service reads a secret.
+pub fn deliver(stack: &Stack, d: &mut Deployment) {
+    if d.secrets.is_empty() {
+        return;
+    }
+    let mut args = Vec::new();
+    for service in d.services.iter_mut().filter(|s| !s.secrets.is_empty()) {
+        let volume = volume_for(&service.name);
+        for name in &service.secrets {
+            args.push(format!("{volume}:{}:{name}", service.uid));
+        }
+        service.mounts.push(Mount {
+            source: MountSource::Volume(volume),
+            target: SECRETS_DIR.to_string(),
+            read_only: true,
+        });
+        service.after(INIT_SERVICE, Condition::CompletedSuccessfully);
+    }
+    let mut mounts: Vec<Mount> = d
+        .secrets
+        .iter()
+        .map(|(name, file)| Mount {
+            source: MountSource::Generated(file.clone()),
+            target: format!("{IN_DIR}/{name}"),
+            read_only: true,
+        })
+        .collect();
+    let mut volumes: Vec<String> = d
+        .services
+        .iter()
+        .filter(|s| !s.secrets.is_empty())
+        .map(|s| volume_for(&s.name))
+        .collect();
+    volumes.sort();
+    volumes.dedup();
+    mounts.extend(volumes.iter().map(|v| Mount {
+        source: MountSource::Volume(v.clone()),
+        target: format!("{OUT_DIR}/{v}"),
+        read_only: false,
+    }));
+    let mut command = vec![SCRIPT.to_string(), "secrets-init".to_string()];
+    command.extend(args);
+    let job = Service {
+        name: INIT_SERVICE.to_string(),
+        kind: None,
+        image: image(stack, d),
+        entrypoint: Some(vec!["/bin/sh".into(), "-c".into()]),
+        command,
+        environment: Default::default(),
+        ports: Vec::new(),
+        mounts,
+        // Every secret, so that a changed value re-runs the job under `stackctl up`.
+        secrets: d.secrets.keys().cloned().collect(),
+        healthcheck: None,
+        ready: None,
+        depends_on: Vec::new(),
+        restart: "no".into(),
+        cpus: None,
+        memory_bytes: None,
+        privileged: false,
+        devices: Vec::new(),
+        cap_add: Vec::new(),
+        extra_hosts: Vec::new(),
+        config_files: Vec::new(),
+        uid: 0,
+        user: Some("0".into()),
+        one_shot: true,
+    };
+    d.services.insert(0, job);
+}
+
+/// The image of the first deployed service that has a shell; else the
+/// Prometheus image the stack would use.
+fn image(stack: &Stack, d: &Deployment) -> String {
+    for kind in SHELL_KINDS {
+        if let Some(s) = d.services.iter().find(|s| s.kind == Some(kind)) {
+            return s.image.clone();
+        }
+    }
+    let info = Kind::Prometheus.info();
+    let version = crate::model::catalog::default_version(Kind::Prometheus);
+    match stack.defaults.image_registry.as_deref() {
+        Some(mirror) => format!("{}/{}:{version}", mirror.trim_end_matches('/'), info.image),
+        None => format!("{}:{version}", info.image),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_of(yaml: &str) -> Deployment {
+        let loaded = crate::load::load_text("stack.yaml", yaml.to_string());
+        let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        super::super::plan(&loaded.stack.unwrap(), &super::super::Inputs::default())
+    }
+
+    const GRAFANA_AND_PROMETHEUS: &str = "stackctl: 1\nname: t\nsecrets:\n  grafana_admin_password: {generate: true}\n  grafana_secret_key: {generate: true}\ncomponents:\n  prometheus: {}\n  grafana: {}\n";
+
+    #[test]
+    fn each_reader_gets_its_own_volume_after_the_job() {
+        let d = plan_of(GRAFANA_AND_PROMETHEUS);
+        let grafana = d.service("grafana").unwrap();
+        assert!(grafana.mounts.contains(&Mount {
+            source: MountSource::Volume("grafana_secrets".into()),
+            target: "/run/secrets".into(),
+            read_only: true,
+        }));
+        assert!(
+            grafana
+                .depends_on
+                .iter()
+                .any(|dep| dep.service == INIT_SERVICE
+                    && dep.condition == Condition::CompletedSuccessfully)
+        );
+        // Prometheus reads no secret here: no volume, no dependency.
+        let prometheus = d.service("prometheus").unwrap();
+        assert!(!prometheus.mounts.iter().any(|m| m.target == SECRETS_DIR));
+        assert!(prometheus.depends_on.is_empty());
+        assert!(d.volumes.contains(&"grafana_secrets".to_string()));
+    }
+
+    #[test]
+    fn the_job_runs_as_root_in_a_stack_image_and_installs_for_the_image_user() {
+        let d = plan_of(GRAFANA_AND_PROMETHEUS);
+        let job = d.service(INIT_SERVICE).unwrap();
+        assert!(job.one_shot);
+        assert_eq!(job.user.as_deref(), Some("0"));
+        assert_eq!(job.image, d.service("prometheus").unwrap().image);
+        // Grafana's image runs as 472: the files are installed for 472.
+        let grafana_uid = d.service("grafana").unwrap().uid;
+        assert_eq!(grafana_uid, Kind::Grafana.info().uid);
+        assert_eq!(
+            &job.command[2..],
+            [
+                format!("grafana_secrets:{grafana_uid}:grafana_admin_password"),
+                format!("grafana_secrets:{grafana_uid}:grafana_secret_key"),
+            ]
+        );
+        // Host files in read-only, the volume out writable; nothing else.
+        let mut mounts: Vec<(String, bool)> = job
+            .mounts
+            .iter()
+            .map(|m| (m.target.clone(), m.read_only))
+            .collect();
+        mounts.sort();
+        assert_eq!(
+            mounts,
+            [
+                ("/in/grafana_admin_password".to_string(), true),
+                ("/in/grafana_secret_key".to_string(), true),
+                ("/out/grafana_secrets".to_string(), false),
+            ]
+        );
+        assert!(job.mounts.contains(&Mount {
+            source: MountSource::Generated("secrets/grafana_admin_password".into()),
+            target: "/in/grafana_admin_password".into(),
+            read_only: true,
+        }));
+    }
+
+    #[test]
+    fn without_a_shell_image_the_job_uses_the_prometheus_image() {
+        let d = plan_of(
+            "stackctl: 1\nname: t\ndefaults:\n  image_registry: mirror.local\nsecrets:\n  redis_password: {}\ncomponents:\n  postgres_exporter:\n    host: db\n    password_secret: redis_password\n",
+        );
+        let job = d.service(INIT_SERVICE).unwrap();
+        assert_eq!(
+            job.image,
+            format!(
+                "mirror.local/prom/prometheus:{}",
+                crate::model::catalog::default_version(Kind::Prometheus)
+            )
+        );
+    }
+
+    #[test]
+    fn no_secret_no_job() {
+        let d = plan_of("stackctl: 1\nname: t\ncomponents:\n  node_exporter: {}\n");
+        assert!(d.service(INIT_SERVICE).is_none());
+        assert!(d.volumes.iter().all(|v| !v.ends_with("_secrets")));
+    }
+
+    /// The script really does what the plan says, run by the host's `sh`
+    /// (paths redirected into a temp directory; `chown` to our own uid, the
+    /// one ownership change an unprivileged test may make).
+    #[cfg(unix)]
+    #[test]
+    fn the_script_copies_private_files_and_drops_stale_ones() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("in")).unwrap();
+        std::fs::create_dir_all(root.join("out/v")).unwrap();
+        std::fs::write(root.join("in/pw"), "s3cret").unwrap();
+        std::fs::write(root.join("out/v/stale"), "old").unwrap();
+        let uid = std::fs::metadata(root).unwrap().uid();
+        let script = SCRIPT
+            .replace("/in/", &format!("{}/in/", root.display()))
+            .replace("/out/", &format!("{}/out/", root.display()));
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .arg("secrets-init")
+            .arg(format!("v:{uid}:pw"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let installed = root.join("out/v/pw");
+        assert_eq!(std::fs::read_to_string(&installed).unwrap(), "s3cret");
+        let meta = std::fs::metadata(&installed).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o400);
+        assert_eq!(meta.uid(), uid);
+        assert!(!root.join("out/v/stale").exists());
+        assert!(!root.join("out/v/.pw.tmp").exists());
+    }
+}
