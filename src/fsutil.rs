@@ -1,5 +1,8 @@
 //! File writes that never leave a half-written file: write a temp file in the
 //! same directory, then rename it over the target.
+//!
+//! And bounded reads of input files (`read_regular`): only regular files, never
+//! more than a limit, never blocking on a FIFO.
 
 use anyhow::Context;
 use std::io::Write;
