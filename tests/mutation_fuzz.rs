@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const SEED: u64 = 0x5eed_9_2026;
+const SEED: u64 = 0x0005_eed9_2026;
 const CASES: usize = 2_000;
 /// Far above a debug-build case (tens of milliseconds), far below a hang.
 const CASE_LIMIT: Duration = Duration::from_secs(20);
