@@ -59,6 +59,16 @@ impl ReadError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, ReadError::NotFound { .. })
     }
+
+    /// What is wrong, without the path (for messages that name it already).
+    pub fn reason(&self) -> String {
+        match self {
+            ReadError::NotFound { .. } => "it does not exist".into(),
+            ReadError::NotRegular { kind, .. } => format!("it is {kind}, not a regular file"),
+            ReadError::TooLarge { limit, .. } => format!("it is larger than {limit} bytes"),
+            ReadError::Io { source, .. } => source.to_string(),
+        }
+    }
 }
 
 /// What a non-regular file is, for messages.

@@ -19,7 +19,11 @@ pub fn read_secrets(d: &Deployment, dir: &Path) -> (Secrets, Vec<Problem>) {
                 secrets.insert(name.clone(), value);
             }
             Err(e) => problems.push(Problem::new(
-                format!("secret `{name}`: {e}"),
+                format!(
+                    "secret `{name}`: cannot read `{}`: {}",
+                    dir.join(rel).display(),
+                    e.reason()
+                ),
                 Some("`stackctl render` creates missing secret files; fill in the ones it leaves empty"),
             )),
         }
