@@ -344,7 +344,12 @@ fn queries(stack: &Stack, index: &super::promql::Index<'_>, found: &mut Findings
             for (p, panel) in row.panels.iter().enumerate() {
                 for (q, query) in panel.queries.iter().enumerate() {
                     for (offset, name) in variable_refs(&query.expr) {
-                        if name.starts_with("__") || defined.contains(&name.as_str()) {
+                        // `$1` is a capture group of `label_replace`, not a variable:
+                        // Grafana variable names never start with a digit.
+                        if name.starts_with("__")
+                            || name.starts_with(|c: char| c.is_ascii_digit())
+                            || defined.contains(&name.as_str())
+                        {
                             continue;
                         }
                         let hint = match crate::yaml::de::did_you_mean(&name, &defined) {

@@ -118,6 +118,8 @@ struct Sources<'a> {
     any_target: bool,
     /// User scrape jobs that look like they scrape an exporter themselves.
     user_jobs: Vec<(String, Option<u16>)>,
+    /// blackbox_exporter runs (its probe metrics still need `probes:` jobs).
+    blackbox_runs: bool,
 }
 
 impl Sources<'_> {
@@ -188,6 +190,7 @@ fn sources(stack: &Stack) -> Sources<'_> {
         open_world: !user_jobs.is_empty() || pushes,
         provided,
         user_jobs,
+        blackbox_runs: stack.has(Kind::BlackboxExporter),
     }
 }
 
@@ -214,7 +217,9 @@ fn judge(metric: &str, sources: &Sources<'_>, recorded: &[&str]) -> Option<Diagn
     if sources.recorded.contains(metric) || UNIVERSAL.contains(&metric) {
         return None;
     }
-    if metric.contains(':') {
+    // `level:metric:operations`: a name that starts with `:` has no level and is
+    // not a recording rule (TensorFlow Serving exports `:tensorflow:…` as is).
+    if metric.contains(':') && !metric.starts_with(':') {
         let hint = match crate::yaml::de::did_you_mean(metric, recorded) {
             Some(best) => format!("did you mean `{best}`?"),
             None => {
@@ -232,6 +237,17 @@ fn judge(metric: &str, sources: &Sources<'_>, recorded: &[&str]) -> Option<Diagn
         return (!sources.any_target).then(|| nothing_scrapes(metric));
     }
     if let Some(owner) = exporters().iter().find(|e| e.owns(metric)) {
+        if !sources.provides(owner) && owner.component == "probes" && sources.blackbox_runs {
+            // The exporter runs; what is missing is a probe for it to run.
+            return Some(
+                Diagnostic::warning(format!(
+                    "`{metric}` is recorded by {} probes, and this stack defines no `probes:` job",
+                    owner.name
+                ))
+                .with_hint("add a `probes:` job; blackbox_exporter only answers what Prometheus asks it to probe")
+                .with_code("metric-exporter-missing"),
+            );
+        }
         if !sources.provides(owner) {
             let enable = match owner.component.as_str() {
                 "probes" => "add `probes:` jobs (and `blackbox_exporter: {}` under `components:`)"

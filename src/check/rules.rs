@@ -15,24 +15,43 @@ use crate::yaml::node::{Path, Seg};
 
 pub fn check(stack: &Stack, index: &Index<'_>, found: &mut Findings) {
     let prometheus = stack.version_of(Kind::Prometheus);
-    // Group names are unique in the whole stack. Prometheus only requires it
-    // within a rule file, but the same name in two files is a copy-paste
-    // mistake far more often than a choice, and its UI shows them alike.
-    duplicates(
-        found,
-        "rule group",
-        stack.rules.iter().flat_map(|(file, list)| {
+    // Prometheus requires group names to be unique within a rule file: an
+    // error, at the later occurrence (lists keep document order). The same
+    // name in two files is legal, though often a copy-paste slip: a warning.
+    for (file, list) in &stack.rules {
+        duplicates(
+            found,
+            "rule group",
             list.iter()
                 .enumerate()
-                .map(move |(g, group)| (group.name.as_str(), path!["rules", file, g, "name"]))
-        }),
-    );
+                .map(|(g, group)| (group.name.as_str(), path!["rules", file, g, "name"])),
+        );
+    }
+    let mut first_file: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    for (file, list) in &stack.rules {
+        let mut here = std::collections::BTreeSet::new();
+        for (g, group) in list.iter().enumerate() {
+            if !here.insert(group.name.as_str()) {
+                continue;
+            }
+            match first_file.get(group.name.as_str()) {
+                Some(other) => found.warning(
+                    path!["rules", file, g, "name"],
+                    format!("rule group `{}` is also defined in rule file `{other}`", group.name),
+                    "Prometheus accepts it, but its UI and alerts show the two groups alike; rename one if they differ",
+                ),
+                None => {
+                    first_file.insert(group.name.as_str(), file.as_str());
+                }
+            }
+        }
+    }
     for (file, list) in &stack.rules {
         if !is_file_stem(file) {
             found.error_at_key(
                 path!["rules", file],
                 format!("invalid rule file name `{file}`"),
-                "rule file names are letters, digits, `-`, `_` and `.`; it becomes `prometheus/rules/NAME.yml`",
+                "rule file names are letters, digits, `-`, `_` and `.`, at most 100 characters; it becomes `prometheus/rules/NAME.yml`",
             );
         }
         for (g, group) in list.iter().enumerate() {

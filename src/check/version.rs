@@ -131,11 +131,17 @@ pub fn check(stack: &Stack, index: &Index<'_>, found: &mut Findings) {
             }
         }
         if version.at_least(3, 0, 0) {
-            for (label, value) in &facts.integer_buckets {
+            for (label, value, negated) in &facts.integer_buckets {
                 let (p, o) = at(label);
+                // `le="1"` finds no series once values are floats; `le!="1"` finds all of them.
+                let effect = if *negated {
+                    "silently matches every series"
+                } else {
+                    "silently matches nothing"
+                };
                 found.push(
                     Diagnostic::warning(format!(
-                        "`{label}` matcher with integer value `{value}` silently matches nothing on Prometheus 3"
+                        "`{label}` matcher with integer value `{value}` {effect} on Prometheus 3"
                     ))
                     .with_hint(format!(
                         "Prometheus 3 writes `{label}` values as floats (`1` is stored as `1.0`); match `{label}=\"{}\"` \

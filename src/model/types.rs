@@ -262,10 +262,14 @@ impl<'de> Deserialize<'de> for LabelName {
         if LabelName::is_valid(&text) {
             Ok(LabelName(text))
         } else {
-            let suggestion: String = text
+            let mut suggestion: String = text
                 .chars()
                 .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                 .collect();
+            // `1st` must not be offered as the fix for `1st`.
+            if suggestion.is_empty() || suggestion.starts_with(|c: char| c.is_ascii_digit()) {
+                suggestion.insert(0, '_');
+            }
             Err(invalid(
                 format!("invalid label name `{text}`"),
                 &format!(

@@ -17,8 +17,9 @@ pub struct Facts {
     pub metrics: Vec<String>,
     /// Functions and aggregation operators that are version-dependent, e.g. `limitk`.
     pub functions: Vec<String>,
-    /// `le` or `quantile` matchers comparing with an integer value: (label, value).
-    pub integer_buckets: Vec<(String, String)>,
+    /// `le` or `quantile` matchers comparing with an integer value: (label,
+    /// value, negated: `!=`/`!~`, which then match every series instead of none).
+    pub integer_buckets: Vec<(String, String, bool)>,
     pub labels: LabelsOut,
 }
 
@@ -132,16 +133,18 @@ fn selector(vs: &VectorSelector, facts: &mut Facts) {
                 push_unique(&mut facts.metrics, m.value.clone())
             }
             MatchOp::Equal | MatchOp::NotEqual if is_bucket(&m.name) && is_integer(&m.value) => {
+                let negated = matches!(m.op, MatchOp::NotEqual);
                 facts
                     .integer_buckets
-                    .push((m.name.clone(), m.value.clone()));
+                    .push((m.name.clone(), m.value.clone(), negated));
             }
             MatchOp::Re(_) | MatchOp::NotRe(_)
                 if is_bucket(&m.name) && m.value.split('|').any(|alt| is_integer(alt.trim())) =>
             {
+                let negated = matches!(m.op, MatchOp::NotRe(_));
                 facts
                     .integer_buckets
-                    .push((m.name.clone(), m.value.clone()));
+                    .push((m.name.clone(), m.value.clone(), negated));
             }
             _ => {}
         }
@@ -318,7 +321,10 @@ mod tests {
         );
         assert_eq!(f.metrics, vec!["x_bucket", "y"]);
         assert_eq!(f.functions, vec!["histogram_quantile", "rate", "limitk"]);
-        assert_eq!(f.integer_buckets, vec![("le".to_string(), "1".to_string())]);
+        assert_eq!(
+            f.integer_buckets,
+            vec![("le".to_string(), "1".to_string(), false)]
+        );
         assert!(
             facts("x{le=\"1.0\", quantile=~\"0.5|0.9\"}")
                 .integer_buckets

@@ -80,6 +80,15 @@ pub fn substitute(query: &str) -> Substituted {
             }
         } else {
             match c {
+                // A comment runs to the end of the line; quotes in it open nothing.
+                '#' => {
+                    while i < chars.len() && chars[i] != '\n' {
+                        text.push(chars[i]);
+                        out_len += 1;
+                        i += 1;
+                    }
+                    continue;
+                }
                 '"' | '\'' | '`' => quote = Some(c),
                 '[' if chars.get(i + 1).is_none_or(|n| *n != '[') => bracket += 1,
                 ']' if bracket > 0 => bracket -= 1,
@@ -190,9 +199,52 @@ fn number_expected(chars: &[char], i: usize) -> bool {
         Some('(') => {
             NUMBER_FIRST.contains(&word_before(chars, j - 1))
                 || word_before_is(chars, j - 1, "vector")
+                || aggregation_with_grouping(chars, j - 1)
         }
         _ => false,
     }
+}
+
+/// True when the parenthesis at `open` follows `topk by (…)` (or another
+/// number-first aggregation with `by`/`without`): its first argument is a number.
+fn aggregation_with_grouping(chars: &[char], open: usize) -> bool {
+    let mut j = open;
+    while j > 0 && chars[j - 1].is_whitespace() {
+        j -= 1;
+    }
+    if j == 0 || chars[j - 1] != ')' {
+        return false;
+    }
+    // The parenthesis that opens the label list.
+    let mut depth = 0usize;
+    let mut k = j - 1;
+    loop {
+        match chars[k] {
+            ')' => depth += 1,
+            '(' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        if k == 0 {
+            return false;
+        }
+        k -= 1;
+    }
+    let grouping = word_before(chars, k);
+    if grouping != "by" && grouping != "without" {
+        return false;
+    }
+    // The aggregation before the grouping word.
+    let mut m = k;
+    while m > 0 && chars[m - 1].is_whitespace() {
+        m -= 1;
+    }
+    m = m.saturating_sub(grouping.len());
+    NUMBER_FIRST.contains(&word_before(chars, m))
 }
 
 fn word_before_is(chars: &[char], i: usize, word: &str) -> bool {
@@ -203,6 +255,29 @@ fn word_before_is(chars: &[char], i: usize, word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_comment_does_not_open_a_quote() {
+        let q = "# don't count retries\nsum(rate(x{job=~\"$job\"}[$__rate_interval]))";
+        assert_eq!(
+            substitute(q).text,
+            "# don't count retries\nsum(rate(x{job=~\"job\"}[5m]))"
+        );
+    }
+
+    #[test]
+    fn number_first_aggregation_with_grouping_keeps_a_number() {
+        assert_eq!(
+            substitute("topk by (job) ($k, rate(x[$__rate_interval]))").text,
+            "topk by (job) (1, rate(x[5m]))"
+        );
+        assert_eq!(
+            substitute("quantile without (pod) ($q, x)").text,
+            "quantile without (pod) (1, x)"
+        );
+        // Not after an ordinary aggregation.
+        assert_eq!(substitute("sum by (job) ($m)").text, "sum by (job) (var_m)");
+    }
 
     #[test]
     fn variables_become_valid_promql_in_place() {

@@ -27,6 +27,8 @@ pub struct PromqlError {
 /// Parses `expr` and extracts its facts.
 pub fn analyse(expr: &str) -> Result<Facts, PromqlError> {
     register_legacy_functions();
+    let rewritten = zero_exponents(expr);
+    let expr = rewritten.as_deref().unwrap_or(expr);
     if let Some((text, regexes)) = without_regexes(expr) {
         if let Ok(mut ast) = promql_parser::parser::parse(&text) {
             restore_regexes(&mut ast, &regexes);
@@ -37,6 +39,39 @@ pub fn analyse(expr: &str) -> Result<Facts, PromqlError> {
         Ok(ast) => Ok(facts::extract(&ast)),
         Err(message) => Err(explain(expr, message)),
     }
+}
+
+/// `0e0`, `0e5`, `0E-3` rewritten as `0.0`, `0.0`, `0.00`: the same value and
+/// length (positions stay). promql-parser reads a literal without `.` whose
+/// mantissa is 0 as an integer and fails ("can't be parsed into i64"), where
+/// Prometheus's parser (and promtool) accept it.
+fn zero_exponents(expr: &str) -> Option<String> {
+    if !expr.contains(['e', 'E']) {
+        return None;
+    }
+    let tokens = lexer::lex(expr).ok()?;
+    let mut chars: Vec<char> = Vec::new();
+    for tok in tokens.iter().filter(|t| t.kind == lexer::Tok::Number) {
+        let Some((mantissa, exponent)) = tok.text.split_once(['e', 'E']) else {
+            continue;
+        };
+        let exponent = exponent.trim_start_matches(['+', '-']);
+        if mantissa.is_empty()
+            || !mantissa.chars().all(|c| c == '0')
+            || exponent.is_empty()
+            || !exponent.chars().all(|c| c.is_ascii_digit())
+        {
+            continue;
+        }
+        if chars.is_empty() {
+            chars = expr.chars().collect();
+        }
+        let len = tok.text.chars().count();
+        for (k, slot) in chars[tok.start..tok.start + len].iter_mut().enumerate() {
+            *slot = if k == 1 { '.' } else { '0' };
+        }
+    }
+    (!chars.is_empty()).then(|| chars.into_iter().collect())
 }
 
 /// A regex matcher written as an equality matcher for parsing: label, value,
@@ -89,15 +124,19 @@ fn without_regexes(expr: &str) -> Option<(String, Vec<RegexMatcher>)> {
 
 /// The unquoted value and the compiled matcher of a regex that compiles and
 /// cannot match the empty string, as the parser sees it; `None` otherwise.
-/// Cached per thread.
+///
+/// Judged once per process, not per thread: the parsing threads share one
+/// cache (a per-thread cache compiled each regex once on every thread, and a
+/// second parse compiled it again), and the empty-string test asks the
+/// compiled regex instead of parsing a second selector.
 fn plain_regex(quoted: &str) -> Option<(String, MatchOp)> {
     use promql_parser::parser::Expr;
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
     type Judged = Option<(String, MatchOp)>;
-    thread_local! {
-        static SEEN: std::cell::RefCell<std::collections::HashMap<String, Judged>> =
-            std::cell::RefCell::new(std::collections::HashMap::new());
-    }
-    if let Some(known) = SEEN.with(|s| s.borrow().get(quoted).cloned()) {
+    static SEEN: OnceLock<Mutex<HashMap<String, Judged>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(known) = seen.lock().ok().and_then(|s| s.get(quoted).cloned()) {
         return known;
     }
     let judged = (|| {
@@ -107,15 +146,19 @@ fn plain_regex(quoted: &str) -> Option<(String, MatchOp)> {
         else {
             return None;
         };
-        // …and a selector of only this matcher is not rejected for matching everything.
-        promql_parser::parser::parse(&format!("{{a=~{quoted}}}")).ok()?;
-        vs.matchers
-            .matchers
-            .iter()
-            .find(|m| m.name == "a")
-            .map(|m| (m.value.clone(), m.op.clone()))
+        let matcher = vs.matchers.matchers.iter().find(|m| m.name == "a")?;
+        // …and cannot match the empty string (the parser rejects a selector
+        // of only such matchers, and treats them apart in its checks).
+        if let MatchOp::Re(re) = &matcher.op {
+            if re.is_match("") {
+                return None;
+            }
+        }
+        Some((matcher.value.clone(), matcher.op.clone()))
     })();
-    SEEN.with(|s| s.borrow_mut().insert(quoted.to_string(), judged.clone()));
+    if let Ok(mut s) = seen.lock() {
+        s.insert(quoted.to_string(), judged.clone());
+    }
     judged
 }
 
@@ -253,6 +296,15 @@ pub fn prometheus3_spellings(expr: &str) -> Vec<(usize, &'static str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_mantissa_exponent_literals_parse() {
+        for expr in ["up * 0e0", "up + 0e5", "0E0 < up", "up * 0e-3", "00e1 + up"] {
+            assert!(analyse(expr).is_ok(), "{expr}: {:?}", analyse(expr));
+        }
+        assert_eq!(zero_exponents("up * 0e-3").as_deref(), Some("up * 0.00"));
+        assert_eq!(zero_exponents("up * 1e3"), None);
+    }
 
     #[test]
     fn errors_carry_a_position_and_the_parser_message() {
