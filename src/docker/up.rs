@@ -62,7 +62,7 @@ impl OwnCheck {
 
 /// The command Docker would run for the healthcheck (`CMD-SHELL` runs
 /// through `/bin/sh -c`, as Docker does on Linux).
-fn healthcheck_command(h: &crate::plan::Healthcheck) -> Vec<String> {
+pub fn healthcheck_command(h: &crate::plan::Healthcheck) -> Vec<String> {
     if h.shell {
         vec!["/bin/sh".into(), "-c".into(), h.test.join(" ")]
     } else {
