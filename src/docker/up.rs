@@ -128,6 +128,13 @@ pub async fn up<E: Engine>(
         .map(|s| (s.name.as_str(), spec::container(d, s, &opts.dir, &secrets)))
         .collect();
     let existing = engine.containers(&d.project).await?;
+    // Several networks of the project's name (two `up` at once on API <
+    // 1.44) make the name ambiguous: keep the oldest, and recreate the
+    // containers that never ran, which may sit on one of the others.
+    let networks = engine
+        .networks_named(&spec::network_name(&d.project))
+        .await?;
+    let converge = networks.len() > 1;
     let mut reloads = super::reload::Reloads::load(&opts.dir);
 
     let mut image_ids: BTreeMap<String, Option<String>> = BTreeMap::new();
@@ -146,6 +153,7 @@ pub async fn up<E: Engine>(
         let want = &specs[s.name.as_str()];
         let action = match mine.as_slice() {
             [] => Action::Create,
+            _ if converge && mine.iter().any(|c| c.state == "created") => Action::Recreate(mine),
             [one]
                 if one.name == want.name
                     && (reloads.effective(one) == want.labels.get(spec::STACKCTL_HASH)
@@ -223,11 +231,24 @@ pub async fn up<E: Engine>(
         }
     }
     let network = spec::network_name(&d.project);
-    if !engine.network_exists(&network).await? {
-        engine
+    if networks.is_empty() {
+        match engine
             .create_network(&network, &spec::network_labels(&d.project))
-            .await?;
-        progress.line(&network, "network created");
+            .await
+        {
+            Ok(()) => progress.line(&network, "network created"),
+            // Another run created it meanwhile: use that one.
+            Err(EngineError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for extra in networks.iter().skip(1) {
+        // Containers of a failed run may still hold one; those are recreated.
+        match engine.remove_network(extra).await {
+            Ok(()) => progress.line(&network, "duplicate network removed"),
+            Err(e @ EngineError::Unreachable { .. }) => return Err(e),
+            Err(e) => progress.line(&network, &format!("duplicate network kept: {e}")),
+        }
     }
     for v in &d.volumes {
         let name = spec::volume_name(&d.project, v);
