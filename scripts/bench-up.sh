@@ -134,7 +134,7 @@ all_healthy() {
     ids=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT")
     [ "$(printf '%s\n' "$ids" | grep -c .)" -eq 5 ] || return 1
     # shellcheck disable=SC2086
-    states=$(docker inspect -f '{{.State.Health.Status}}' $ids)
+    states=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' $ids 2>/dev/null) || return 1
     ! printf '%s\n' "$states" | grep -qv '^healthy$'
 }
 
@@ -160,7 +160,7 @@ stackctl_up() { # [floor-file]
     local t0
     t0=$(now)
     [ -z "${1:-}" ] || floor "$t0" "$1" &
-    "$STACKCTL" up --dir "$dir" >/dev/null 2>&1 || { echo "bench-up: stackctl up failed" >&2; exit 1; }
+    "$STACKCTL" up --dir "$dir" >/dev/null 2>"$dir/up.err" || { echo "bench-up: stackctl up failed:" >&2; cat "$dir/up.err" >&2; exit 1; }
     elapsed "$t0"
     all_ready || { echo "bench-up: stackctl up returned before every process answered its readiness URL" >&2; exit 1; }
     wait
