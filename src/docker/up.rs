@@ -364,7 +364,7 @@ fn own_check_report(o: &OwnCheck) -> String {
 /// config files differs; running; and the component reloads on SIGHUP.
 fn reloadable(s: &Service, one: &Existing, want: &ContainerSpec) -> bool {
     let same = |label: &str| {
-        one.labels.get(label).is_some() && one.labels.get(label) == want.labels.get(label)
+        one.labels.contains_key(label) && one.labels.get(label) == want.labels.get(label)
     };
     one.state == "running"
         && super::reload::metric_prefix(s.kind).is_some()
