@@ -200,6 +200,13 @@ pub async fn up<E: Engine>(
         let leaving = planned.contains(c.service.as_str()) || opts.remove_orphans;
         if leaving {
             held.extend(c.ports.iter().map(|p| (p.host_port, p.udp)));
+            // A container in a restart loop publishes its ports only while
+            // its process runs (docker-proxy comes and goes): count the
+            // ports its service publishes too, it is removed before the
+            // new one starts.
+            if let Some(s) = d.service(&c.service).filter(|_| c.state != "running") {
+                held.extend(s.ports.iter().map(|p| (p.host_port, p.udp)));
+            }
         }
     }
     problems.extend(preflight::check_ports(engine, &changing, &held));
