@@ -106,8 +106,21 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
         for c in changes {
             eprintln!("{}: {}", describe(&c.change), c.path);
         }
+        // `stackctl render` refuses to overwrite a hand-edited file: the hint
+        // must name what will actually work.
+        let edited = changes
+            .iter()
+            .filter(|c| matches!(c.change, write::Change::Edited))
+            .count();
+        let hint = if edited > 0 {
+            format!(
+                "{edited} of them edited by hand: put the change into stack.yaml and run `stackctl render --force` (it keeps your version beside it), or `stackctl render --diff` to see what it would change"
+            )
+        } else {
+            "run `stackctl render`".to_string()
+        };
         eprintln!(
-            "{} file(s) differ from what render would write; run `stackctl render`",
+            "{} file(s) differ from what render would write\n  = help: {hint}",
             changes.len()
         );
         return Ok(Exit::Failed);

@@ -322,6 +322,26 @@ impl Engine for BollardEngine {
         }
     }
 
+    async fn networks_named(&self, name: &str) -> Result<Vec<String>> {
+        let filters = HashMap::from([("name".to_string(), vec![name.to_string()])]);
+        let options = bollard::query_parameters::ListNetworksOptionsBuilder::new()
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| self.error(e))?;
+        // The name filter matches substrings; keep exact names only.
+        let mut found: Vec<(String, String)> = list
+            .into_iter()
+            .filter(|n| n.name.as_deref() == Some(name))
+            .filter_map(|n| Some((n.created.unwrap_or_default(), n.id?)))
+            .collect();
+        found.sort();
+        Ok(found.into_iter().map(|(_, id)| id).collect())
+    }
+
     async fn create_network(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
         let request = NetworkCreateRequest {
             name: name.to_string(),

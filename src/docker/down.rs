@@ -35,9 +35,10 @@ pub async fn down<E: Engine>(
         progress.line(&c.service, &format!("removed container `{}`", c.name));
         removed.containers.push(c.name.clone());
     }
+    // By ID: two concurrent creates can leave several networks of the name.
     let network = spec::network_name(project);
-    if engine.network_exists(&network).await? {
-        engine.remove_network(&network).await?;
+    for id in engine.networks_named(&network).await? {
+        engine.remove_network(&id).await?;
         progress.line(&network, "network removed");
         removed.network = true;
     }

@@ -118,6 +118,10 @@ pub trait Engine {
     /// Every container (running or not) labelled with the project.
     async fn containers(&self, project: &str) -> Result<Vec<Existing>>;
     async fn network_exists(&self, name: &str) -> Result<bool>;
+    /// IDs of every network named exactly `name`, oldest first. The engine
+    /// allows several (two concurrent creates on API < 1.44); each is then
+    /// ambiguous by name and must be handled by ID.
+    async fn networks_named(&self, name: &str) -> Result<Vec<String>>;
     async fn create_network(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()>;
     async fn remove_network(&self, name: &str) -> Result<()>;
     async fn volume_exists(&self, name: &str) -> Result<bool>;

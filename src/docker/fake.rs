@@ -60,6 +60,8 @@ pub struct World {
     pub unreachable: bool,
     /// Ready endpoints answer (`http_ok`).
     pub http_down: bool,
+    /// Extra networks sharing a name (ID → name), as two concurrent creates leave.
+    pub duplicate_networks: BTreeMap<String, String>,
     /// A SIGHUP reload is rejected (the reload metric says 0).
     pub reload_fails: bool,
     /// Time of the last signal, for the reload metrics.
@@ -183,7 +185,32 @@ impl Engine for Fake {
 
     async fn network_exists(&self, name: &str) -> Result<bool> {
         self.check()?;
-        Ok(self.world.borrow().networks.contains_key(name))
+        let w = self.world.borrow();
+        // The real engine cannot inspect an ambiguous name.
+        if w.duplicate_networks.values().any(|n| n == name) {
+            return Err(EngineError::Api(format!(
+                "network {name} is ambiguous (2 matches found based on name)"
+            )));
+        }
+        Ok(w.networks.contains_key(name))
+    }
+
+    async fn networks_named(&self, name: &str) -> Result<Vec<String>> {
+        self.check()?;
+        let w = self.world.borrow();
+        let mut ids: Vec<String> = w
+            .networks
+            .contains_key(name)
+            .then(|| name.to_string())
+            .into_iter()
+            .collect();
+        ids.extend(
+            w.duplicate_networks
+                .iter()
+                .filter(|(_, n)| n.as_str() == name)
+                .map(|(id, _)| id.clone()),
+        );
+        Ok(ids)
     }
 
     async fn create_network(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
@@ -199,7 +226,10 @@ impl Engine for Fake {
     async fn remove_network(&self, name: &str) -> Result<()> {
         self.check()?;
         self.record(format!("remove network {name}"));
-        self.world.borrow_mut().networks.remove(name);
+        let mut w = self.world.borrow_mut();
+        if w.duplicate_networks.remove(name).is_none() {
+            w.networks.remove(name);
+        }
         Ok(())
     }
 

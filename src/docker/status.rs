@@ -40,11 +40,26 @@ pub async fn status<E: Engine>(
     let mut rows = Vec::new();
     for s in &d.services {
         let row = match containers.iter().find(|c| c.service == s.name) {
-            Some(c) => Row {
-                // A container reloaded in place runs the config of its reload.
-                outdated: hashes.get(&s.name) != reloads.effective(c),
-                ..row(c, true)
-            },
+            Some(c) => {
+                let mut r = Row {
+                    // A container reloaded in place runs the config of its reload.
+                    outdated: hashes.get(&s.name) != reloads.effective(c),
+                    ..row(c, true)
+                };
+                // Docker's first check comes one interval after start; until
+                // then, the same command run now says what it would say.
+                if r.health == "starting" && c.state == "running" {
+                    if let Some(h) = &s.healthcheck {
+                        let timeout = std::time::Duration::from_secs(u64::from(h.timeout_s.max(1)));
+                        let cmd = super::up::healthcheck_command(h);
+                        if matches!(engine.exec(&c.id, &cmd, timeout).await, Ok(e) if e.exit_code == Some(0))
+                        {
+                            r.health = "healthy".into();
+                        }
+                    }
+                }
+                r
+            }
             None => Row {
                 service: s.name.clone(),
                 state: "not created".into(),

@@ -1094,3 +1094,53 @@ fn a_missing_builtin_host_mount_gets_a_hint_that_can_be_followed() {
     );
     assert!(!hint.contains("remove the volume"), "{hint}");
 }
+
+#[test]
+fn up_and_down_converge_from_duplicate_networks_and_created_containers() {
+    let s = stack();
+    let engine = Fake::with_images(&IMAGES);
+    summary(run_up(&engine, &s.d, &options(&s)).0);
+    // What two concurrent runs leave: a second network of the same name, and
+    // a container created but never started.
+    {
+        let mut w = engine.world.borrow_mut();
+        w.duplicate_networks
+            .insert("net-dup-id".into(), "demo_default".into());
+        let c = w
+            .containers
+            .values_mut()
+            .find(|c| c.service() == "alertmanager")
+            .unwrap();
+        c.state = "created".into();
+    }
+    let before = engine.ids();
+    engine.clear_calls();
+    let sum = summary(run_up(&engine, &s.d, &options(&s)).0);
+    assert_eq!(sum.recreated, names(&["alertmanager"]));
+    assert!(engine.world.borrow().duplicate_networks.is_empty());
+    assert!(
+        engine
+            .calls()
+            .contains(&"remove network net-dup-id".to_string()),
+        "{:?}",
+        engine.calls()
+    );
+    assert_ne!(engine.ids()["alertmanager"], before["alertmanager"]);
+
+    // And down, with duplicates again, removes every one of them by ID.
+    engine
+        .world
+        .borrow_mut()
+        .duplicate_networks
+        .insert("net-dup-2".into(), "demo_default".into());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let removed = rt
+        .block_on(down(&engine, "demo", &[], false, &mut Recorder::default()))
+        .unwrap();
+    assert!(removed.network);
+    let w = engine.world.borrow();
+    assert!(w.duplicate_networks.is_empty() && w.networks.is_empty());
+}

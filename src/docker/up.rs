@@ -62,7 +62,7 @@ impl OwnCheck {
 
 /// The command Docker would run for the healthcheck (`CMD-SHELL` runs
 /// through `/bin/sh -c`, as Docker does on Linux).
-fn healthcheck_command(h: &crate::plan::Healthcheck) -> Vec<String> {
+pub fn healthcheck_command(h: &crate::plan::Healthcheck) -> Vec<String> {
     if h.shell {
         vec!["/bin/sh".into(), "-c".into(), h.test.join(" ")]
     } else {
@@ -128,6 +128,13 @@ pub async fn up<E: Engine>(
         .map(|s| (s.name.as_str(), spec::container(d, s, &opts.dir, &secrets)))
         .collect();
     let existing = engine.containers(&d.project).await?;
+    // Several networks of the project's name (two `up` at once on API <
+    // 1.44) make the name ambiguous: keep the oldest, and recreate the
+    // containers that never ran, which may sit on one of the others.
+    let networks = engine
+        .networks_named(&spec::network_name(&d.project))
+        .await?;
+    let converge = networks.len() > 1;
     let mut reloads = super::reload::Reloads::load(&opts.dir);
 
     let mut image_ids: BTreeMap<String, Option<String>> = BTreeMap::new();
@@ -146,6 +153,7 @@ pub async fn up<E: Engine>(
         let want = &specs[s.name.as_str()];
         let action = match mine.as_slice() {
             [] => Action::Create,
+            _ if converge && mine.iter().any(|c| c.state == "created") => Action::Recreate(mine),
             [one]
                 if one.name == want.name
                     && (reloads.effective(one) == want.labels.get(spec::STACKCTL_HASH)
@@ -192,6 +200,13 @@ pub async fn up<E: Engine>(
         let leaving = planned.contains(c.service.as_str()) || opts.remove_orphans;
         if leaving {
             held.extend(c.ports.iter().map(|p| (p.host_port, p.udp)));
+            // A container in a restart loop publishes its ports only while
+            // its process runs (docker-proxy comes and goes): count the
+            // ports its service publishes too, it is removed before the
+            // new one starts.
+            if let Some(s) = d.service(&c.service).filter(|_| c.state != "running") {
+                held.extend(s.ports.iter().map(|p| (p.host_port, p.udp)));
+            }
         }
     }
     problems.extend(preflight::check_ports(engine, &changing, &held));
@@ -223,11 +238,24 @@ pub async fn up<E: Engine>(
         }
     }
     let network = spec::network_name(&d.project);
-    if !engine.network_exists(&network).await? {
-        engine
+    if networks.is_empty() {
+        match engine
             .create_network(&network, &spec::network_labels(&d.project))
-            .await?;
-        progress.line(&network, "network created");
+            .await
+        {
+            Ok(()) => progress.line(&network, "network created"),
+            // Another run created it meanwhile: use that one.
+            Err(EngineError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for extra in networks.iter().skip(1) {
+        // Containers of a failed run may still hold one; those are recreated.
+        match engine.remove_network(extra).await {
+            Ok(()) => progress.line(&network, "duplicate network removed"),
+            Err(e @ EngineError::Unreachable { .. }) => return Err(e),
+            Err(e) => progress.line(&network, &format!("duplicate network kept: {e}")),
+        }
     }
     for v in &d.volumes {
         let name = spec::volume_name(&d.project, v);
@@ -343,7 +371,7 @@ fn own_check_report(o: &OwnCheck) -> String {
 /// config files differs; running; and the component reloads on SIGHUP.
 fn reloadable(s: &Service, one: &Existing, want: &ContainerSpec) -> bool {
     let same = |label: &str| {
-        one.labels.get(label).is_some() && one.labels.get(label) == want.labels.get(label)
+        one.labels.contains_key(label) && one.labels.get(label) == want.labels.get(label)
     };
     one.state == "running"
         && super::reload::metric_prefix(s.kind).is_some()
