@@ -631,17 +631,24 @@ fn verify_names_a_secret_the_process_cannot_read_and_a_server_stopped_mid_wait()
     let p = Project::new("truth");
     five_up(&p, images);
     let alertmanager = format!("{}-alertmanager-1", p.name);
-    // What Compose with a 0600 host file amounts to: the file is there, the
-    // process user (nobody) cannot read it.
+    // What a 0600 root-owned secret amounts to: the file is there, the
+    // process user (nobody) cannot read it. The service mounts its secrets
+    // volume read-only, so the mode is changed through a one-off container of
+    // the same image with the volume writable.
+    let image = docker(&["inspect", "-f", "{{.Config.Image}}", &alertmanager]);
     assert!(docker_ok(&[
-        "exec",
+        "run",
+        "--rm",
         "-u",
         "0",
-        &alertmanager,
+        "--entrypoint",
         "/bin/busybox",
+        "-v",
+        &format!("{}_alertmanager_secrets:/s", p.name),
+        image.trim(),
         "chmod",
         "000",
-        "/run/secrets/smtp_password"
+        "/s/smtp_password"
     ]));
     let (code, out, err) = p.stackctl(&["verify", "--only", "alertmanager", "--format", "json"]);
     assert_eq!(code, 1, "{out}\n{err}");
