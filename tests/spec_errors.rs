@@ -112,7 +112,7 @@ fn duplicate_rule_group() {
     assert_rejected(
         "duplicate-rule-group.yaml",
         &[
-            "stack.yaml:25:13: error: duplicate rule group `api.alerts` | `api.alerts` is already defined at `rules.alerts[0].name`; names must be unique",
+            "stack.yaml:24:13: error: duplicate rule group `api.alerts` | `api.alerts` is already defined at `rules.alerts[0].name`; names must be unique",
         ],
     );
 }

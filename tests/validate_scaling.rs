@@ -108,7 +108,10 @@ fn loading_and_reporting_grow_linearly_with_findings() {
     };
     let (r1, text1) = best(|| render(&loaded1));
     let (r8, text8) = best(|| render(&loaded8));
-    assert!(text8.len() >= 7 * text1.len(), "the text grows with the findings");
+    assert!(
+        text8.len() >= 7 * text1.len(),
+        "the text grows with the findings"
+    );
     assert_linear("text rendering", r1, r8, 24.0);
     let json = |l: &stackctl::load::Loaded| stackctl::diag::to_json(&l.diagnostics, "stack.yaml");
     let (j1, _) = best(|| json(&loaded1));

@@ -241,7 +241,7 @@ impl<'a> LineIndex<'a> {
     }
 
     /// The text from line `line` (1-based) to the end.
-    fn from_line(&self, line: usize) -> &'a str {
+    fn rest_from(&self, line: usize) -> &'a str {
         match line.checked_sub(1).and_then(|i| self.starts.get(i)) {
             Some(&start) => &self.text[start..],
             None => "",
@@ -266,7 +266,7 @@ pub fn scalar_pos(
     let first_line = region.start.line.max(1);
     // Raw characters from the scalar's start, with their positions.
     let mut raw = index
-        .from_line(first_line)
+        .rest_from(first_line)
         .lines()
         .enumerate()
         .flat_map(|(i, line)| {
