@@ -764,6 +764,7 @@ fn every_preflight_problem_is_reported_in_one_run() {
     }
     assert_eq!(p.count(), 0, "{err}");
     drop(taken);
+}
 
 /// What each container of the project was created with, the parts that make
 /// it the same container whoever created it: image, user, entrypoint,
