@@ -274,14 +274,14 @@ fn a_changed_rule_reloads_prometheus_in_place_and_a_rerun_keeps_it() {
     // The reload is remembered: the next up changes nothing, status agrees.
     engine.clear_calls();
     let sum = summary(run_up(&engine, &changed, &options(&s)).0);
-    assert_eq!(sum.unchanged.len(), 3, "{sum:?}");
+    assert_eq!(sum.unchanged.len(), 4, "{sum:?}");
     assert_eq!(engine.calls(), Vec::<String>::new());
 }
 
 #[test]
 fn a_rejected_reload_falls_back_to_recreating_only_prometheus() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     summary(run_up(&engine, &s.d, &options(&s)).0);
     let before = engine.ids();
     engine.clear_calls();
@@ -961,7 +961,7 @@ fn several_missing_images_are_listed_in_one_problem() {
 #[test]
 fn own_healthcheck_runs_make_a_service_healthy_before_dockers_first_check() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     for service in ["prometheus", "alertmanager", "node-exporter"] {
         // Docker never gets round to its first check (10 s after start);
         // the healthcheck command run through exec passes on its third run.
@@ -980,7 +980,7 @@ fn own_healthcheck_runs_make_a_service_healthy_before_dockers_first_check() {
         ..options(&s)
     };
     let (outcome, lines) = run_up(&engine, &s.d, &opts);
-    assert_eq!(summary(outcome).created.len(), 3, "{lines:?}");
+    assert_eq!(summary(outcome).created.len(), 4, "{lines:?}");
     let probes = engine.world.borrow().probes.clone();
     for service in ["prometheus", "alertmanager", "node-exporter"] {
         let runs = probes
@@ -1000,7 +1000,7 @@ fn own_healthcheck_runs_make_a_service_healthy_before_dockers_first_check() {
 #[test]
 fn a_timeout_before_dockers_first_check_says_what_stackctl_saw() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     engine.behave(
         "alertmanager",
         Behaviour {
@@ -1098,7 +1098,7 @@ fn a_missing_builtin_host_mount_gets_a_hint_that_can_be_followed() {
 #[test]
 fn up_and_down_converge_from_duplicate_networks_and_created_containers() {
     let s = stack();
-    let engine = Fake::with_images(&IMAGES);
+    let engine = fake(&IMAGES);
     summary(run_up(&engine, &s.d, &options(&s)).0);
     // What two concurrent runs leave: a second network of the same name, and
     // a container created but never started.
