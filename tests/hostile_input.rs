@@ -379,7 +379,7 @@ fn a_duration_beyond_go_time_duration_is_refused() {
 fn an_oversized_spec_is_reported_at_the_file_without_a_bogus_position() {
     let mut spec = String::from("stackctl: 1\nname: big\n");
     let line = format!("# {}\n", "x".repeat(1000));
-    while spec.len() <= 33 * 1024 * 1024 {
+    while spec.len() <= 129 * 1024 * 1024 {
         spec.push_str(&line);
     }
     let dir = common::spec_dir(&spec);

@@ -483,9 +483,18 @@ fn redis_exporter_reads_its_password_from_a_secret_file() {
         command.contains(&"--redis.password-file=/run/secrets/redis_password"),
         "{command:?}"
     );
+    // The secret reaches the exporter through its secrets volume, filled by
+    // the `secrets-init` job.
     assert!(
-        service["secrets"].to_string().contains("redis_password"),
+        service["volumes"]
+            .to_string()
+            .contains("redis_exporter_secrets:/run/secrets:ro"),
         "{service}"
+    );
+    let init = &doc["services"]["secrets-init"];
+    assert!(
+        init["command"].to_string().contains("redis_password"),
+        "{init}"
     );
     assert!(!compose.contains("s3cret"));
     // The pinned exporter's flag and file format, checked on the real binary.

@@ -45,6 +45,12 @@ pub fn check(stack: &Stack, found: &mut Findings) {
                     format!("invalid volume name `{}`", v.source.escape_debug()),
                     "a named volume is letters, digits, `_`, `.` and `-`; a host directory starts with `/`, one in the stack directory with `./`",
                 );
+            } else if is_reserved_volume(&v.source) {
+                found.error(
+                    at("source"),
+                    format!("volume name `{}` is reserved", v.source),
+                    RESERVED_HINT,
+                );
             }
             if let Some(problem) = path_problem(&v.target) {
                 found.error(
@@ -59,6 +65,18 @@ pub fn check(stack: &Stack, found: &mut Findings) {
                     "write the path inside the container without `..`",
                 );
             }
+        }
+    }
+    for kind in crate::model::catalog::ALL {
+        let Some(common) = stack.components.common(kind) else {
+            continue;
+        };
+        if let Some(name) = common.data_volume.filter(|n| is_reserved_volume(n)) {
+            found.error(
+                path!["components", kind.key(), "data_volume"],
+                format!("volume name `{name}` is reserved"),
+                RESERVED_HINT,
+            );
         }
     }
     for (i, source) in stack.logs.sources.iter().enumerate() {
@@ -98,6 +116,14 @@ fn path_problem(text: &str) -> Option<&'static str> {
         None
     }
 }
+
+/// `<service>_secrets` volumes belong to the `secrets-init` job, which empties
+/// them before it installs the secrets: a user's data there would be lost.
+fn is_reserved_volume(name: &str) -> bool {
+    name.ends_with("_secrets")
+}
+
+const RESERVED_HINT: &str = "names ending in `_secrets` hold the secrets `secrets-init` installs for each service (and are emptied on every run); choose another name";
 
 /// Docker's rule for volume names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
 fn is_volume_name(name: &str) -> bool {

@@ -170,7 +170,7 @@ fn secret_results(
                     Access::Unreadable => (
                         verify::Status::Fail,
                         format!(
-                            "the process user cannot read {file} (permission denied)\n  = help: `stackctl up` copies secrets in for the image's user; with `docker compose` make `secrets/{}` readable for it (see docs/up.md, \"Secrets\")",
+                            "the process user cannot read {file} (permission denied)\n  = help: the `secrets-init` job installs `secrets/{}` for the image's user: re-run `stackctl up` or `docker compose up -d` (see docs/up.md, \"Secrets\")",
                             a.secret
                         ),
                     ),

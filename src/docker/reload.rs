@@ -49,7 +49,8 @@ fn file(dir: &Path) -> PathBuf {
 impl Reloads {
     /// Missing or unreadable: no reloads known (containers then go by label).
     pub fn load(dir: &Path) -> Reloads {
-        std::fs::read(file(dir))
+        // Bounded and regular-only: a FIFO planted here must not hang `up`.
+        crate::fsutil::read_regular(&file(dir), 1024 * 1024)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .map(Reloads)
@@ -60,15 +61,13 @@ impl Reloads {
     /// `.stackctl` (nothing outside the stack directory is written).
     pub fn save(&mut self, dir: &Path, existing: &[String]) -> anyhow::Result<()> {
         self.0.retain(|id, _| existing.contains(id));
-        let parent = dir.join(".stackctl");
-        if std::fs::symlink_metadata(&parent).is_ok_and(|m| m.file_type().is_symlink()) {
-            anyhow::bail!(
-                "`{}` is a symlink; not writing through it",
-                parent.display()
-            );
-        }
         let text = serde_json::to_vec_pretty(&self.0)?;
-        crate::fsutil::write_atomic(&file(dir), &text, 0o644)
+        // Resolved inside the stack directory one component at a time, as
+        // render writes: a `.stackctl` link leading out is refused.
+        let stack = crate::render::write::atomic::StackDir::open(dir)?;
+        let path = stack.prepare(".stackctl/reloads.json", 0o755)?;
+        crate::render::write::atomic::replace(&path, &text, 0o644)?;
+        Ok(())
     }
 
     /// The hash a container's config is at: its reload, else its label.

@@ -1,8 +1,9 @@
 //! Can each service's process read its secrets? `verify` asks the running
 //! containers through the exec API: the file `/run/secrets/NAME` must be
-//! readable by the user the container runs as, and not empty. A stack started
-//! with `docker compose up -d` and 0600 secret files passes every HTTP check
-//! while Alertmanager cannot read its SMTP password; only this sees it.
+//! readable by the user the container runs as, and not empty. A service whose
+//! secret its user cannot read (a volume filled by hand, a changed image user)
+//! passes every HTTP check while, say, Alertmanager cannot read its SMTP
+//! password; only this sees it.
 
 use super::engine::{Engine, EngineError};
 use crate::plan::Deployment;
@@ -56,7 +57,12 @@ pub async fn check<E: Engine>(
     let containers = engine.containers(&d.project).await?;
     let mut out = Vec::new();
     for s in &d.services {
-        if s.secrets.is_empty() || (!services.is_empty() && !services.contains(&s.name.as_str())) {
+        // One-shot jobs (secrets-init, the Elastic setup) have exited by the
+        // time anyone verifies; their readers are the long-running services.
+        if s.one_shot
+            || s.secrets.is_empty()
+            || (!services.is_empty() && !services.contains(&s.name.as_str()))
+        {
             continue;
         }
         let running = containers
