@@ -3,7 +3,8 @@
 //! ("Corrected rules") fire and stay silent on series named and labelled as
 //! the pinned exporters export them (`promtool test rules`, both
 //! generations); the guide's inhibit rule mutes the warning of a critical
-//! alert in a real Alertmanager (alerts posted and read back with amtool);
+//! alert in a real Alertmanager, 0.33 and 0.25 (alerts posted and read back
+//! with amtool);
 //! remote write keeps the recording rules; Jaeger's thrift-HTTP port is
 //! published on loopback (Compose v2 reads the ports back); and on
 //! Kubernetes the anomaly-detection monitors look in the application's
@@ -126,25 +127,64 @@ fn states_after_posting(amtool: &Path, url: &str, alerts: &[&[&str]]) -> Vec<(St
     states
 }
 
+/// The pynomaly profile rendered with Alertmanager pinned to `version`
+/// (edited through the model, as tests/render_conformance.rs does).
+fn rendered_with_alertmanager(version: &str) -> tempfile::TempDir {
+    let profile = stackctl::profiles::find("pynomaly").expect("pynomaly profile");
+    let loaded = stackctl::load::load_text("stack.yaml", profile.text.to_string());
+    let mut stack = loaded.stack.expect("profile loads");
+    stack
+        .components
+        .alertmanager
+        .as_mut()
+        .expect("alertmanager")
+        .version = Some(stackctl::model::types::Version::parse(version).expect("version"));
+    let dir = common::spec_dir(&stackctl::yaml::emit::to_yaml(
+        &serde_json::to_value(&stack).expect("model serialises"),
+    ));
+    let (code, _, err) = run(&["render", "--dir", path_str(dir.path())]);
+    assert_eq!(code, 0, "render pynomaly (Alertmanager {version}): {err}");
+    dir
+}
+
 #[test]
 fn pynomaly_inhibit_rule_mutes_the_warning_of_a_critical_alert() {
     let why = "the pynomaly inhibit rule in a real Alertmanager";
-    let Some(alertmanager) = require_consumer(Generation::Current, "alertmanager", why) else {
-        return;
-    };
-    let Some(amtool) = require_consumer(Generation::Current, "amtool", why) else {
-        return;
-    };
-    let dir = rendered("pynomaly");
+    // Today's Alertmanager (0.33) at the profile's version; Debian stable's
+    // (0.25, with its amtool) on a spec pinned to 0.25.
+    let generations = [
+        (Generation::Current, "alertmanager", None),
+        (
+            Generation::Bookworm,
+            "prometheus-alertmanager",
+            Some("v0.25.0"),
+        ),
+    ];
+    for (generation, binary, pin) in generations {
+        let Some(alertmanager) = require_consumer(generation, binary, why) else {
+            continue;
+        };
+        let Some(amtool) = require_consumer(generation, "amtool", why) else {
+            continue;
+        };
+        let dir = match pin {
+            Some(version) => rendered_with_alertmanager(version),
+            None => rendered("pynomaly"),
+        };
+        inhibit_case(&alertmanager, &amtool, dir.path(), generation);
+    }
+}
+
+fn inhibit_case(alertmanager: &Path, amtool: &Path, dir: &Path, generation: Generation) {
     let run_dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let am = Proc::start(
         "alertmanager",
-        &alertmanager,
+        alertmanager,
         &[
             format!(
                 "--config.file={}",
-                dir.path().join("alertmanager/alertmanager.yml").display()
+                dir.join("alertmanager/alertmanager.yml").display()
             ),
             format!("--storage.path={}", run_dir.path().join("data").display()),
             format!("--web.listen-address=127.0.0.1:{port}"),
@@ -157,7 +197,7 @@ fn pynomaly_inhibit_rule_mutes_the_warning_of_a_critical_alert() {
     // The guide's rule compares `alertname`: it can only mute an alert whose
     // name also exists at critical. Take those names from the rendered rules.
     let rules = yaml(
-        &std::fs::read_to_string(dir.path().join("prometheus/rules/alert_rules.yml"))
+        &std::fs::read_to_string(dir.join("prometheus/rules/alert_rules.yml"))
             .expect("alert rules"),
     );
     let mut by_name: std::collections::BTreeMap<String, Vec<String>> = Default::default();
@@ -188,7 +228,7 @@ fn pynomaly_inhibit_rule_mutes_the_warning_of_a_critical_alert() {
     // the external label `cluster`; HighCPUUsage (`avg` over everything) has
     // no `job`, and another name: it stays active.
     let states = states_after_posting(
-        &amtool,
+        amtool,
         &url,
         &[
             &[
@@ -218,7 +258,13 @@ fn pynomaly_inhibit_rule_mutes_the_warning_of_a_critical_alert() {
     .iter()
     .map(|(a, s)| (a.to_string(), s.to_string()))
     .collect();
-    assert_eq!(states, expected, "alertmanager log:\n{}", am.log());
+    assert_eq!(
+        states,
+        expected,
+        "{}: alertmanager log:\n{}",
+        generation.label(),
+        am.log()
+    );
 }
 
 /// A YAML document read by an independent YAML 1.2 parser (saphyr), as
