@@ -106,7 +106,7 @@ fn an_empty_notifier_secret_warns_once_per_receiver_and_up_goes_on() {
     let dir = common::spec_dir(EMPTY_SLACK);
     let (code, _, err) = common::run(&["render", "--dir", path_str(dir.path())]);
     assert_eq!(code, 0, "{err}");
-    // Render creates the placeholder and only warns about it.
+    // Render creates the placeholder and only notes it.
     assert_eq!(
         std::fs::read(dir.path().join("secrets/slack_webhook_url")).unwrap(),
         b""
@@ -122,6 +122,36 @@ fn an_empty_notifier_secret_warns_once_per_receiver_and_up_goes_on() {
         assert_eq!(err.matches(&line).count(), 1, "{receiver} once: {err}");
     }
     assert!(!err.contains("error: secret"), "{err}");
+}
+
+/// A credential that is not a notifier's: validate and render only note it
+/// (so `--deny-warnings` passes on a fresh init), `up` warns about it once.
+#[test]
+fn an_empty_exporter_password_is_a_note_for_validate_and_a_warning_for_up() {
+    let dir = common::spec_dir(
+        "stackctl: 1\nname: pg\nsecrets:\n  pg_password: {}\ncomponents:\n  prometheus:\n    version: v3.14.0\n  postgres_exporter:\n    version: v0.20.1\n    host: db\n    database: app\n    user: app\n    password_secret: pg_password\n",
+    );
+    let (code, _, err) =
+        common::run(&["validate", "--deny-warnings", "--dir", path_str(dir.path())]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("info: secret `pg_password`: file `secrets/pg_password` does not exist"),
+        "{err}"
+    );
+    let (code, err) = up_without_engine(dir.path(), &[]);
+    assert_eq!(code, 2, "{err}");
+    let line = "warning: secret `pg_password` is not filled in (`secrets/pg_password`)";
+    assert_eq!(err.matches(line).count(), 1, "{err}");
+    let (code, err) = up_without_engine(dir.path(), &["--strict-credentials"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("error: secret `pg_password` is empty"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(line),
+        "strict: the error replaces the warning: {err}"
+    );
 }
 
 #[test]

@@ -97,15 +97,15 @@ fn what_cannot_be_mapped_is_reported_where_the_spec_says_it() {
     for (at, message) in [
         (
             position(t, "network:", "[shopnet]"),
-            "warning: `network.attach` (shopnet) has no Kubernetes equivalent",
+            "info: `network.attach` (shopnet) has no Kubernetes equivalent",
         ),
         (
             position(t, "external_hosts:", "10.0.0.5"),
-            "warning: external host `api` is not mapped",
+            "info: external host `api` is not mapped",
         ),
         (
             position(t, "ports:", "web: 19090"),
-            "warning: `components.prometheus.ports` has no Kubernetes equivalent",
+            "info: `components.prometheus.ports` has no Kubernetes equivalent",
         ),
         (
             position(t, "volumes:", "source: /srv"),
@@ -113,11 +113,11 @@ fn what_cannot_be_mapped_is_reported_where_the_spec_says_it() {
         ),
         (
             position(t, "  cadvisor:", "cadvisor:"),
-            "warning: `cadvisor` is not deployed by the Kubernetes target",
+            "info: `cadvisor` is not deployed by the Kubernetes target",
         ),
         (
             position(t, "  loki:", "loki:"),
-            "warning: `loki` is not deployed by the Kubernetes target",
+            "info: `loki` is not deployed by the Kubernetes target",
         ),
         (
             position(t, "- name: shop-api", "name: shop-api"),
@@ -141,7 +141,7 @@ fn what_cannot_be_mapped_is_reported_where_the_spec_says_it() {
         ),
         (
             position(t, "sources:", "name: containers"),
-            "warning: log source `containers` is not mapped",
+            "info: log source `containers` is not mapped",
         ),
     ] {
         let line = format!("{at}: {message}");

@@ -1,5 +1,14 @@
 //! Checks that read the stack directory: secret files exist (and whether they
 //! are empty), dashboard JSON files exist and parse.
+//!
+//! A credential the user fills in (a notifier's password or URL, an
+//! exporter's or remote write's password) is empty right after `init` and
+//! missing in a CI clone without `secrets/`. That is not a mistake in the
+//! spec, so `validate` and `render` report it as a note; it matters when the
+//! stack runs, where `up` warns (once per receiver, once per other secret)
+//! and `verify` fails "cannot deliver". `up --strict-credentials` makes each
+//! an error. A generated secret emptied by hand is a warning everywhere: it
+//! would start Grafana or Elasticsearch with an empty password.
 
 use crate::diag::Diagnostic;
 use crate::model::Stack;
@@ -15,8 +24,14 @@ pub fn secret_file(stack: &Stack, name: &str) -> String {
         .unwrap_or_else(|| format!("secrets/{name}"))
 }
 
-/// `strict`: an empty notifier credential is an error (for `up`), else a warning.
+/// `strict`: an empty or missing credential in use is an error (for
+/// `up --strict-credentials`), else a note.
 pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
+    let unfilled: fn(String) -> Diagnostic = if strict {
+        Diagnostic::error
+    } else {
+        Diagnostic::info
+    };
     let mut out = Vec::new();
     let used: std::collections::BTreeSet<String> = super::secrets::references(stack)
         .into_iter()
@@ -50,30 +65,30 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
                 .at_key(path!["secrets", name]),
             ),
             Err(true) => {
-                let d = if strict {
-                    Diagnostic::error
-                } else {
-                    Diagnostic::warning
-                };
                 out.push(
-                    d(format!("secret `{name}`: file `{rel}` does not exist"))
+                    unfilled(format!("secret `{name}`: file `{rel}` does not exist"))
                         .with_hint(format!(
-                            "put the value in `{rel}`; `stackctl render` would create it empty, and what uses it fails until it is filled"
+                            "put the value in `{rel}` before `stackctl up`; `stackctl render` creates it empty, and what uses it fails until it is filled"
                         ))
                         .with_code("secret-file")
                         .at_key(path!["secrets", name]),
                 )
             }
             Ok(value) if value.is_empty() && used.contains(name) => {
-                let d = if strict {
-                    Diagnostic::error
+                let (d, hint): (fn(String) -> Diagnostic, _) = if generated {
+                    (
+                        if strict {
+                            Diagnostic::error
+                        } else {
+                            Diagnostic::warning
+                        },
+                        "delete the empty file and `stackctl render` generates a new value",
+                    )
                 } else {
-                    Diagnostic::warning
-                };
-                let hint = if stack.secrets[name].generate == Some(true) {
-                    "delete the empty file and `stackctl render` generates a new value"
-                } else {
-                    "put the credential in the file; whatever uses it fails until then"
+                    (
+                        unfilled,
+                        "put the credential in the file before `stackctl up`; whatever uses it fails until then",
+                    )
                 };
                 out.push(
                     d(format!("secret `{name}` is empty (`{rel}`)"))
@@ -111,4 +126,26 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// The secrets in use that the user fills in (not generated) whose file is
+/// missing or empty, as (name, file relative to the stack directory).
+pub fn unfilled(stack: &Stack, dir: &Path) -> Vec<(String, String)> {
+    let used: std::collections::BTreeSet<String> = super::secrets::references(stack)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    stack
+        .secrets
+        .iter()
+        .filter(|(name, s)| used.contains(*name) && s.generate != Some(true))
+        .filter_map(|(name, _)| {
+            let rel = secret_file(stack, name);
+            let empty =
+                crate::fsutil::read_regular(&dir.join(&rel), crate::fsutil::MAX_SECRET_BYTES)
+                    .map(|v| v.iter().all(u8::is_ascii_whitespace))
+                    .unwrap_or(true);
+            empty.then(|| (name.clone(), rel))
+        })
+        .collect()
 }

@@ -203,7 +203,7 @@ pub fn shipped_specs() -> Vec<(String, String, PathBuf)> {
 }
 
 /// pynomaly's switch to Elasticsearch + Logstash + Kibana, done on the model
-/// (flipping `enabled`, as the profile's comment tells a user to).
+/// as the profile's comment tells a user to: flip `enabled`, drop `logs:`.
 pub fn with_elk(text: &str) -> String {
     let loaded = stackctl::load::load_text("stack.yaml", text.to_string());
     let mut stack = loaded.stack.expect("profile loads");
@@ -213,5 +213,6 @@ pub fn with_elk(text: &str) -> String {
     c.elasticsearch.as_mut().unwrap().enabled = Some(true);
     c.logstash.as_mut().unwrap().enabled = Some(true);
     c.kibana.as_mut().unwrap().enabled = Some(true);
+    stack.logs = Default::default();
     stackctl::yaml::emit::to_yaml(&serde_json::to_value(&stack).unwrap())
 }

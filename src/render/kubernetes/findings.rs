@@ -1,7 +1,17 @@
 //! What the spec says that the Kubernetes target cannot say: host networking
 //! and bind mounts of the compose world, components kube-prometheus-stack does
-//! not run, and job names that change under the chart. Each is a warning at
+//! not run, and job names that change under the chart. Each is a finding at
 //! its model path, so `render` shows it with line and column.
+//!
+//! Severity follows what the user can do about it in the spec. Settings that
+//! only mean something to Compose (published ports and their address, the
+//! restart policy, Docker networks, host entries, host log paths) and
+//! components the target leaves to their own charts are notes: the same spec
+//! serves both targets, so nothing there is a mistake, and a warning would
+//! stay on every shipped profile. What silently changes behaviour on a
+//! cluster — a compose file mount whose content is missing there, environment
+//! variables not passed, rules selecting jobs the chart renames — stays a
+//! warning.
 
 use super::Ctx;
 use crate::model::{Kind, Stack};
@@ -20,21 +30,21 @@ const CHART_COMPONENTS: [Kind; 4] = [
 pub fn unmapped(ctx: &mut Ctx<'_>) {
     let stack: &Stack = ctx.stack;
     if stack.defaults.bind_address.is_some() {
-        ctx.warn(
+        ctx.note(
             path!["defaults", "bind_address"],
             "`defaults.bind_address` has no Kubernetes equivalent: nothing is published on a host; services are reached through their ClusterIP Services",
             "use `kubectl port-forward` or an Ingress to reach Grafana, Prometheus and Alertmanager",
         );
     }
     if stack.defaults.restart.is_some() {
-        ctx.warn(
+        ctx.note(
             path!["defaults", "restart"],
             "`defaults.restart` is not mapped: Kubernetes restarts the pods of a Deployment or StatefulSet itself",
             "",
         );
     }
     if !stack.network.attach.is_empty() {
-        ctx.warn(
+        ctx.note(
             path!["network", "attach"],
             format!(
                 "`network.attach` ({}) has no Kubernetes equivalent: Docker networks do not exist in a cluster",
@@ -44,7 +54,7 @@ pub fn unmapped(ctx: &mut Ctx<'_>) {
         );
     }
     for host in stack.network.external_hosts.keys() {
-        ctx.warn(
+        ctx.note(
             path!["network", "external_hosts", host],
             format!(
                 "external host `{host}` is not mapped: static targets are not used on Kubernetes"
@@ -56,7 +66,7 @@ pub fn unmapped(ctx: &mut Ctx<'_>) {
         component(ctx, kind);
     }
     for (i, source) in stack.logs.sources.iter().enumerate() {
-        ctx.warn(
+        ctx.note(
             path!["logs", "sources", i],
             format!(
                 "log source `{}` is not mapped: on Kubernetes the log shipper's own chart collects pod logs (host `paths` and Docker logs do not apply)",
@@ -76,21 +86,21 @@ fn component(ctx: &mut Ctx<'_>, kind: Kind) {
     let key = kind.key();
     let at = path!["components", key];
     if !c.ports.is_empty() {
-        ctx.warn(
+        ctx.note(
             super::join(&at, path!["ports"]),
             format!("`components.{key}.ports` has no Kubernetes equivalent: no host port is bound"),
             "use `kubectl port-forward`, a NodePort/LoadBalancer Service or an Ingress",
         );
     }
     if c.bind_address.is_some() {
-        ctx.warn(
+        ctx.note(
             super::join(&at, path!["bind_address"]),
             format!("`components.{key}.bind_address` has no Kubernetes equivalent"),
             "",
         );
     }
     if c.publish.is_some() {
-        ctx.warn(
+        ctx.note(
             super::join(&at, path!["publish"]),
             format!("`components.{key}.publish` has no Kubernetes equivalent: nothing is published on a host"),
             "",
@@ -121,7 +131,7 @@ fn component(ctx: &mut Ctx<'_>, kind: Kind) {
         return;
     }
     let (what, hint) = not_deployed(kind, &ctx.namespace);
-    ctx.warn_key(
+    ctx.note_key(
         at,
         format!("`{key}` is not deployed by the Kubernetes target: {what}"),
         hint,

@@ -15,7 +15,10 @@
 //! are picked up whichever way the selectors end up configured.
 //!
 //! Anything the spec says that has no Kubernetes counterpart comes back as a
-//! warning with its model path: nothing is dropped silently.
+//! finding with its model path: nothing is dropped silently. Compose-only
+//! settings and components left to their own charts are notes; what changes
+//! meaning on a cluster (a guessed selector, a renamed job, a file mount) is a
+//! warning.
 
 mod alerting;
 mod dashboards;
@@ -264,15 +267,28 @@ impl<'a> Ctx<'a> {
         self.findings.push(d);
     }
 
+    /// A note: a compose-only setting with no Kubernetes counterpart, or a
+    /// part the target leaves to another chart. Nothing in the spec is wrong
+    /// and nothing there could say it otherwise, so it is never a warning
+    /// (which a shipped profile would carry forever).
+    pub fn note(&mut self, at: Path, message: impl Into<String>, hint: impl Into<String>) {
+        let hint = hint.into();
+        let mut d = Diagnostic::info(message).at(at);
+        if !hint.is_empty() {
+            d = d.with_hint(hint);
+        }
+        self.findings.push(d);
+    }
+
+    /// A note that points at the key of `at` (a whole entry, not its value).
+    pub fn note_key(&mut self, at: Path, message: impl Into<String>, hint: impl Into<String>) {
+        self.findings
+            .push(Diagnostic::info(message).with_hint(hint).at_key(at));
+    }
+
     pub fn error(&mut self, at: Path, message: impl Into<String>, hint: impl Into<String>) {
         self.findings
             .push(Diagnostic::error(message).with_hint(hint).at(at));
-    }
-
-    /// A warning that points at the key of `at` (a whole entry, not its value).
-    pub fn warn_key(&mut self, at: Path, message: impl Into<String>, hint: impl Into<String>) {
-        self.findings
-            .push(Diagnostic::warning(message).with_hint(hint).at_key(at));
     }
 
     pub fn error_key(&mut self, at: Path, message: impl Into<String>, hint: impl Into<String>) {
