@@ -309,3 +309,30 @@ fn json_output_names_the_dashboard_file() {
     assert_eq!(promql["severity"], "error");
     assert_eq!(promql["hint"], "every `(` needs a matching `)`");
 }
+
+#[test]
+fn bindings_need_a_file_dashboard() {
+    let spec = "stackctl: 1
+name: t
+components:
+  prometheus: {}
+  grafana: {}
+dashboards:
+  - uid: spec-made
+    title: Spec made
+    bind_inputs: true
+    rows:
+      - panels:
+          - title: Up
+            type: stat
+            queries:
+              - expr: up
+";
+    let dir = common::spec_dir(spec);
+    let (code, _, err) = run(&["validate", "--dir", path_str(dir.path())]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("stack.yaml:9:5: error: `bind_inputs` binds the `__inputs` of a dashboard `file`, and this dashboard has none"),
+        "{err}"
+    );
+}
