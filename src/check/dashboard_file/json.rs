@@ -80,7 +80,13 @@ pub fn range(value: &Value<'_>) -> jsonc_parser::common::Range {
 pub struct Lines<'a> {
     text: &'a str,
     starts: Vec<usize>,
+    /// (byte offset, characters before it) every `STEP` bytes or so, so that a
+    /// column costs at most `STEP` bytes of counting even on a minified file
+    /// that is one long line.
+    marks: Vec<(usize, usize)>,
 }
+
+const STEP: usize = 4096;
 
 impl<'a> Lines<'a> {
     pub fn new(text: &'a str) -> Self {
@@ -91,14 +97,31 @@ impl<'a> Lines<'a> {
                 .filter(|(_, b)| *b == b'\n')
                 .map(|(i, _)| i + 1),
         );
-        Lines { text, starts }
+        let mut marks = vec![(0, 0)];
+        for (chars, (byte, _)) in text.char_indices().enumerate() {
+            if byte >= marks[marks.len() - 1].0 + STEP {
+                marks.push((byte, chars));
+            }
+        }
+        Lines {
+            text,
+            starts,
+            marks,
+        }
+    }
+
+    /// Characters before byte `byte` (a character boundary).
+    fn chars_before(&self, byte: usize) -> usize {
+        let at = self.marks.partition_point(|(b, _)| *b <= byte).max(1);
+        let (mark, chars) = self.marks[at - 1];
+        chars + self.text.get(mark..byte).map_or(0, |s| s.chars().count())
     }
 
     pub fn pos(&self, byte: usize) -> Pos {
         let byte = byte.min(self.text.len());
         let line = self.starts.partition_point(|s| *s <= byte).max(1);
         let start = self.starts[line - 1];
-        let col = self.text.get(start..byte).map_or(0, |s| s.chars().count());
+        let col = self.chars_before(byte) - self.chars_before(start);
         Pos { line, col: col + 1 }
     }
 
@@ -202,6 +225,24 @@ mod tests {
         assert_eq!(
             lines.char_in_string(start, 9).start,
             Pos { line: 2, col: 38 }
+        );
+    }
+
+    #[test]
+    fn columns_on_one_long_line_count_characters() {
+        let text = format!("[{}\"é\", \"x\"]", "\"ü\", ".repeat(5000));
+        let lines = Lines::new(&text);
+        let Value::Array(a) = parse(&text).unwrap() else {
+            panic!()
+        };
+        let last = a.elements.last().unwrap();
+        // `[`, then 5 characters per `"ü", ` and for `"é", `: `"x"` is next.
+        assert_eq!(
+            lines.region(last).start,
+            Pos {
+                line: 1,
+                col: 1 + 5000 * 5 + 5 + 1
+            }
         );
     }
 
