@@ -7,6 +7,15 @@
 use crate::yaml::node::{Content, LineIndex, Node, Path, Pos, Region, Seg};
 use serde::Serialize;
 use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// A file other than the spec that findings point into (a dashboard JSON
+/// file): its name as shown and its text, for the snippet under a finding.
+#[derive(Debug)]
+pub struct Source {
+    pub name: String,
+    pub text: String,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -43,6 +52,8 @@ pub struct Diagnostic {
     /// A character offset inside the scalar at `path` (a position inside a
     /// PromQL expression or a template), mapped to a line and column by `resolve_in`.
     pub offset: Option<usize>,
+    /// The file `region` is in, when it is not the spec.
+    pub source: Option<Arc<Source>>,
 }
 
 impl Diagnostic {
@@ -56,6 +67,7 @@ impl Diagnostic {
             region: None,
             code: None,
             offset: None,
+            source: None,
         }
     }
 
@@ -103,6 +115,18 @@ impl Diagnostic {
     pub fn at_region(mut self, region: Region) -> Self {
         self.region = Some(region);
         self
+    }
+
+    /// Places the finding at `region` of another file than the spec.
+    pub fn in_source(mut self, source: &Arc<Source>, region: Region) -> Self {
+        self.source = Some(Arc::clone(source));
+        self.region = Some(region);
+        self
+    }
+
+    /// The name of the file the finding is in: its own source, or `spec`.
+    pub fn file<'a>(&'a self, spec: &'a str) -> &'a str {
+        self.source.as_ref().map_or(spec, |s| s.name.as_str())
     }
 
     pub fn is_error(&self) -> bool {
@@ -203,15 +227,21 @@ impl IntoSeg for Seg {
     }
 }
 
-/// Sorts by position so the report reads top to bottom; errors before warnings
-/// at the same place.
+/// Sorts by position so the report reads top to bottom (the spec first, then
+/// each other file by name); errors before warnings at the same place.
 pub fn sort(diags: &mut [Diagnostic]) {
-    diags.sort_by_key(|d| {
-        let pos = d
-            .region
-            .map(|r| (r.start.line, r.start.col))
-            .unwrap_or((0, 0));
-        (pos, d.severity)
+    diags.sort_by(|a, b| {
+        fn key(d: &Diagnostic) -> ((usize, usize), Severity) {
+            let pos = d
+                .region
+                .map(|r| (r.start.line, r.start.col))
+                .unwrap_or((0, 0));
+            (pos, d.severity)
+        }
+        fn file(d: &Diagnostic) -> Option<&str> {
+            d.source.as_ref().map(|s| s.name.as_str())
+        }
+        file(a).cmp(&file(b)).then_with(|| key(a).cmp(&key(b)))
     });
 }
 
@@ -239,9 +269,23 @@ pub fn render_all<'d>(
     source: &str,
 ) -> String {
     let index = LineIndex::new(source);
+    // Other files' line indexes, built once each (keyed by the shared source).
+    let mut others: Vec<(Arc<Source>, LineIndex<'_>)> = Vec::new();
     let mut out = String::new();
     for d in diags {
-        out.push_str(&render_indexed(d, file, &index));
+        match &d.source {
+            None => out.push_str(&render_indexed(d, file, &index)),
+            Some(src) => {
+                let at = match others.iter().position(|(s, _)| Arc::ptr_eq(s, src)) {
+                    Some(at) => at,
+                    None => {
+                        others.push((Arc::clone(src), LineIndex::new(&src.text)));
+                        others.len() - 1
+                    }
+                };
+                out.push_str(&render_indexed(d, &src.name, &others[at].1));
+            }
+        }
     }
     out
 }
@@ -311,7 +355,7 @@ pub fn to_json(diags: &[Diagnostic], file: &str) -> serde_json::Value {
     let items: Vec<JsonDiagnostic> = diags
         .iter()
         .map(|d| JsonDiagnostic {
-            file,
+            file: d.file(file),
             line: d.region.map(|r| r.start.line),
             column: d.region.map(|r| r.start.col),
             end_line: d.region.map(|r| r.end.line),

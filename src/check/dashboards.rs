@@ -165,6 +165,18 @@ pub fn check(stack: &Stack, index: &super::promql::Index<'_>, found: &mut Findin
             ),
             _ => {}
         }
+        if dash.file.is_none() && (dash.bind_inputs.is_some() || !dash.inputs.is_empty()) {
+            let key = if dash.bind_inputs.is_some() {
+                "bind_inputs"
+            } else {
+                "inputs"
+            };
+            found.error_at_key(
+                path!["dashboards", d, key],
+                format!("`{key}` binds the `__inputs` of a dashboard `file`, and this dashboard has none"),
+                "remove it, or set `file:`",
+            );
+        }
         if let Some(file) = &dash.file {
             let p = std::path::Path::new(file);
             if p.is_absolute()
@@ -344,12 +356,7 @@ fn queries(stack: &Stack, index: &super::promql::Index<'_>, found: &mut Findings
             for (p, panel) in row.panels.iter().enumerate() {
                 for (q, query) in panel.queries.iter().enumerate() {
                     for (offset, name) in variable_refs(&query.expr) {
-                        // `$1` is a capture group of `label_replace`, not a variable:
-                        // Grafana variable names never start with a digit.
-                        if name.starts_with("__")
-                            || name.starts_with(|c: char| c.is_ascii_digit())
-                            || defined.contains(&name.as_str())
-                        {
+                        if is_builtin_variable(&name) || defined.contains(&name.as_str()) {
                             continue;
                         }
                         let hint = match crate::yaml::de::did_you_mean(&name, &defined) {
@@ -385,8 +392,16 @@ fn queries(stack: &Stack, index: &super::promql::Index<'_>, found: &mut Findings
     }
 }
 
+/// Grafana's global variables (`$__interval`, `$__range`, `$__rate_interval`,
+/// `$__from`, …), and `$1`, which is a capture group of `label_replace`, not a
+/// variable: Grafana variable names never start with a digit.
+pub(crate) fn is_builtin_variable(name: &str) -> bool {
+    name.starts_with("__") || name.starts_with(|c: char| c.is_ascii_digit())
+}
+
 /// `$name`, `${name}`, `${name:fmt}` and `[[name]]` references: (offset, name).
-fn variable_refs(query: &str) -> Vec<(usize, String)> {
+/// A `#` comment (outside a string) runs to the end of its line and refers to nothing.
+pub(crate) fn variable_refs(query: &str) -> Vec<(usize, String)> {
     let chars: Vec<char> = query.chars().collect();
     let mut out = Vec::new();
     let word = |from: usize| -> String {
@@ -395,8 +410,24 @@ fn variable_refs(query: &str) -> Vec<(usize, String)> {
             .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
             .collect()
     };
+    let mut quote: Option<char> = None;
     let mut i = 0;
     while i < chars.len() {
+        match (quote, chars[i]) {
+            (Some(q), '\\') if q != '`' => {
+                i += 2;
+                continue;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, '"' | '\'' | '`') => quote = Some(chars[i]),
+            (None, '#') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            _ => {}
+        }
         let name = match (chars[i], chars.get(i + 1)) {
             ('$', Some('{')) => word(i + 2),
             ('$', _) => word(i + 1),
@@ -405,7 +436,7 @@ fn variable_refs(query: &str) -> Vec<(usize, String)> {
         };
         if !name.is_empty() {
             out.push((i, name.clone()));
-            i += name.len() + 1;
+            i += name.chars().count() + 1;
         } else {
             i += 1;
         }

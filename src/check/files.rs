@@ -1,5 +1,5 @@
 //! Checks that read the stack directory: secret files exist (and whether they
-//! are empty), dashboard JSON files exist and parse.
+//! are empty), dashboard JSON files exist, parse, and pass `dashboard_file`.
 //!
 //! A credential the user fills in (a notifier's password or URL, an
 //! exporter's or remote write's password) is empty right after `init` and
@@ -111,17 +111,19 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
                         .with_code("dashboard-file")
                         .at(path!["dashboards", i, "file"]),
                 ),
-                Ok(text) => {
-                    if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
-                        out.push(
-                            Diagnostic::error(format!(
-                                "dashboard file `{rel}` is not valid JSON: {e}"
-                            ))
+                Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+                    Err(e) => out.push(
+                        Diagnostic::error(format!("dashboard file `{rel}` is not valid JSON: {e}"))
                             .with_code("dashboard-file")
                             .at(path!["dashboards", i, "file"]),
-                        );
-                    }
-                }
+                    ),
+                    Ok(_) => out.extend(super::dashboard_file::check(
+                        stack,
+                        i,
+                        &shown_name(dir, rel),
+                        &text,
+                    )),
+                },
             }
         }
     }
@@ -148,4 +150,14 @@ pub fn unfilled(stack: &Stack, dir: &Path) -> Vec<(String, String)> {
             empty.then(|| (name.clone(), rel))
         })
         .collect()
+}
+
+/// A file of the stack directory as messages name it: relative to the working
+/// directory, like the spec (`stack.yaml`, `mon/stack.yaml`).
+fn shown_name(dir: &Path, rel: &str) -> String {
+    if dir == Path::new(".") || dir.as_os_str().is_empty() {
+        rel.to_string()
+    } else {
+        dir.join(rel).display().to_string()
+    }
 }

@@ -7,6 +7,7 @@
 mod alerting;
 mod components;
 mod credentials;
+pub mod dashboard_file;
 pub mod dashboards;
 mod deployment;
 pub mod inputs;

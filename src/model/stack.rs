@@ -625,6 +625,15 @@ pub struct Dashboard {
     /// A dashboard JSON file brought as is, relative to the stack directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// A `file` exported for sharing (`__inputs`, `${DS_PROMETHEUS}`): bind
+    /// each datasource input to the stack's datasource of its type, and each
+    /// constant to its default, when rendering (file provisioning does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind_inputs: Option<bool>,
+    /// Explicit bindings of a `file`'s `__inputs`: input name → datasource
+    /// UID (or a constant's value). Implies binding these inputs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -180,7 +180,7 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, inputs: &super::Inputs, d: &mut Dep
                 .files
                 .get(file)
                 .cloned()
-                .map(|text| normalise_dashboard_file(&text, &dash.uid)),
+                .map(|text| normalise_dashboard_file(&text, dash, &sources)),
             None => Some(pretty(&dashboard::to_json(dash, &sources))),
         };
         if let Some(json) = json {
@@ -256,16 +256,23 @@ fn pretty(value: &Value) -> String {
 }
 
 /// A dashboard brought as JSON: unwrap an API export (`{"dashboard": …}`),
-/// drop the instance-specific `id`, and pin the spec's UID.
-fn normalise_dashboard_file(text: &str, uid: &str) -> String {
+/// drop the instance-specific `id`, pin the spec's UID, and bind the import
+/// inputs the spec asks to bind (`bind_inputs`, `inputs`).
+fn normalise_dashboard_file(
+    text: &str,
+    dash: &crate::model::stack::Dashboard,
+    sources: &[crate::model::stack::Datasource],
+) -> String {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(mut m)) => {
             if let Some(Value::Object(inner)) = m.remove("dashboard") {
                 m = inner;
             }
             m.remove("id");
-            m.insert("uid".into(), json!(uid));
-            pretty(&Value::Object(m))
+            m.insert("uid".into(), json!(dash.uid));
+            let mut root = Value::Object(m);
+            crate::check::dashboard_file::inputs::apply(dash, sources, &mut root);
+            pretty(&root)
         }
         _ => text.to_string(),
     }

@@ -90,7 +90,13 @@ pub fn substitute(query: &str) -> Substituted {
                     continue;
                 }
                 '"' | '\'' | '`' => quote = Some(c),
-                '[' if chars.get(i + 1).is_none_or(|n| *n != '[') => bracket += 1,
+                // `[` opens a range unless it starts `[[var]]`, also when the
+                // range holds one: `x[[[interval]]]`.
+                '[' if chars.get(i + 1).is_none_or(|n| *n != '[')
+                    || chars.get(i + 2) == Some(&'[') =>
+                {
+                    bracket += 1
+                }
                 ']' if bracket > 0 => bracket -= 1,
                 '(' => parens.push(LABEL_LISTS.contains(&word_before(&chars, i))),
                 ')' => {
@@ -299,6 +305,7 @@ mod tests {
             ),
             ("${metric:raw}", "var_metric"),
             ("x[5m]", "x[5m]"),
+            ("rate(x[[[interval]]])", "rate(x[5m])"),
         ];
         for (input, want) in cases {
             assert_eq!(substitute(input).text, want, "{input}");
