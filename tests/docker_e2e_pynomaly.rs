@@ -704,6 +704,47 @@ fn pynomaly_stack_is_green_with_stackctl_up_and_with_compose_v2() {
         t.elapsed().as_secs_f64()
     );
     assert_verify_green(&p, "docker compose v2", prometheus);
+
+    // The exporters still answer with their servers gone; verify must say
+    // that they no longer reach them (each one's `*_up` gauge is 0).
+    for app in ["postgres", "redis", "nginx"] {
+        docker_ok(&["stop", "-t", "1", &format!("{}-{app}", p.name)]);
+    }
+    let (code, out, err) = p.stackctl(&[
+        "verify",
+        "--only",
+        "postgres-exporter",
+        "--only",
+        "redis-exporter",
+        "--only",
+        "nginx-exporter",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "verify with the servers stopped: {out}\n{err}");
+    let doc: Value = serde_json::from_str(&out).expect("verify json");
+    for (service, gauge) in [
+        ("postgres-exporter", "pg_up"),
+        ("redis-exporter", "redis_up"),
+        ("nginx-exporter", "nginx_up"),
+    ] {
+        let check = doc["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["service"] == service && c["check"] == "metrics")
+            .unwrap_or_else(|| panic!("no metrics check of {service}: {out}"));
+        assert_eq!(check["status"], "fail", "{service}: {check}");
+        let message = check["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!(
+                "`{gauge}` is 0: the exporter answers but cannot reach"
+            )),
+            "{service}: {message}"
+        );
+    }
+    eprintln!("servers stopped: verify fails each exporter's `metrics` check on its *_up gauge");
+
     let (ok, out) = p.compose(&compose, &["down", "-v"]);
     assert!(ok, "docker compose down -v: {out}");
 
@@ -713,4 +754,413 @@ fn pynomaly_stack_is_green_with_stackctl_up_and_with_compose_v2() {
         started.elapsed().as_secs_f64(),
         images_took.as_secs_f64()
     );
+}
+
+/// Every shipped profile and example, as far as it runs here: its
+/// Prometheus, Alertmanager and exporters (with real databases where it has
+/// database exporters), from `init` (profiles) or `render` (examples), both
+/// by `stackctl up` and by Compose v2, `verify` green each time. What is not
+/// run is printed with its reason.
+fn derive_subset(
+    p: &Project,
+    text: &str,
+    sid: &Images,
+) -> (
+    String,
+    BTreeMap<String, u16>,
+    Vec<String>,
+    Vec<(String, String)>,
+) {
+    let loaded = stackctl::load::load_text("stack.yaml", text.to_string());
+    let stack = loaded.stack.expect("spec loads");
+    let mut spec = serde_json::to_value(&stack).expect("spec as JSON");
+    let mut changes = Vec::new();
+    spec["name"] = Value::from(p.name.clone());
+    if spec["network"]["attach"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty())
+    {
+        spec["network"]["attach"] = serde_json::json!([p.app_network()]);
+    }
+    let dashboards = spec["dashboards"].as_array().map_or(0, Vec::len);
+    spec["dashboards"] = serde_json::json!([]);
+    if dashboards > 0 {
+        changes.push(format!(
+            "NOT RUN: {dashboards} dashboards: they need Grafana"
+        ));
+    }
+    if let Some(obj) = spec.as_object_mut() {
+        obj.remove("datasources");
+    }
+    if let Some(sources) = spec["logs"].get_mut("sources") {
+        let n = sources.as_array().map_or(0, Vec::len);
+        *sources = serde_json::json!([]);
+        if n > 0 {
+            changes.push(format!(
+                "NOT RUN: {n} log sources: they need Alloy/Promtail and Loki"
+            ));
+        }
+    }
+    // The application's own endpoints are not on this machine.
+    let jobs = spec.get_mut("scrape_jobs").and_then(Value::as_array_mut);
+    for job in jobs.into_iter().flatten() {
+        if job.get("enabled") != Some(&Value::Bool(false)) {
+            changes.push(format!(
+                "NOT RUN: scrape job `{}` ({}): the application is not here",
+                job["name"].as_str().unwrap_or_default(),
+                job["targets"]
+            ));
+            job["enabled"] = Value::Bool(false);
+        }
+    }
+    for probe in spec["probes"].as_array().into_iter().flatten() {
+        changes.push(format!(
+            "NOT RUN: probe `{}` ({}): its targets are the application's or on the internet",
+            probe["name"].as_str().unwrap_or_default(),
+            probe["targets"]
+        ));
+    }
+    spec["probes"] = serde_json::json!([]);
+    for rw in spec["remote_write"].as_array().into_iter().flatten() {
+        changes.push(format!(
+            "NOT RUN: remote_write to {}: not on this machine",
+            rw["url"]
+        ));
+    }
+    spec["remote_write"] = serde_json::json!([]);
+    if let Some(smtp) = spec.get_mut("alerting").and_then(|a| a.get_mut("smtp")) {
+        smtp["smarthost"] = Value::from("localhost:2525");
+    }
+    // verify wants every rule evaluated once; a group evaluated every 5m
+    // would hold each path up to 5 minutes.
+    for groups in spec["rules"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|m| m.values_mut())
+    {
+        for group in groups.as_array_mut().into_iter().flatten() {
+            let slow = group["interval"]
+                .as_str()
+                .is_some_and(|i| i.ends_with('m') || i.ends_with('h'));
+            if slow {
+                changes.push(format!(
+                    "rule group `{}`: interval {} -> 30s (first evaluation within the test)",
+                    group["name"].as_str().unwrap_or_default(),
+                    group["interval"]
+                ));
+                group["interval"] = Value::from("30s");
+            }
+        }
+    }
+    let components = spec["components"].as_object_mut().expect("components");
+    let mut apps = Vec::new();
+    let keys: Vec<String> = components.keys().cloned().collect();
+    for key in keys {
+        let c = components.get_mut(&key).unwrap();
+        if c.get("enabled") == Some(&Value::Bool(false)) {
+            continue;
+        }
+        let Some((repo, version)) = sid.get(&key) else {
+            c["enabled"] = Value::Bool(false);
+            changes.push(format!(
+                "NOT RUN: {key}: no Debian package, so no local image"
+            ));
+            continue;
+        };
+        let kind = stackctl::model::catalog::ALL
+            .into_iter()
+            .find(|k| k.key() == key)
+            .expect("a catalog key");
+        let port = free_port();
+        c["image"] = Value::from(repo.clone());
+        c["version"] = Value::from(version.clone());
+        c["ports"] = serde_json::json!({ kind.info().ports[0].name: port });
+        let host = |s: &str| {
+            s.split("://")
+                .last()
+                .unwrap_or(s)
+                .split([':', '/'])
+                .next()
+                .unwrap_or(s)
+                .to_string()
+        };
+        match key.as_str() {
+            "postgres_exporter" => apps.push((
+                "postgres".to_string(),
+                c["host"].as_str().map_or("postgres".into(), str::to_string),
+            )),
+            "redis_exporter" => apps.push((
+                "redis".to_string(),
+                host(c["address"].as_str().unwrap_or("redis://redis:6379")),
+            )),
+            "nginx_exporter" => apps.push((
+                "nginx".to_string(),
+                host(
+                    c["scrape_uri"]
+                        .as_str()
+                        .unwrap_or("http://nginx:8080/stub_status"),
+                ),
+            )),
+            _ => {}
+        }
+        let _ = port;
+    }
+    let ports = components
+        .iter()
+        .filter_map(|(k, c)| {
+            Some((
+                k.clone(),
+                c["ports"].as_object()?.values().next()?.as_u64()? as u16,
+            ))
+        })
+        .collect();
+    (stackctl::yaml::emit::to_yaml(&spec), ports, changes, apps)
+}
+
+/// Fills every empty secret file (notifier credentials) with a value that
+/// keeps everything on this machine.
+fn fill_empty_secrets(dir: &Path, db_password: &str, db_secret: Option<&str>) {
+    for entry in std::fs::read_dir(dir.join("secrets")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let value = if Some(name.as_str()) == db_secret {
+            db_password.to_string()
+        } else if std::fs::metadata(&path).unwrap().len() == 0 {
+            if name.contains("url") {
+                "http://localhost:9/notify".to_string()
+            } else {
+                format!("e2e-{name}")
+            }
+        } else {
+            continue;
+        };
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(value.as_bytes()).unwrap();
+    }
+}
+
+fn run_subset(
+    label: &str,
+    text: &str,
+    from_profile: Option<&str>,
+    compose: &Path,
+    sid: &Images,
+    apps_images: &Images,
+) -> Result<String, String> {
+    let p = Project::new(&format!(
+        "sub{}",
+        label.len() + label.bytes().map(usize::from).sum::<usize>() % 997
+    ));
+    let started = Instant::now();
+    if let Some(profile) = from_profile {
+        let (code, _, err) = run(&["init", "--profile", profile, "--dir", p.path()]);
+        if code != 0 {
+            return Err(format!("{label}: init: {err}"));
+        }
+    }
+    let original = match from_profile {
+        Some(_) => std::fs::read_to_string(p.dir.path().join("stack.yaml")).unwrap(),
+        None => text.to_string(),
+    };
+    let (spec, ports, changes, apps) = derive_subset(&p, &original, sid);
+    std::fs::write(p.dir.path().join("stack.yaml"), spec).unwrap();
+    if from_profile.is_none() {
+        // Examples: `render` creates the secret files they declare.
+        let (code, _, err) = p.stackctl(&["render"]);
+        if code != 0 {
+            return Err(format!("{label}: render: {err}"));
+        }
+    }
+    let loaded = stackctl::load::load_text("stack.yaml", original.clone());
+    let db_secret = loaded
+        .stack
+        .as_ref()
+        .and_then(|s| s.components.postgres_exporter.as_ref())
+        .and_then(|c| c.password_secret.clone());
+    let db_user = loaded
+        .stack
+        .as_ref()
+        .and_then(|s| s.components.postgres_exporter.as_ref())
+        .and_then(|c| c.user.clone())
+        .unwrap_or_else(|| "postgres".into());
+    let db_name = loaded
+        .stack
+        .as_ref()
+        .and_then(|s| s.components.postgres_exporter.as_ref())
+        .and_then(|c| c.database.clone())
+        .unwrap_or_else(|| "postgres".into());
+    let db_password = "e2e-db-password";
+    fill_empty_secrets(p.dir.path(), db_password, db_secret.as_deref());
+    let attaches = loaded
+        .stack
+        .as_ref()
+        .is_some_and(|s| !s.network.attach.is_empty());
+    if !apps.is_empty() || attaches {
+        docker_ok(&[
+            "network",
+            "create",
+            "--label",
+            &p.app_label(),
+            &p.app_network(),
+        ]);
+    }
+    for (app, alias) in &apps {
+        let image = format!("{}:{}", apps_images[app].0, apps_images[app].1);
+        let env = [
+            format!("POSTGRES_USER={db_user}"),
+            format!("POSTGRES_PASSWORD={db_password}"),
+            format!("POSTGRES_DB={db_name}"),
+        ];
+        let env: Vec<&str> = if app == "postgres" {
+            env.iter().map(String::as_str).collect()
+        } else {
+            vec![]
+        };
+        p.start_app(app, &image, &[alias], &env, &[]);
+    }
+    let mut report = vec![format!("{label}:")];
+    report.extend(changes.iter().map(|c| format!("  {c}")));
+    let prometheus = ports.get("prometheus").copied();
+    let green = |how: &str| -> Result<String, String> {
+        let (code, out, err) = p.stackctl(&["verify", "--wait", "3m", "--format", "json"]);
+        let doc: Value = serde_json::from_str(&out)
+            .map_err(|e| format!("{label} {how}: verify json ({e}): {out}{err}"))?;
+        let checks = doc["checks"].as_array().cloned().unwrap_or_default();
+        let failed: Vec<String> = checks
+            .iter()
+            .filter(|c| c["status"] != "pass")
+            .map(|c| {
+                format!(
+                    "{} {} [{}]: {}",
+                    c["service"], c["check"], c["status"], c["message"]
+                )
+            })
+            .collect();
+        if code != 0 || failed.iter().any(|f| f.contains("[\"fail\"]")) {
+            return Err(format!(
+                "{label} {how}: verify exit {code}:\n{}",
+                failed.join("\n")
+            ));
+        }
+        let mut line = format!("  {how}: verify green, {} checks", checks.len());
+        for f in failed {
+            line += &format!("\n  {how}: not run (not a pass): {f}");
+        }
+        if let Some(port) = prometheus {
+            let (_, targets) = http_get(port, "/api/v1/targets?state=active");
+            let targets: Value =
+                serde_json::from_str(&targets).map_err(|e| format!("{label}: targets: {e}"))?;
+            let active = targets["data"]["activeTargets"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if let Some(down) = active.iter().find(|t| t["health"] != "up") {
+                return Err(format!("{label} {how}: target down: {down}"));
+            }
+            line += &format!(", {} targets up", active.len());
+            // An exporter answers even when it cannot reach its database:
+            // its own `*_up` series says whether it did.
+            for (app, _) in &apps {
+                let series = match app.as_str() {
+                    "postgres" => "pg_up",
+                    "redis" => "redis_up",
+                    _ => "nginx_up",
+                };
+                let (_, body) = http_get(port, &format!("/api/v1/query?query={series}"));
+                let doc: Value =
+                    serde_json::from_str(&body).map_err(|e| format!("{label}: {series}: {e}"))?;
+                if doc["data"]["result"][0]["value"][1] != "1" {
+                    return Err(format!("{label} {how}: `{series}` is not 1: {body}"));
+                }
+                line += &format!(", {series} 1");
+            }
+        }
+        Ok(line)
+    };
+    let (code, _, err) = p.stackctl(&["up", "--wait", "3m"]);
+    if code != 0 {
+        return Err(format!("{label}: stackctl up: {err}"));
+    }
+    report.push(green("stackctl up")?);
+    let (code, _, err) = p.stackctl(&["down", "--volumes"]);
+    if code != 0 {
+        return Err(format!("{label}: down: {err}"));
+    }
+    let (ok, out) = p.compose(compose, &["up", "-d"]);
+    if !ok {
+        return Err(format!("{label}: docker compose up -d: {out}"));
+    }
+    report.push(green("docker compose v2")?);
+    let (ok, out) = p.compose(compose, &["down", "-v"]);
+    if !ok {
+        return Err(format!("{label}: docker compose down -v: {out}"));
+    }
+    assert_secrets_private(p.dir.path());
+    report.push(format!("  {:.1}s", started.elapsed().as_secs_f64()));
+    Ok(report.join("\n"))
+}
+
+#[test]
+fn every_profile_and_example_runs_its_runnable_subset_with_stackctl_up_and_compose_v2() {
+    let test = "every_profile_and_example_runs_its_runnable_subset_with_stackctl_up_and_compose_v2";
+    if !engine(test) {
+        return;
+    }
+    let Some(compose) = compose_v2_path("plain `docker compose up -d` of every shipped spec")
+    else {
+        return;
+    };
+    let sid = images("sid");
+    let apps = images("apps");
+    let mut specs: Vec<(String, String, Option<&str>)> = stackctl::profiles::PROFILES
+        .iter()
+        // pynomaly runs in full in the test above.
+        .filter(|p| p.name != "pynomaly")
+        .map(|p| {
+            (
+                format!("profile {}", p.name),
+                p.text.to_string(),
+                Some(p.name),
+            )
+        })
+        .collect();
+    for (name, dir) in common::example_dirs() {
+        let text = std::fs::read_to_string(dir.join("stack.yaml")).unwrap();
+        specs.push((format!("example {name}"), text, None));
+    }
+    let started = Instant::now();
+    let results: Vec<Result<String, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = specs
+            .iter()
+            .map(|(label, text, profile)| {
+                let compose = compose.clone();
+                scope.spawn(move || run_subset(label, text, *profile, &compose, sid, apps))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(&specs)
+            .map(|(h, (label, _, _))| {
+                h.join()
+                    .unwrap_or_else(|_| Err(format!("{label}: panicked (see above)")))
+            })
+            .collect()
+    });
+    let mut failures = Vec::new();
+    for r in results {
+        match r {
+            Ok(report) => eprintln!("{report}"),
+            Err(e) => failures.push(e),
+        }
+    }
+    eprintln!(
+        "{} specs in {:.1}s",
+        specs.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
