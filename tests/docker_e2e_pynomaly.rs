@@ -341,6 +341,8 @@ struct Derived {
     spec: String,
     ports: BTreeMap<String, u16>,
     changes: Vec<String>,
+    /// Application servers to start: (image key, network alias).
+    apps: Vec<(String, String)>,
 }
 
 /// The `pynomaly` profile as `init` wrote it into `dir`, made runnable here.
@@ -439,6 +441,7 @@ fn derive_pynomaly(p: &Project, sid: &Images) -> Derived {
         spec: stackctl::yaml::emit::to_yaml(&spec),
         ports,
         changes,
+        apps: Vec::new(),
     }
 }
 
@@ -761,16 +764,7 @@ fn pynomaly_stack_is_green_with_stackctl_up_and_with_compose_v2() {
 /// database exporters), from `init` (profiles) or `render` (examples), both
 /// by `stackctl up` and by Compose v2, `verify` green each time. What is not
 /// run is printed with its reason.
-fn derive_subset(
-    p: &Project,
-    text: &str,
-    sid: &Images,
-) -> (
-    String,
-    BTreeMap<String, u16>,
-    Vec<String>,
-    Vec<(String, String)>,
-) {
+fn derive_subset(p: &Project, text: &str, sid: &Images) -> Derived {
     let loaded = stackctl::load::load_text("stack.yaml", text.to_string());
     let stack = loaded.stack.expect("spec loads");
     let mut spec = serde_json::to_value(&stack).expect("spec as JSON");
@@ -903,7 +897,6 @@ fn derive_subset(
             )),
             _ => {}
         }
-        let _ = port;
     }
     let ports = components
         .iter()
@@ -914,7 +907,12 @@ fn derive_subset(
             ))
         })
         .collect();
-    (stackctl::yaml::emit::to_yaml(&spec), ports, changes, apps)
+    Derived {
+        spec: stackctl::yaml::emit::to_yaml(&spec),
+        ports,
+        changes,
+        apps,
+    }
 }
 
 /// Fills every empty secret file (notifier credentials) with a value that
@@ -966,7 +964,12 @@ fn run_subset(
         Some(_) => std::fs::read_to_string(p.dir.path().join("stack.yaml")).unwrap(),
         None => text.to_string(),
     };
-    let (spec, ports, changes, apps) = derive_subset(&p, &original, sid);
+    let Derived {
+        spec,
+        ports,
+        changes,
+        apps,
+    } = derive_subset(&p, &original, sid);
     std::fs::write(p.dir.path().join("stack.yaml"), spec).unwrap();
     if from_profile.is_none() {
         // Examples: `render` creates the secret files they declare.
