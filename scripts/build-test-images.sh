@@ -217,7 +217,9 @@ prometheus_component() {
             echo "FROM scratch"
             echo "COPY rootfs/ /"
             [ -n "$datadir" ] && echo "COPY --chown=$uid:$uid data/ $datadir/"
-            echo "USER $uid:$uid"
+            # As upstream writes it: `USER nobody` (65534) in the Prometheus
+            # images, `USER 59000:59000` / `USER 1001:1001` in the others.
+            if [ "$uid" = 65534 ]; then echo "USER 65534"; else echo "USER $uid:$uid"; fi
             [ -n "$datadir" ] && echo "WORKDIR $datadir"
             echo "ENTRYPOINT [\"$target\"]"
         } >"$ctx/Dockerfile"
