@@ -78,7 +78,10 @@ pub fn derive(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) {
                         kind,
                         vec!["metrics".into()],
                         Some(url.clone()),
-                        Work::Metrics { url },
+                        Work::Metrics {
+                            url,
+                            up: up_gauge(kind),
+                        },
                     )
                 }
                 Err(reason) => unreachable(cx, kind, "metrics", reason),
@@ -240,7 +243,28 @@ pub fn judge(expect: Expect, body: &Value) -> Result<String, String> {
     }
 }
 
-pub async fn metrics(http: &Http, url: &str, check: &str) -> Finding {
+/// The gauge an exporter sets to 1 only when it reached the server it
+/// exports: an exporter answers `/metrics` just the same when its database
+/// is down or refuses the login, so a parsed exposition alone proves little.
+pub fn up_gauge(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::PostgresExporter => Some("pg_up"),
+        Kind::RedisExporter => Some("redis_up"),
+        Kind::NginxExporter => Some("nginx_up"),
+        _ => None,
+    }
+}
+
+/// The value of the unlabelled sample `name` in an exposition, if present.
+pub fn sample_value(text: &str, name: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?;
+        let value = rest.strip_prefix(' ')?.split_whitespace().next()?;
+        value.parse().ok()
+    })
+}
+
+pub async fn metrics(http: &Http, url: &str, up: Option<&str>, check: &str) -> Finding {
     let reply = match http.get(url, None).await {
         Ok(r) => r,
         Err(e) => return Finding::fail(check, e),
@@ -249,10 +273,18 @@ pub async fn metrics(http: &Http, url: &str, check: &str) -> Finding {
         return Finding::fail(check, format!("{url} answered {}", reply.describe()));
     }
     match exposition::parse(&reply.body) {
-        Ok(s) => Finding::pass(
-            check,
-            format!("{} samples in {} metric families", s.samples, s.families),
-        ),
+        Ok(s) => match up.and_then(|name| Some((name, sample_value(&reply.body, name)?))) {
+            Some((name, value)) if value != 1.0 => Finding::fail(
+                check,
+                format!(
+                    "`{name}` is {value}: the exporter answers but cannot reach the server it exports (its address, user or password)"
+                ),
+            ),
+            _ => Finding::pass(
+                check,
+                format!("{} samples in {} metric families", s.samples, s.families),
+            ),
+        },
         Err(e) => Finding::fail(
             check,
             format!("{url} is not valid Prometheus exposition text: {e}"),
@@ -264,6 +296,19 @@ pub async fn metrics(http: &Http, url: &str, check: &str) -> Finding {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn reads_an_exporters_up_gauge() {
+        let text = "# TYPE pg_up gauge\npg_up 0\npg_up_total 1\npg_upx{a=\"b\"} 1\n";
+        assert_eq!(sample_value(text, "pg_up"), Some(0.0));
+        assert_eq!(
+            sample_value("redis_up 1 1700000000000\n", "redis_up"),
+            Some(1.0)
+        );
+        assert_eq!(sample_value("nginx_upstream 1\n", "nginx_up"), None);
+        assert_eq!(up_gauge(Kind::PostgresExporter), Some("pg_up"));
+        assert_eq!(up_gauge(Kind::NodeExporter), None);
+    }
 
     #[test]
     fn judges_documented_health_answers() {

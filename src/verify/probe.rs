@@ -29,6 +29,9 @@ pub enum Work {
     },
     Metrics {
         url: String,
+        /// The exporter's gauge of whether it reached what it exports
+        /// (`pg_up`, `redis_up`, `nginx_up`), which must be 1.
+        up: Option<&'static str>,
     },
     Prometheus(prometheus::Check),
     Alertmanager(alertmanager::Check),
@@ -93,7 +96,9 @@ impl Probe {
             Work::Get { url, expect, auth } => {
                 vec![basic::get(http, url, *expect, auth.as_ref(), &self.checks[0]).await]
             }
-            Work::Metrics { url } => vec![basic::metrics(http, url, &self.checks[0]).await],
+            Work::Metrics { url, up } => {
+                vec![basic::metrics(http, url, *up, &self.checks[0]).await]
+            }
             Work::Prometheus(c) => prometheus::run(c, http, &self.checks).await,
             Work::Alertmanager(c) => alertmanager::run(c, http, &self.checks).await,
             Work::Grafana(c) => grafana::run(c, http, &self.checks).await,
