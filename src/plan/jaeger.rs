@@ -9,6 +9,19 @@ use crate::model::{Kind, Stack};
 use serde_json::json;
 
 pub const CONFIG: &str = "jaeger/config.yaml";
+/// Where the badger volume is mounted; its owner is set by the
+/// `secrets-init` job (see `plan::secrets`), because Docker creates a named
+/// volume root-owned and the image runs as uid 10001.
+pub const BADGER_DIR: &str = "/badger";
+
+/// Span retention as a Go duration in whole hours (default 7 days).
+fn retention_hours(spec: &crate::model::components::Jaeger) -> String {
+    let hours = spec
+        .span_retention
+        .as_ref()
+        .map_or(168, |d| d.millis().div_ceil(3_600_000).max(1));
+    format!("{hours}h")
+}
 
 pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     let Some(spec) = &stack.components.jaeger else {
@@ -34,13 +47,13 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
                         .data_volume
                         .map_or_else(|| "jaeger_data".to_string(), str::to_string),
                 ),
-                target: "/badger".into(),
+                target: BADGER_DIR.into(),
                 read_only: false,
             });
             json!({"badger": {
                 "directories": {"keys": "/badger/keys", "values": "/badger/values"},
                 "ephemeral": false,
-                "ttl": {"spans": "168h"},
+                "ttl": {"spans": retention_hours(spec)},
             }})
         }
         JaegerStorage::Elasticsearch => {
@@ -52,11 +65,22 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
                         .map_or(9200, |p| p.container)
                 )
             });
-            let mut es = json!({"server_urls": [url], "indices": {"index_prefix": "jaeger-main"}});
-            if spec.elasticsearch_url.is_none() && stack.has(Kind::Elasticsearch) {
-                let secret = stack.elastic_secret();
-                es["auth"] = json!({"basic": {"username": "elastic", "password_file": service.use_secret(&secret)}});
-                service.after("elasticsearch", Condition::Healthy);
+            // One node holds no replica: with the default of 1 every index
+            // stays yellow forever. Each kind of index gets the setting.
+            let single = json!({"replicas": 0});
+            let mut es = json!({"server_urls": [url], "indices": {
+                "index_prefix": super::elastic::JAEGER_INDEX_PREFIX,
+                "spans": single, "services": single, "dependencies": single, "sampling": single,
+            }});
+            if stack.jaeger_uses_stack_es() {
+                // Its own user, limited to its indices; it exists once the
+                // setup job has run.
+                let secret = stack.es_jaeger_secret();
+                es["auth"] = json!({"basic": {"username": super::elastic::JAEGER_USER, "password_file": service.use_secret(&secret)}});
+                service.after(
+                    super::elastic::SETUP_SERVICE,
+                    Condition::CompletedSuccessfully,
+                );
             }
             json!({"elasticsearch": es})
         }
