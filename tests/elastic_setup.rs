@@ -16,6 +16,8 @@ use support::{FakeServer, Reply, Request};
 
 const ELASTIC: &str = r#"el"as\tic'$HOME \"x\\"#;
 const KIBANA: &str = r#"kib"ana\n'$(id)` {"a":1}\"#;
+const GRAFANA: &str = r#"gra"fana' $PATH \"#;
+const LOGSTASH: &str = r#"log"stash`ls` ' \n"#;
 
 /// The example with the ELK backend, rendered with both passwords set.
 fn rendered() -> tempfile::TempDir {
@@ -26,6 +28,8 @@ fn rendered() -> tempfile::TempDir {
     for (name, value) in [
         ("elastic_password", ELASTIC),
         ("kibana_system_password", KIBANA),
+        ("elasticsearch_grafana_password", GRAFANA),
+        ("elasticsearch_logstash_password", LOGSTASH),
     ] {
         std::fs::write(dir.path().join("secrets").join(name), value).unwrap();
     }
@@ -107,9 +111,16 @@ fn run_script(dir: &Path, script: &str, url: &str, shell: &str) -> (String, Stri
 
 fn assert_no_password(argv: &str) {
     assert!(!argv.is_empty(), "curl was never called");
-    for secret in [ELASTIC, KIBANA] {
+    for secret in [ELASTIC, KIBANA, GRAFANA, LOGSTASH] {
         // Any distinctive piece of a password is a leak.
-        for piece in ["el\"as", "kib\"ana", "$HOME \\\"x", "$(id)"] {
+        for piece in [
+            "el\"as",
+            "kib\"ana",
+            "$HOME \\\"x",
+            "$(id)",
+            "gra\"fana",
+            "log\"stash",
+        ] {
             assert!(
                 !argv.contains(piece),
                 "a password reached curl's command line: {argv}"
@@ -143,6 +154,34 @@ fn elasticsearch_setup_keeps_passwords_off_the_command_line_and_json_encodes_the
         .expect("the kibana_system password is set");
     let body: serde_json::Value = serde_json::from_str(&set.body).expect("the body is JSON");
     assert_eq!(body, serde_json::json!({ "password": KIBANA }));
+    // Grafana and Logstash get their own users, each with one role, and the
+    // password of its own secret file (JSON-encoded, sent on stdin).
+    for (user, role, password) in [
+        ("stackctl_grafana", "stackctl_grafana_reader", GRAFANA),
+        ("stackctl_logstash", "stackctl_logstash_writer", LOGSTASH),
+    ] {
+        let created = requests
+            .iter()
+            .find(|r| r.path() == format!("/_security/user/{user}"))
+            .unwrap_or_else(|| panic!("user {user} is created"));
+        let body: serde_json::Value =
+            serde_json::from_str(&created.body).expect("the body is JSON");
+        assert_eq!(body["password"], password, "{user}");
+        assert_eq!(body["roles"], serde_json::json!([role]), "{user}");
+        let role_put = requests
+            .iter()
+            .find(|r| r.path() == format!("/_security/role/{role}"))
+            .unwrap_or_else(|| panic!("role {role} is created"));
+        let privileges: serde_json::Value = serde_json::from_str(&role_put.body).unwrap();
+        assert_eq!(
+            privileges["indices"][0]["names"],
+            serde_json::json!(["payments-api-logs-*"])
+        );
+        assert!(
+            !role_put.body.contains("\"all\""),
+            "{role} is not least-privilege"
+        );
+    }
     println!(
         "{} requests, each authenticated as elastic, none with a password on the command line",
         requests.len()
