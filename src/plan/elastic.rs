@@ -118,7 +118,7 @@ pub fn users(stack: &Stack) -> Vec<EsUser> {
     out
 }
 
-fn es_url() -> String {
+pub(super) fn es_url() -> String {
     format!(
         "http://elasticsearch:{}",
         Kind::Elasticsearch
@@ -136,7 +136,7 @@ fn environment() -> minijinja::Environment<'static> {
     env
 }
 
-fn render(template: &str, ctx: minijinja::Value) -> String {
+pub(super) fn render(template: &str, ctx: minijinja::Value) -> String {
     environment()
         .render_str(template, ctx)
         .unwrap_or_else(|e| format!("# stackctl bug: template failed to render: {e}\n"))
@@ -180,7 +180,7 @@ fn comment(value: &str) -> String {
         .collect()
 }
 
-fn shell_check(command: String) -> Healthcheck {
+pub(super) fn shell_check(command: String) -> Healthcheck {
     Healthcheck {
         test: vec![command],
         shell: true,
@@ -276,7 +276,7 @@ fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     d.services.push(setup);
 }
 
-fn one_shot(stack: &Stack, name: &str, image: String, script: &str) -> Service {
+pub(super) fn one_shot(stack: &Stack, name: &str, image: String, script: &str) -> Service {
     let dir = script.rsplit_once('/').map_or(script, |(dir, _)| dir);
     let file = script.rsplit('/').next().unwrap_or(script);
     Service {

@@ -134,4 +134,56 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     });
     d.add_yaml(CONFIG, &config);
     d.services.push(service);
+    if storage == JaegerStorage::Elasticsearch && stack.jaeger_uses_stack_es() {
+        cleaner(stack, spec, d);
+    }
+}
+
+/// The service that deletes Jaeger's daily indices past the retention.
+pub const CLEANER_SERVICE: &str = "jaeger-index-cleaner";
+const CLEANER_SCRIPT: &str = "jaeger/cleaner/clean.sh";
+
+/// Jaeger 2 keeps Elasticsearch indices forever (upstream's answer is the
+/// `es-index-cleaner` cron job): a small loop on the Elasticsearch image
+/// (bash, curl, GNU date) deletes the old daily indices instead, as
+/// Jaeger's own user.
+fn cleaner(stack: &Stack, spec: &crate::model::components::Jaeger, d: &mut Deployment) {
+    let Some(image) = stack
+        .component(Kind::Elasticsearch)
+        .map(|es| es.image(stack.defaults.image_registry.as_deref()))
+    else {
+        return;
+    };
+    let days = spec
+        .span_retention
+        .as_ref()
+        .map_or(7, |r| r.millis().div_ceil(86_400_000).max(1));
+    let secret = stack.es_jaeger_secret();
+    let script = super::elastic::render(
+        include_str!("../../templates/jaeger-index-cleaner.sh.j2"),
+        minijinja::context! {
+            es_url => super::elastic::es_url(),
+            days => days,
+            user => super::elastic::JAEGER_USER,
+            secret => super::secret_path(&secret),
+            pattern => format!("{}-jaeger-*", super::elastic::JAEGER_INDEX_PREFIX),
+        },
+    );
+    d.files.insert(CLEANER_SCRIPT.into(), script);
+    let mut job = super::elastic::one_shot(stack, CLEANER_SERVICE, image, CLEANER_SCRIPT);
+    job.one_shot = false;
+    job.restart = stack
+        .defaults
+        .restart
+        .map_or("unless-stopped", |r| r.as_str())
+        .to_string();
+    job.use_secret(&secret);
+    job.after(
+        super::elastic::SETUP_SERVICE,
+        Condition::CompletedSuccessfully,
+    );
+    let mut check = super::elastic::shell_check("test -f /tmp/stackctl-cleaned".into());
+    check.start_period_s = 60;
+    job.healthcheck = Some(check);
+    d.services.push(job);
 }

@@ -548,3 +548,23 @@ fn dashboards_get_each_datasource_kind_its_own_target_shape() {
         })
     );
 }
+
+#[test]
+fn jaeger_span_indices_are_deleted_after_the_retention() {
+    let d = elk();
+    let cleaner = d
+        .service(jaeger::CLEANER_SERVICE)
+        .expect("a retention service");
+    assert!(!cleaner.one_shot);
+    assert!(cleaner.healthcheck.is_some());
+    assert_eq!(cleaner.secrets, ["elasticsearch_jaeger_password"]);
+    let script = &d.files["jaeger/cleaner/clean.sh"];
+    assert!(script.contains("keep_days=3\n"), "{script}");
+    assert!(
+        script.contains("_cat/indices/jaeger-main-jaeger-*?h=index"),
+        "{script}"
+    );
+    // Without Jaeger on this Elasticsearch there is nothing to clean.
+    let memory = plan_of(&spec("  jaeger: {}\n"));
+    assert!(memory.service(jaeger::CLEANER_SERVICE).is_none());
+}
