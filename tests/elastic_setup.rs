@@ -16,16 +16,26 @@ use support::{FakeServer, Reply, Request};
 
 const ELASTIC: &str = r#"el"as\tic'$HOME \"x\\"#;
 const KIBANA: &str = r#"kib"ana\n'$(id)` {"a":1}\"#;
+const GRAFANA: &str = r#"gra"fana' $PATH \"#;
+const LOGSTASH: &str = r#"log"stash`ls` ' \n"#;
 
-/// The example with the ELK backend, rendered with both passwords set.
+/// The example with the ELK backend, rendered with its passwords set.
 fn rendered() -> tempfile::TempDir {
+    rendered_with(|spec| spec.to_string())
+}
+
+/// The example, changed by `edit`, rendered with its passwords set.
+fn rendered_with(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/team-api-elk/stack.yaml");
-    std::fs::copy(spec, dir.path().join("stack.yaml")).unwrap();
+    let text = edit(&std::fs::read_to_string(spec).unwrap());
+    std::fs::write(dir.path().join("stack.yaml"), text).unwrap();
     std::fs::create_dir(dir.path().join("secrets")).unwrap();
     for (name, value) in [
         ("elastic_password", ELASTIC),
         ("kibana_system_password", KIBANA),
+        ("elasticsearch_grafana_password", GRAFANA),
+        ("elasticsearch_logstash_password", LOGSTASH),
     ] {
         std::fs::write(dir.path().join("secrets").join(name), value).unwrap();
     }
@@ -107,9 +117,16 @@ fn run_script(dir: &Path, script: &str, url: &str, shell: &str) -> (String, Stri
 
 fn assert_no_password(argv: &str) {
     assert!(!argv.is_empty(), "curl was never called");
-    for secret in [ELASTIC, KIBANA] {
+    for secret in [ELASTIC, KIBANA, GRAFANA, LOGSTASH] {
         // Any distinctive piece of a password is a leak.
-        for piece in ["el\"as", "kib\"ana", "$HOME \\\"x", "$(id)"] {
+        for piece in [
+            "el\"as",
+            "kib\"ana",
+            "$HOME \\\"x",
+            "$(id)",
+            "gra\"fana",
+            "log\"stash",
+        ] {
             assert!(
                 !argv.contains(piece),
                 "a password reached curl's command line: {argv}"
@@ -143,6 +160,34 @@ fn elasticsearch_setup_keeps_passwords_off_the_command_line_and_json_encodes_the
         .expect("the kibana_system password is set");
     let body: serde_json::Value = serde_json::from_str(&set.body).expect("the body is JSON");
     assert_eq!(body, serde_json::json!({ "password": KIBANA }));
+    // Grafana and Logstash get their own users, each with one role, and the
+    // password of its own secret file (JSON-encoded, sent on stdin).
+    for (user, role, password) in [
+        ("stackctl_grafana", "stackctl_grafana_reader", GRAFANA),
+        ("stackctl_logstash", "stackctl_logstash_writer", LOGSTASH),
+    ] {
+        let created = requests
+            .iter()
+            .find(|r| r.path() == format!("/_security/user/{user}"))
+            .unwrap_or_else(|| panic!("user {user} is created"));
+        let body: serde_json::Value =
+            serde_json::from_str(&created.body).expect("the body is JSON");
+        assert_eq!(body["password"], password, "{user}");
+        assert_eq!(body["roles"], serde_json::json!([role]), "{user}");
+        let role_put = requests
+            .iter()
+            .find(|r| r.path() == format!("/_security/role/{role}"))
+            .unwrap_or_else(|| panic!("role {role} is created"));
+        let privileges: serde_json::Value = serde_json::from_str(&role_put.body).unwrap();
+        assert_eq!(
+            privileges["indices"][0]["names"],
+            serde_json::json!(["payments-api-logs-*"])
+        );
+        assert!(
+            !role_put.body.contains("\"all\""),
+            "{role} is not least-privilege"
+        );
+    }
     println!(
         "{} requests, each authenticated as elastic, none with a password on the command line",
         requests.len()
@@ -212,4 +257,77 @@ fn saphyr_json(text: &str) -> serde_json::Value {
         }
     }
     conv(&Yaml::load_from_str(text).unwrap()[0])
+}
+
+/// Jaeger on the stack's Elasticsearch: the retention loop, run once by bash
+/// with the real `curl` and GNU `date`, deletes exactly the daily indices
+/// older than `span_retention`, as Jaeger's own user. (Jaeger and
+/// Elasticsearch themselves cannot run here; the fake answers
+/// `_cat/indices` as Elasticsearch documents it.)
+#[test]
+fn jaeger_index_cleaner_deletes_only_indices_past_the_retention() {
+    let dir = rendered_with(|spec| {
+        spec.replace(
+            "  node_exporter:\n",
+            "  jaeger:\n    storage: elasticsearch\n    span_retention: 3d\n  node_exporter:\n",
+        )
+        .replace(
+            "  kibana_encryption_key:\n",
+            "  elasticsearch_jaeger_password:\n    generate: true\n  kibana_encryption_key:\n",
+        )
+    });
+    let script = std::fs::read_to_string(dir.path().join("jaeger/cleaner/clean.sh")).unwrap();
+    let day = |ago: i64| {
+        let out = Command::new("date")
+            .args(["-u", "-d", &format!("-{ago} days"), "+%Y-%m-%d"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let names: Vec<String> = [
+        format!("jaeger-main-jaeger-span-{}", day(0)),
+        format!("jaeger-main-jaeger-span-{}", day(2)),
+        format!("jaeger-main-jaeger-span-{}", day(4)),
+        format!("jaeger-main-jaeger-service-{}", day(10)),
+    ]
+    .into();
+    let listing = names.join("\n") + "\n";
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let seen = requests.clone();
+    let server = FakeServer::start(move |r: &Request| {
+        seen.lock().unwrap().push(r.clone());
+        if r.path().starts_with("/_cat/indices/") {
+            Reply::text(200, &listing)
+        } else {
+            Reply::json(200, serde_json::json!({"acknowledged": true}))
+        }
+    });
+    let password =
+        std::fs::read_to_string(dir.path().join("secrets/elasticsearch_jaeger_password")).unwrap();
+    let (argv, stdout) = run_script(
+        dir.path(),
+        &format!("export STACKCTL_ONCE=1\n{script}"),
+        &server.url(),
+        "bash",
+    );
+    assert!(
+        !argv.contains(password.trim()),
+        "the password reached curl's command line"
+    );
+    let requests = requests.lock().unwrap().clone();
+    let deleted: Vec<String> = requests
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path().trim_start_matches('/').to_string())
+        .collect();
+    assert_eq!(deleted, [names[2].clone(), names[3].clone()], "{stdout}");
+    for r in &requests {
+        assert_eq!(
+            r.basic_auth().as_deref(),
+            Some(format!("stackctl_jaeger:{}", password.trim()).as_str())
+        );
+    }
+    println!(
+        "deleted {deleted:?}, kept the indices of the last 3 days (Jaeger and Elasticsearch not run: a fake answered)"
+    );
 }

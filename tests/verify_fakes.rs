@@ -19,6 +19,8 @@ secrets:
   grafana_secret_key: {generate: true}
   elastic_password: {generate: true}
   kibana_system_password: {generate: true}
+  elasticsearch_grafana_password: {generate: true}
+  kibana_encryption_key: {generate: true}
 components:
   prometheus: {}
   alertmanager: {}

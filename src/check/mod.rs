@@ -15,6 +15,7 @@ mod keys;
 mod logs;
 pub mod metrics_catalog;
 mod names;
+mod panel_queries;
 mod ports;
 pub mod promql;
 pub mod receiver_credentials;
@@ -110,6 +111,7 @@ pub fn stack(stack: &Stack) -> Vec<Diagnostic> {
     run("alerting", &|f| alerting::check(stack, f));
     run("routing", &|f| routing::check(stack, &index, f));
     run("dashboards", &|f| dashboards::check(stack, &index, f));
+    run("dashboards", &|f| panel_queries::check(stack, f));
     run("metrics", &|f| metrics_catalog::check(stack, &index, f));
     run("version", &|f| version::check(stack, &index, f));
     run("deployment", &|f| deployment::check(stack, f));

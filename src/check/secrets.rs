@@ -48,6 +48,30 @@ pub fn references(stack: &Stack) -> Vec<(String, Path)> {
                 path!["components", "elasticsearch", "kibana_password_secret"],
             );
         }
+        if stack.grafana_uses_stack_es() {
+            add(
+                Some(&stack.es_grafana_secret()),
+                path!["components", "elasticsearch", "grafana_password_secret"],
+            );
+        }
+        if stack.has(crate::model::Kind::Logstash) {
+            add(
+                Some(&stack.es_logstash_secret()),
+                path!["components", "elasticsearch", "logstash_password_secret"],
+            );
+        }
+        if stack.jaeger_uses_stack_es() {
+            add(
+                Some(&stack.es_jaeger_secret()),
+                path!["components", "elasticsearch", "jaeger_password_secret"],
+            );
+        }
+    }
+    if stack.has(crate::model::Kind::Kibana) {
+        add(
+            Some(&stack.kibana_key_secret()),
+            path!["components", "kibana", "encryption_key_secret"],
+        );
     }
     for (i, job) in stack.scrape_jobs.iter().enumerate() {
         if let Some(auth) = &job.basic_auth {
@@ -136,6 +160,22 @@ pub fn check(stack: &Stack, found: &mut Findings) {
                     "use a path relative to the stack directory, such as `secrets/NAME`",
                 );
             }
+        }
+    }
+    if stack.has(crate::model::Kind::Kibana) {
+        let name = stack.kibana_key_secret();
+        if let Some(secret) = stack.secrets.get(&name)
+            && secret.generate != Some(true)
+        {
+            // Kibana refuses a key shorter than 32 characters; `init`
+            // generates 32, a hand-written one is the user's to size.
+            found.warning(
+                path!["secrets", name.as_str()],
+                format!(
+                    "secret `{name}` is Kibana's saved-objects encryption key and is not generated"
+                ),
+                "set `generate: true`, or make sure the file holds at least 32 characters",
+            );
         }
     }
     let declared: Vec<&str> = stack.secrets.keys().map(String::as_str).collect();

@@ -477,6 +477,56 @@ impl Stack {
         spec.and_then(|e| e.kibana_password_secret.clone())
             .unwrap_or_else(|| "kibana_system_password".into())
     }
+
+    /// Secret with the password of the read-only Elasticsearch user Grafana uses.
+    pub fn es_grafana_secret(&self) -> String {
+        let spec = self.components.elasticsearch.as_ref();
+        spec.and_then(|e| e.grafana_password_secret.clone())
+            .unwrap_or_else(|| "elasticsearch_grafana_password".into())
+    }
+
+    /// Secret with the password of the Elasticsearch user Logstash writes as.
+    pub fn es_logstash_secret(&self) -> String {
+        let spec = self.components.elasticsearch.as_ref();
+        spec.and_then(|e| e.logstash_password_secret.clone())
+            .unwrap_or_else(|| "elasticsearch_logstash_password".into())
+    }
+
+    /// Secret with the password of the Elasticsearch user Jaeger stores spans as.
+    pub fn es_jaeger_secret(&self) -> String {
+        let spec = self.components.elasticsearch.as_ref();
+        spec.and_then(|e| e.jaeger_password_secret.clone())
+            .unwrap_or_else(|| "elasticsearch_jaeger_password".into())
+    }
+
+    /// Secret with Kibana's saved-objects encryption key.
+    pub fn kibana_key_secret(&self) -> String {
+        let spec = self.components.kibana.as_ref();
+        spec.and_then(|k| k.encryption_key_secret.clone())
+            .unwrap_or_else(|| "kibana_encryption_key".into())
+    }
+
+    /// Whether Jaeger stores spans in this stack's Elasticsearch (and so logs
+    /// in as its own user, with the retention job).
+    pub fn jaeger_uses_stack_es(&self) -> bool {
+        self.components.jaeger.as_ref().is_some_and(|j| {
+            self.has(Kind::Jaeger)
+                && j.storage == Some(crate::model::components::JaegerStorage::Elasticsearch)
+                && j.elasticsearch_url.is_none()
+                && self.has(Kind::Elasticsearch)
+        })
+    }
+
+    /// Whether Grafana has a datasource on this stack's Elasticsearch.
+    pub fn grafana_uses_stack_es(&self) -> bool {
+        self.has(Kind::Grafana)
+            && self.has(Kind::Elasticsearch)
+            && crate::check::dashboards::effective_datasources(self)
+                .iter()
+                .any(|d| {
+                    d.kind == crate::model::stack::DatasourceKind::Elasticsearch && d.url.is_none()
+                })
+    }
 }
 
 pub fn default_version(kind: Kind) -> Version {

@@ -217,6 +217,10 @@ component!(
         /// Also accept legacy Jaeger (thrift/gRPC) and Zipkin protocols.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         legacy_receivers: Option<bool>,
+        /// How long spans are kept with `badger` (its TTL) or
+        /// `elasticsearch` (older daily indices are deleted); default 7d.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        span_retention: Option<Duration>,
     }
 );
 
@@ -396,6 +400,18 @@ component!(
         /// Delete log indices older than this (an ILM policy); kept forever when unset.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         log_retention: Option<Duration>,
+        /// Secret with the password of `stackctl_grafana`, the read-only user
+        /// Grafana queries the log indices as (default `elasticsearch_grafana_password`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grafana_password_secret: Option<String>,
+        /// Secret with the password of `stackctl_logstash`, the user Logstash
+        /// writes its indices as (default `elasticsearch_logstash_password`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        logstash_password_secret: Option<String>,
+        /// Secret with the password of `stackctl_jaeger`, the user Jaeger
+        /// stores spans as (default `elasticsearch_jaeger_password`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        jaeger_password_secret: Option<String>,
     }
 );
 
@@ -448,6 +464,11 @@ component!(
         index_pattern: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         public_base_url: Option<String>,
+        /// Secret with `xpack.encryptedSavedObjects.encryptionKey`, at least
+        /// 32 characters (default `kibana_encryption_key`); without it Kibana
+        /// disables alerting and connectors.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        encryption_key_secret: Option<String>,
     }
 );
 

@@ -782,14 +782,89 @@ impl Reduce {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Query {
-    /// PromQL (or LogQL for a Loki datasource).
+    /// PromQL for a Prometheus datasource, LogQL for Loki, a Lucene query
+    /// for Elasticsearch (empty: every document), a trace ID for Jaeger.
+    #[serde(default)]
     pub expr: String,
-    /// Legend, Grafana syntax: `{{instance}}`.
+    /// Legend, Grafana syntax: `{{instance}}` (the alias pattern for Elasticsearch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legend: Option<String>,
-    /// Evaluate at one instant instead of over the range (tables, stats).
+    /// Evaluate at one instant instead of over the range (tables, stats);
+    /// Prometheus and Loki only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instant: Option<bool>,
+    /// Elasticsearch: the metric aggregation (default `count`; `logs` for a
+    /// logs panel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<EsMetric>,
+    /// Elasticsearch: the field `avg`, `sum`, `min`, `max` or `cardinality` reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Elasticsearch: split into one series per value of this field (a
+    /// `terms` aggregation, top 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<String>,
+    /// Jaeger: search the traces of this service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Jaeger: only spans of this operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// Jaeger: tag filter, logfmt (`error=true http.status_code=500`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<String>,
+    /// Jaeger: traces at least this long, e.g. `500ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_duration: Option<String>,
+    /// Jaeger: traces at most this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_duration: Option<String>,
+    /// Jaeger: at most this many traces (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// An Elasticsearch metric aggregation, as Grafana's Elasticsearch query
+/// names it (`MetricAggregationType`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EsMetric {
+    Count,
+    Avg,
+    Sum,
+    Min,
+    Max,
+    Cardinality,
+    Logs,
+    RawData,
+}
+
+impl EsMetric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EsMetric::Count => "count",
+            EsMetric::Avg => "avg",
+            EsMetric::Sum => "sum",
+            EsMetric::Min => "min",
+            EsMetric::Max => "max",
+            EsMetric::Cardinality => "cardinality",
+            EsMetric::Logs => "logs",
+            EsMetric::RawData => "raw_data",
+        }
+    }
+
+    /// Whether the aggregation reads a field.
+    pub fn needs_field(self) -> bool {
+        matches!(
+            self,
+            EsMetric::Avg | EsMetric::Sum | EsMetric::Min | EsMetric::Max | EsMetric::Cardinality
+        )
+    }
+
+    /// Whether it returns documents rather than numbers over time.
+    pub fn is_documents(self) -> bool {
+        matches!(self, EsMetric::Logs | EsMetric::RawData)
+    }
 }
 
 /// What the log shipper (Alloy or Promtail) collects.
@@ -808,9 +883,16 @@ pub struct LogSource {
     /// Host file globs, e.g. `/var/log/app/*.log`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub paths: Vec<String>,
-    /// Read every container's log from Docker's json-file logs.
+    /// Read every container's log through the Docker API (Alloy: Docker
+    /// discovery; Promtail: Docker's json-file logs). With Alloy each line
+    /// carries `container` (the container name) and `service` (the Compose
+    /// service) labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docker: Option<bool>,
+    /// With `docker`, also ship the monitoring stack's own containers' logs
+    /// (default false: only the other containers on the host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_stack: Option<bool>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<LabelName, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -1,5 +1,11 @@
 //! Grafana Alloy, the log shipper: `alloy/config.alloy` from `logs.sources`.
 //!
+//! A `docker: true` source finds containers through the Docker API
+//! (`discovery.docker`), names them (`container`, and `service` from the
+//! Compose label) and drops the stack's own ones (`discovery.relabel`), and
+//! reads their logs through the API (`loki.source.docker`): the socket is
+//! mounted read-only, Docker's log directory is not mounted at all.
+//!
 //! The config is laid out by a minijinja template; every user string reaches
 //! it as data and is quoted by the `alloy_str` filter, never pasted as source.
 
@@ -10,12 +16,20 @@ use crate::model::stack::LogSource;
 use serde::Serialize;
 
 pub const CONFIG: &str = "alloy/config.alloy";
+/// The Docker Engine socket, at the same path inside the container.
+pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 const TEMPLATE: &str = include_str!("../../templates/config.alloy.j2");
 
 #[derive(Serialize)]
 struct SourceView {
     name: String,
     id: String,
+    docker: bool,
+    /// Labels of every line of a Docker source.
+    labels: Vec<(String, String)>,
+    /// The Compose project whose containers a Docker source leaves out.
+    exclude_project: Option<String>,
+    exclude_regex: Option<String>,
     targets: Vec<Vec<(String, String)>>,
     stages: Vec<StageView>,
 }
@@ -42,15 +56,27 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     service.command.extend(c.common.extra_args.iter().cloned());
     service.command.push("/etc/alloy/config.alloy".into());
     service.mount_config("alloy", "/etc/alloy");
-    for dir in super::promtail::host_dirs(&stack.logs.sources) {
+    let (docker, files): (Vec<LogSource>, Vec<LogSource>) = stack
+        .logs
+        .sources
+        .iter()
+        .cloned()
+        .partition(|s| s.docker == Some(true));
+    for dir in super::promtail::host_dirs(&files) {
         service.host_mount(&dir, &dir);
     }
+    if !docker.is_empty() {
+        // Read-only: Alloy lists containers and reads their logs, nothing more.
+        service.host_mount(DOCKER_SOCKET, DOCKER_SOCKET);
+    }
     service.after("loki", Condition::Started);
-    d.files.insert(CONFIG.into(), config(&stack.logs.sources));
+    d.files
+        .insert(CONFIG.into(), config(&stack.logs.sources, &stack.name));
     d.services.push(service);
 }
 
-pub fn config(sources: &[LogSource]) -> String {
+/// The config for `sources`; `project` is the stack's Compose project.
+pub fn config(sources: &[LogSource], project: &str) -> String {
     let mut used = std::collections::BTreeSet::new();
     let views: Vec<SourceView> = sources
         .iter()
@@ -59,7 +85,7 @@ pub fn config(sources: &[LogSource]) -> String {
             while !used.insert(id.clone()) {
                 id.push('_');
             }
-            view(s, id)
+            view(s, id, project)
         })
         .collect();
     let mut env = minijinja::Environment::new();
@@ -70,20 +96,23 @@ pub fn config(sources: &[LogSource]) -> String {
     // is a stackctl bug, reported as such rather than hidden.
     match env.render_str(
         TEMPLATE,
-        minijinja::context! { sources => minijinja::value::Serde(&views), loki_url => "http://loki:3100/loki/api/v1/push" },
+        minijinja::context! {
+            sources => minijinja::value::Serde(&views),
+            loki_url => "http://loki:3100/loki/api/v1/push",
+            docker_host => format!("unix://{DOCKER_SOCKET}"),
+        },
     ) {
         Ok(text) => text,
         Err(e) => format!("// stackctl bug: the Alloy template failed to render: {e}\n"),
     }
 }
 
-fn view(s: &LogSource, id: String) -> SourceView {
+fn view(s: &LogSource, id: String, project: &str) -> SourceView {
     let docker = s.docker == Some(true);
-    let paths: Vec<String> = if docker {
-        vec![format!("{}/*/*-json.log", super::promtail::DOCKER_LOGS)]
-    } else {
-        s.paths.clone()
-    };
+    let paths: Vec<String> = if docker { Vec::new() } else { s.paths.clone() };
+    let mut labels = vec![("job".to_string(), s.name.clone())];
+    labels.extend(s.labels.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    let exclude = docker && s.include_stack != Some(true);
     let targets = paths
         .iter()
         .map(|p| {
@@ -95,13 +124,8 @@ fn view(s: &LogSource, id: String) -> SourceView {
             t
         })
         .collect();
+    // The Docker API hands over decoded lines: no `stage.docker`.
     let mut stages = Vec::new();
-    if docker {
-        stages.push(StageView {
-            kind: "docker",
-            ..Default::default()
-        });
-    }
     for st in &s.pipeline {
         if let Some(j) = &st.json {
             stages.push(StageView {
@@ -148,6 +172,11 @@ fn view(s: &LogSource, id: String) -> SourceView {
     SourceView {
         name: s.name.clone(),
         id,
+        docker,
+        labels,
+        exclude_project: exclude.then(|| project.to_string()),
+        // Relabel regexes are anchored; the name is matched literally.
+        exclude_regex: exclude.then(|| regex::escape(project)),
         targets,
         stages,
     }
@@ -240,10 +269,11 @@ mod tests {
             name: "x\nlocal.file \"shadow\" { filename = \"/etc/shadow\" }\r\u{2028}y".into(),
             paths: vec!["/var/log/app/*.log".into()],
             docker: None,
+            include_stack: None,
             labels: Default::default(),
             pipeline: Vec::new(),
         };
-        let text = config(&[source]);
+        let text = config(&[source], "t");
         assert!(!text.contains("stackctl bug"), "{text}");
         let comment = text
             .lines()

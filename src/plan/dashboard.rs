@@ -5,7 +5,9 @@
 //! a new line when a panel does not fit; each titled row becomes a row panel.
 
 use super::obj;
-use crate::model::stack::{Dashboard, Datasource, DatasourceKind, Panel, PanelKind, Reduce};
+use crate::model::stack::{
+    Dashboard, Datasource, DatasourceKind, EsMetric, Panel, PanelKind, Query, Reduce,
+};
 use serde_json::{Value, json};
 
 /// Schema 39 is understood by Grafana 11.0 and every later release; newer
@@ -14,8 +16,21 @@ pub const SCHEMA_VERSION: u32 = 39;
 
 const GRID_WIDTH: u32 = 24;
 
-pub fn to_json(dash: &Dashboard, datasources: &[Datasource]) -> Value {
-    let default_ds = datasources
+/// The datasource a panel queries: its own, else the default one.
+pub fn panel_datasource<'a>(
+    panel: &Panel,
+    datasources: &'a [Datasource],
+) -> Option<&'a Datasource> {
+    panel
+        .datasource
+        .as_ref()
+        .and_then(|uid| datasources.iter().find(|d| &d.uid == uid))
+        .or_else(|| default_datasource(datasources))
+}
+
+/// The default datasource: the one marked default, else Prometheus, else the first.
+fn default_datasource(datasources: &[Datasource]) -> Option<&Datasource> {
+    datasources
         .iter()
         .find(|d| d.default == Some(true))
         .or_else(|| {
@@ -23,7 +38,11 @@ pub fn to_json(dash: &Dashboard, datasources: &[Datasource]) -> Value {
                 .iter()
                 .find(|d| d.kind == DatasourceKind::Prometheus)
         })
-        .or_else(|| datasources.first());
+        .or_else(|| datasources.first())
+}
+
+pub fn to_json(dash: &Dashboard, datasources: &[Datasource]) -> Value {
+    let default_ds = default_datasource(datasources);
     let mut panels: Vec<Value> = Vec::new();
     let mut id = 0u32;
     let mut y = 0u32;
@@ -45,11 +64,7 @@ pub fn to_json(dash: &Dashboard, datasources: &[Datasource]) -> Value {
                 x = 0;
                 line_height = 0;
             }
-            let ds = panel
-                .datasource
-                .as_ref()
-                .and_then(|uid| datasources.iter().find(|d| &d.uid == uid))
-                .or(default_ds);
+            let ds = panel_datasource(panel, datasources);
             id += 1;
             children.push(panel_json(panel, id, ds, (x, y, w, h)));
             x += w;
@@ -166,6 +181,17 @@ fn panel_json(
             t.insert("refId".into(), json!(ref_id(i)));
             if let Some(ds) = ds {
                 t.insert("datasource".into(), ds_ref(ds));
+            }
+            match ds.map(|d| d.kind) {
+                Some(DatasourceKind::Elasticsearch) => {
+                    elasticsearch_target(&mut t, panel, q, ds);
+                    return Value::Object(t);
+                }
+                Some(DatasourceKind::Jaeger) => {
+                    jaeger_target(&mut t, q);
+                    return Value::Object(t);
+                }
+                _ => {}
             }
             t.insert("expr".into(), json!(q.expr));
             t.insert(
@@ -287,6 +313,90 @@ fn panel_json(
         );
     }
     Value::Object(p)
+}
+
+/// An Elasticsearch target (Grafana's `ElasticsearchDataQuery`): a Lucene
+/// query, one metric aggregation and its bucket aggregations. A logs panel
+/// gets the `logs` metric and no buckets; a time series is bucketed by a
+/// date histogram on the time field, after the `terms` split if any.
+fn elasticsearch_target(
+    t: &mut serde_json::Map<String, Value>,
+    panel: &Panel,
+    q: &Query,
+    ds: Option<&Datasource>,
+) {
+    let time_field = ds
+        .and_then(|d| d.time_field.clone())
+        .unwrap_or_else(|| "@timestamp".into());
+    let metric = q.metric.unwrap_or(if panel.kind == PanelKind::Logs {
+        EsMetric::Logs
+    } else {
+        EsMetric::Count
+    });
+    t.insert("queryType".into(), json!("lucene"));
+    t.insert("query".into(), json!(q.expr));
+    if let Some(legend) = &q.legend {
+        t.insert("alias".into(), json!(legend));
+    }
+    let mut m = obj();
+    m.insert("id".into(), json!("1"));
+    m.insert("type".into(), json!(metric.as_str()));
+    if let Some(field) = q.field.as_ref().filter(|_| metric.needs_field()) {
+        m.insert("field".into(), json!(field));
+    }
+    if metric == EsMetric::RawData {
+        m.insert("settings".into(), json!({"size": "500"}));
+    }
+    t.insert("metrics".into(), json!([Value::Object(m)]));
+    let mut buckets = Vec::new();
+    if !metric.is_documents() {
+        if let Some(field) = &q.group_by {
+            buckets.push(json!({
+                "id": "2",
+                "type": "terms",
+                "field": field,
+                "settings": {"size": "10", "order": "desc", "orderBy": "_count", "min_doc_count": "1"},
+            }));
+        }
+        // A table of a terms split shows one row per value, not per interval.
+        if !(panel.kind == PanelKind::Table && q.group_by.is_some()) {
+            buckets.push(json!({
+                "id": (buckets.len() + 2).to_string(),
+                "type": "date_histogram",
+                "field": time_field,
+                "settings": {"interval": "auto"},
+            }));
+        }
+    }
+    t.insert("bucketAggs".into(), Value::Array(buckets));
+    t.insert("timeField".into(), json!(time_field));
+}
+
+/// A Jaeger target (Grafana's `JaegerQuery`): a trace search by service
+/// (`queryType: search`), or one trace by its ID (`query`, no query type).
+fn jaeger_target(t: &mut serde_json::Map<String, Value>, q: &Query) {
+    match &q.service {
+        Some(service) => {
+            t.insert("queryType".into(), json!("search"));
+            t.insert("service".into(), json!(service));
+            for (key, value) in [
+                ("operation", &q.operation),
+                ("tags", &q.tags),
+                ("minDuration", &q.min_duration),
+                ("maxDuration", &q.max_duration),
+            ] {
+                if let Some(v) = value {
+                    t.insert(key.into(), json!(v));
+                }
+            }
+            if let Some(limit) = q.limit {
+                t.insert("limit".into(), json!(limit));
+            }
+        }
+        None => {
+            t.insert("query".into(), json!(q.expr));
+        }
+    }
 }
 
 fn ref_id(i: usize) -> String {

@@ -1,7 +1,9 @@
 //! Elasticsearch, Logstash and Kibana, secured: Elasticsearch runs with
 //! security on and the `elastic` password from a secret; a one-shot setup job
 //! gives Kibana its own `kibana_system` password (Kibana may not use `elastic`
-//! since 8.0) and installs the log retention policy.
+//! since 8.0), creates one least-privilege user per other consumer (Grafana
+//! reads the log indices, Logstash writes its own, Jaeger its span indices)
+//! and installs the log retention policy. Only the setup job uses `elastic`.
 //!
 //! Logstash and Kibana take passwords only from the environment, so their
 //! entrypoint reads the secret file into a variable at start: the value never
@@ -15,7 +17,108 @@ use serde_json::json;
 pub const SETUP_SERVICE: &str = "elasticsearch-setup";
 pub const KIBANA_SETUP_SERVICE: &str = "kibana-setup";
 
-fn es_url() -> String {
+/// The Elasticsearch users the setup job creates, one per consumer.
+pub const GRAFANA_USER: &str = "stackctl_grafana";
+pub const LOGSTASH_USER: &str = "stackctl_logstash";
+pub const JAEGER_USER: &str = "stackctl_jaeger";
+/// Jaeger's index prefix: its indices are `jaeger-main-jaeger-span-DATE`, ….
+pub const JAEGER_INDEX_PREFIX: &str = "jaeger-main";
+
+/// An index pattern covering every index a name writes: a Logstash date
+/// reference (`app-%{+YYYY.MM.dd}`) becomes a wildcard (`app-*`).
+pub fn index_pattern(index: &str) -> String {
+    match index.split_once("%{") {
+        Some((base, _)) => format!("{base}*"),
+        None => index.to_string(),
+    }
+}
+
+/// A user the setup job creates: its name, the secret with its password and
+/// its one role.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EsUser {
+    pub name: &'static str,
+    pub secret: String,
+    pub role: String,
+    pub purpose: String,
+    /// The role definition (`PUT _security/role/NAME` body).
+    pub privileges: serde_json::Value,
+}
+
+/// The least-privilege users of the stack's consumers of Elasticsearch.
+pub fn users(stack: &Stack) -> Vec<EsUser> {
+    let mut out = Vec::new();
+    if !stack.has(Kind::Elasticsearch) {
+        return out;
+    }
+    if stack.grafana_uses_stack_es() {
+        let mut names: Vec<String> = crate::check::dashboards::effective_datasources(stack)
+            .iter()
+            .filter(|d| {
+                d.kind == crate::model::stack::DatasourceKind::Elasticsearch && d.url.is_none()
+            })
+            .map(|d| {
+                d.index
+                    .clone()
+                    .unwrap_or_else(|| crate::check::dashboards::default_log_index(stack))
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        out.push(EsUser {
+            name: GRAFANA_USER,
+            secret: stack.es_grafana_secret(),
+            role: "stackctl_grafana_reader".into(),
+            purpose: "Grafana: read the log indices, nothing else".into(),
+            privileges: json!({
+                "cluster": ["monitor"],
+                "indices": [{"names": names, "privileges": ["read", "view_index_metadata"]}],
+            }),
+        });
+    }
+    if let Some(ls) = stack
+        .components
+        .logstash
+        .as_ref()
+        .filter(|_| stack.has(Kind::Logstash))
+    {
+        let mut names: Vec<String> = ls
+            .pipelines
+            .values()
+            .map(|p| index_pattern(&p.index))
+            .collect();
+        names.sort();
+        names.dedup();
+        out.push(EsUser {
+            name: LOGSTASH_USER,
+            secret: stack.es_logstash_secret(),
+            role: "stackctl_logstash_writer".into(),
+            purpose: "Logstash: create and write its pipelines' indices (and install its index template)".into(),
+            privileges: json!({
+                "cluster": ["monitor", "manage_index_templates", "manage_ilm"],
+                "indices": [{"names": names, "privileges": ["write", "create", "create_index", "manage", "manage_ilm"]}],
+            }),
+        });
+    }
+    if stack.jaeger_uses_stack_es() {
+        out.push(EsUser {
+            name: JAEGER_USER,
+            secret: stack.es_jaeger_secret(),
+            role: "stackctl_jaeger_writer".into(),
+            purpose: "Jaeger: its span and service indices (write, read, delete old ones)".into(),
+            privileges: json!({
+                "cluster": ["monitor", "manage_index_templates"],
+                "indices": [{
+                    "names": [format!("{JAEGER_INDEX_PREFIX}-*")],
+                    "privileges": ["create_index", "write", "read", "view_index_metadata", "manage", "delete_index"],
+                }],
+            }),
+        });
+    }
+    out
+}
+
+pub(super) fn es_url() -> String {
     format!(
         "http://elasticsearch:{}",
         Kind::Elasticsearch
@@ -33,7 +136,7 @@ fn environment() -> minijinja::Environment<'static> {
     env
 }
 
-fn render(template: &str, ctx: minijinja::Value) -> String {
+pub(super) fn render(template: &str, ctx: minijinja::Value) -> String {
     environment()
         .render_str(template, ctx)
         .unwrap_or_else(|e| format!("# stackctl bug: template failed to render: {e}\n"))
@@ -77,7 +180,7 @@ fn comment(value: &str) -> String {
         .collect()
 }
 
-fn shell_check(command: String) -> Healthcheck {
+pub(super) fn shell_check(command: String) -> Healthcheck {
     Healthcheck {
         test: vec![command],
         shell: true,
@@ -140,6 +243,15 @@ fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
             elastic_secret => super::secret_path(&secret),
             kibana_secret => kibana.as_ref().map(|s| super::secret_path(s)),
             retention => retention.clone(),
+            users => users(stack).iter().map(|u| minijinja::context! {
+                name => u.name,
+                secret => super::secret_path(&u.secret),
+                role => u.role.clone(),
+                purpose => u.purpose.clone(),
+                role_body => u.privileges.to_string(),
+                role_json => serde_json::Value::from(u.role.as_str()).to_string(),
+                full_name_json => serde_json::Value::from(format!("stackctl: {}", u.purpose)).to_string(),
+            }).collect::<Vec<_>>(),
             ilm_policy => retention.as_ref().map(|r| json!({"policy": {"phases": {
                 "hot": {"actions": {}},
                 "delete": {"min_age": r, "actions": {"delete": {}}},
@@ -157,11 +269,14 @@ fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     if let Some(k) = &kibana {
         setup.use_secret(k);
     }
+    for u in users(stack) {
+        setup.use_secret(&u.secret);
+    }
     setup.after("elasticsearch", Condition::Healthy);
     d.services.push(setup);
 }
 
-fn one_shot(stack: &Stack, name: &str, image: String, script: &str) -> Service {
+pub(super) fn one_shot(stack: &Stack, name: &str, image: String, script: &str) -> Service {
     let dir = script.rsplit_once('/').map_or(script, |(dir, _)| dir);
     let file = script.rsplit('/').next().unwrap_or(script);
     Service {
@@ -203,10 +318,17 @@ impl Service {
     }
 }
 
+/// Where the pipeline files are inside the Logstash container.
+const PIPELINE_DIR: &str = "/usr/share/logstash/pipeline";
+/// Logstash's pipeline list, mounted as a file: its directory
+/// (`config/`) also holds `logstash.yml` and `jvm.options`, which a
+/// directory mount would hide.
+pub const PIPELINES_YML: &str = "logstash/config/pipelines.yml";
+
 fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     let spec = stack.components.logstash.clone().unwrap_or_default();
     let mut service = Service::for_component(stack, c);
-    let password = service.use_secret(&stack.elastic_secret());
+    let password = service.use_secret(&stack.es_logstash_secret());
     service.entrypoint = Some(vec![
         "/bin/bash".into(),
         "-c".into(),
@@ -222,11 +344,36 @@ fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     service
         .environment
         .insert("XPACK_MONITORING_ENABLED".into(), "false".into());
-    service.mount_config("logstash/pipeline", "/usr/share/logstash/pipeline");
+    service.mount_config("logstash/pipeline", PIPELINE_DIR);
+    // One entry per pipeline, each with its own file: without it Logstash
+    // runs every `.conf` as the single `main` pipeline, so every event would
+    // pass every filter and reach every output.
+    service.mounts.push(super::Mount {
+        source: super::MountSource::Generated(PIPELINES_YML.into()),
+        target: "/usr/share/logstash/config/pipelines.yml".into(),
+        read_only: true,
+    });
     service.healthcheck = Some(shell_check(
         "curl -fsS http://localhost:9600/ >/dev/null".into(),
     ));
-    service.after("elasticsearch", Condition::Healthy);
+    if stack.has(Kind::Elasticsearch) {
+        // Its user exists once the setup job has run.
+        service.after(SETUP_SERVICE, Condition::CompletedSuccessfully);
+    } else {
+        service.after("elasticsearch", Condition::Healthy);
+    }
+    let entries: Vec<serde_json::Value> = spec
+        .pipelines
+        .keys()
+        .map(|name| json!({"pipeline.id": name, "path.config": format!("{PIPELINE_DIR}/{name}.conf")}))
+        .collect();
+    d.files.insert(
+        PIPELINES_YML.into(),
+        format!(
+            "# Generated by stackctl from stack.yaml; edit the spec, not this file.\n{}",
+            crate::yaml::emit::to_yaml(&serde_json::Value::Array(entries))
+        ),
+    );
     for (name, pipeline) in &spec.pipelines {
         let conf = render(
             include_str!("../../templates/logstash.conf.j2"),
@@ -242,6 +389,7 @@ fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
                 categorize => pipeline.categorize == Some(true),
                 es_url => es_url(),
                 index => pipeline.index.clone(),
+                user => LOGSTASH_USER,
             },
         );
         d.files
@@ -254,11 +402,14 @@ fn kibana(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     let spec = stack.components.kibana.clone().unwrap_or_default();
     let mut service = Service::for_component(stack, c);
     let password = service.use_secret(&stack.kibana_secret());
+    // Without a fixed key Kibana disables alerting and connectors, and a
+    // random per-start key would make saved encrypted objects unreadable.
+    let key = service.use_secret(&stack.kibana_key_secret());
     service.entrypoint = Some(vec![
         "/bin/bash".into(),
         "-c".into(),
         format!(
-            "export ELASTICSEARCH_PASSWORD=\"$(cat {password})\"; exec /bin/tini -- /usr/local/bin/kibana-docker"
+            "export ELASTICSEARCH_PASSWORD=\"$(cat {password})\"; export XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY=\"$(cat {key})\"; exec /bin/tini -- /usr/local/bin/kibana-docker"
         ),
     ]);
     let env = &mut service.environment;

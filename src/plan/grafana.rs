@@ -140,9 +140,10 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, inputs: &super::Inputs, d: &mut Dep
                     if ds.url.is_none() && stack.has(Kind::Elasticsearch) {
                         // Grafana reads the password from the secret file at
                         // provisioning time ($__file), never from this file.
-                        let secret = stack.elastic_secret();
+                        // Its own read-only user (created by the setup job), not `elastic`.
+                        let secret = stack.es_grafana_secret();
                         m.insert("basicAuth".into(), json!(true));
-                        m.insert("basicAuthUser".into(), json!("elastic"));
+                        m.insert("basicAuthUser".into(), json!(super::elastic::GRAFANA_USER));
                         m.insert(
                             "secureJsonData".into(),
                             json!({"basicAuthPassword": format!("$__file{{{}}}", service.use_secret(&secret))}),

@@ -9,6 +9,19 @@ use crate::model::{Kind, Stack};
 use serde_json::json;
 
 pub const CONFIG: &str = "jaeger/config.yaml";
+/// Where the badger volume is mounted; its owner is set by the
+/// `secrets-init` job (see `plan::secrets`), because Docker creates a named
+/// volume root-owned and the image runs as uid 10001.
+pub const BADGER_DIR: &str = "/badger";
+
+/// Span retention as a Go duration in whole hours (default 7 days).
+fn retention_hours(spec: &crate::model::components::Jaeger) -> String {
+    let hours = spec
+        .span_retention
+        .as_ref()
+        .map_or(168, |d| d.millis().div_ceil(3_600_000).max(1));
+    format!("{hours}h")
+}
 
 pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     let Some(spec) = &stack.components.jaeger else {
@@ -34,13 +47,13 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
                         .data_volume
                         .map_or_else(|| "jaeger_data".to_string(), str::to_string),
                 ),
-                target: "/badger".into(),
+                target: BADGER_DIR.into(),
                 read_only: false,
             });
             json!({"badger": {
                 "directories": {"keys": "/badger/keys", "values": "/badger/values"},
                 "ephemeral": false,
-                "ttl": {"spans": "168h"},
+                "ttl": {"spans": retention_hours(spec)},
             }})
         }
         JaegerStorage::Elasticsearch => {
@@ -52,11 +65,22 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
                         .map_or(9200, |p| p.container)
                 )
             });
-            let mut es = json!({"server_urls": [url], "indices": {"index_prefix": "jaeger-main"}});
-            if spec.elasticsearch_url.is_none() && stack.has(Kind::Elasticsearch) {
-                let secret = stack.elastic_secret();
-                es["auth"] = json!({"basic": {"username": "elastic", "password_file": service.use_secret(&secret)}});
-                service.after("elasticsearch", Condition::Healthy);
+            // One node holds no replica: with the default of 1 every index
+            // stays yellow forever. Each kind of index gets the setting.
+            let single = json!({"replicas": 0});
+            let mut es = json!({"server_urls": [url], "indices": {
+                "index_prefix": super::elastic::JAEGER_INDEX_PREFIX,
+                "spans": single, "services": single, "dependencies": single, "sampling": single,
+            }});
+            if stack.jaeger_uses_stack_es() {
+                // Its own user, limited to its indices; it exists once the
+                // setup job has run.
+                let secret = stack.es_jaeger_secret();
+                es["auth"] = json!({"basic": {"username": super::elastic::JAEGER_USER, "password_file": service.use_secret(&secret)}});
+                service.after(
+                    super::elastic::SETUP_SERVICE,
+                    Condition::CompletedSuccessfully,
+                );
             }
             json!({"elasticsearch": es})
         }
@@ -110,4 +134,56 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     });
     d.add_yaml(CONFIG, &config);
     d.services.push(service);
+    if storage == JaegerStorage::Elasticsearch && stack.jaeger_uses_stack_es() {
+        cleaner(stack, spec, d);
+    }
+}
+
+/// The service that deletes Jaeger's daily indices past the retention.
+pub const CLEANER_SERVICE: &str = "jaeger-index-cleaner";
+const CLEANER_SCRIPT: &str = "jaeger/cleaner/clean.sh";
+
+/// Jaeger 2 keeps Elasticsearch indices forever (upstream's answer is the
+/// `es-index-cleaner` cron job): a small loop on the Elasticsearch image
+/// (bash, curl, GNU date) deletes the old daily indices instead, as
+/// Jaeger's own user.
+fn cleaner(stack: &Stack, spec: &crate::model::components::Jaeger, d: &mut Deployment) {
+    let Some(image) = stack
+        .component(Kind::Elasticsearch)
+        .map(|es| es.image(stack.defaults.image_registry.as_deref()))
+    else {
+        return;
+    };
+    let days = spec
+        .span_retention
+        .as_ref()
+        .map_or(7, |r| r.millis().div_ceil(86_400_000).max(1));
+    let secret = stack.es_jaeger_secret();
+    let script = super::elastic::render(
+        include_str!("../../templates/jaeger-index-cleaner.sh.j2"),
+        minijinja::context! {
+            es_url => super::elastic::es_url(),
+            days => days,
+            user => super::elastic::JAEGER_USER,
+            secret => super::secret_path(&secret),
+            pattern => format!("{}-jaeger-*", super::elastic::JAEGER_INDEX_PREFIX),
+        },
+    );
+    d.files.insert(CLEANER_SCRIPT.into(), script);
+    let mut job = super::elastic::one_shot(stack, CLEANER_SERVICE, image, CLEANER_SCRIPT);
+    job.one_shot = false;
+    job.restart = stack
+        .defaults
+        .restart
+        .map_or("unless-stopped", |r| r.as_str())
+        .to_string();
+    job.use_secret(&secret);
+    job.after(
+        super::elastic::SETUP_SERVICE,
+        Condition::CompletedSuccessfully,
+    );
+    let mut check = super::elastic::shell_check("test -f /tmp/stackctl-cleaned".into());
+    check.start_period_s = 60;
+    job.healthcheck = Some(check);
+    d.services.push(job);
 }

@@ -138,6 +138,7 @@ mod tests {
             name: "x".into(),
             paths: paths.iter().map(|s| s.to_string()).collect(),
             docker: Some(docker),
+            include_stack: None,
             labels: Default::default(),
             pipeline: vec![],
         }

@@ -13,6 +13,13 @@
 //! could not read them; making them readable would mean world- or
 //! group-readable credentials on the host. The job keeps the host files 0600
 //! and gives every container exactly its own secrets.
+//!
+//! The same job hands data volumes that an image cannot create itself to the
+//! image's user: Docker creates a named volume owned by root, and Jaeger's
+//! image runs as uid 10001 with no `/badger` of its own to copy ownership
+//! from (jaegertracing/jaeger#4906; its non-root badger doc prescribes a root
+//! init step). Being part of the plan, it runs under `docker compose up -d`
+//! and `stackctl up` alike.
 
 use super::{Condition, Deployment, Mount, MountSource, SECRETS_DIR, Service};
 use crate::model::{Kind, Stack};
@@ -36,6 +43,15 @@ for tool in cp chown chmod mv rm; do
 done
 seen=" "
 for spec in "$@"; do
+  case "$spec" in
+    +*)
+      # `+VOLUME:UID`: a data volume handed to the image's user; its
+      # contents are left alone.
+      spec=${spec#+}; dir=${spec%%:*}; uid=${spec#*:}
+      chown "$uid:$uid" "/out/$dir"; chmod 0700 "/out/$dir"
+      continue
+      ;;
+  esac
   dir=${spec%%:*}; rest=${spec#*:}; uid=${rest%%:*}; name=${rest#*:}
   out="/out/$dir"
   case "$seen" in
@@ -73,7 +89,8 @@ pub fn volume_for(service: &str) -> String {
 /// Adds the job, the volumes and the mounts. Called once every service (and
 /// `d.secrets`) is known; does nothing when no service reads a secret.
 pub fn deliver(stack: &Stack, d: &mut Deployment) {
-    if d.secrets.is_empty() {
+    let owned = owned_volumes(d);
+    if d.secrets.is_empty() && owned.is_empty() {
         return;
     }
     let mut args = Vec::new();
@@ -111,6 +128,17 @@ pub fn deliver(stack: &Stack, d: &mut Deployment) {
         target: format!("{OUT_DIR}/{v}"),
         read_only: false,
     }));
+    for (volume, uid, service) in &owned {
+        mounts.push(Mount {
+            source: MountSource::Volume(volume.clone()),
+            target: format!("{OUT_DIR}/{volume}"),
+            read_only: false,
+        });
+        args.push(format!("+{volume}:{uid}"));
+        if let Some(s) = d.services.iter_mut().find(|s| &s.name == service) {
+            s.after(INIT_SERVICE, Condition::CompletedSuccessfully);
+        }
+    }
     let mut command = vec![SCRIPT.to_string(), "secrets-init".to_string()];
     command.extend(args);
     let job = Service {
@@ -140,6 +168,30 @@ pub fn deliver(stack: &Stack, d: &mut Deployment) {
         one_shot: true,
     };
     d.services.insert(0, job);
+}
+
+/// Data directories that a component's image does not own, by component.
+const OWNED_DIRS: [(Kind, &str); 1] = [(Kind::Jaeger, super::jaeger::BADGER_DIR)];
+
+/// (volume, uid, service) for each named volume mounted at one of
+/// `OWNED_DIRS` by a service that does not run as root.
+fn owned_volumes(d: &Deployment) -> Vec<(String, u32, String)> {
+    let mut out = Vec::new();
+    for s in &d.services {
+        for m in &s.mounts {
+            let MountSource::Volume(v) = &m.source else {
+                continue;
+            };
+            if s.uid != 0
+                && OWNED_DIRS
+                    .iter()
+                    .any(|(kind, dir)| s.kind == Some(*kind) && m.target == *dir)
+            {
+                out.push((v.clone(), s.uid, s.name.clone()));
+            }
+        }
+    }
+    out
 }
 
 /// The image of the first deployed service that has a shell; else the
@@ -291,5 +343,38 @@ mod tests {
         assert_eq!(meta.uid(), uid);
         assert!(!root.join("out/v/stale").exists());
         assert!(!root.join("out/v/.pw.tmp").exists());
+    }
+
+    /// A `+VOLUME:UID` argument hands a data volume to the image's user and
+    /// keeps what it holds (Jaeger's badger data survives a re-run).
+    #[cfg(unix)]
+    #[test]
+    fn the_script_hands_data_volumes_over_and_keeps_their_data() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("out/data/keys")).unwrap();
+        std::fs::write(root.join("out/data/keys/000001.sst"), "kept").unwrap();
+        let uid = std::fs::metadata(root).unwrap().uid();
+        let script = SCRIPT.replace("/out/", &format!("{}/out/", root.display()));
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .arg("secrets-init")
+            .arg(format!("+data:{uid}"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let meta = std::fs::metadata(root.join("out/data")).unwrap();
+        assert_eq!(meta.uid(), uid);
+        assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            std::fs::read_to_string(root.join("out/data/keys/000001.sst")).unwrap(),
+            "kept"
+        );
     }
 }
