@@ -12,13 +12,13 @@ use bollard::errors::Error as BollardError;
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointSettings, ExecConfig, HealthConfig, HostConfig,
-    NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum, VolumeCreateRequest,
+    Mount, MountType, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig, PortBinding,
+    RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
     ListVolumesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
@@ -148,7 +148,9 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
             timeout: Some(nanos(h.timeout_s)),
             retries: Some(i64::from(h.retries)),
             start_period: Some(nanos(h.start_period_s)),
-            start_interval: None,
+            // Only engines of API 1.44+ know it (older ones ignore it); `up`
+            // sets it from the negotiated version.
+            start_interval: spec.start_interval_s.map(|s| nanos(s)),
         }
     });
     let restart = match spec.restart.as_str() {
@@ -187,6 +189,18 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         healthcheck,
         host_config: Some(HostConfig {
             binds: Some(spec.binds.clone()),
+            mounts: Some(
+                spec.bind_mounts
+                    .iter()
+                    .map(|m| Mount {
+                        target: Some(m.target.clone()),
+                        source: Some(m.source.clone()),
+                        typ: Some(MountType::BIND),
+                        read_only: Some(m.read_only),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
             port_bindings: Some(port_bindings),
             restart_policy: Some(RestartPolicy {
                 name: Some(restart),
@@ -217,6 +231,11 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
 impl Engine for BollardEngine {
     fn host(&self) -> String {
         self.host.clone()
+    }
+
+    fn api_version(&self) -> (u32, u32) {
+        let v = self.docker.client_version();
+        (v.major_version as u32, v.minor_version as u32)
     }
 
     async fn ping(&self) -> Result<()> {
@@ -435,18 +454,6 @@ impl Engine for BollardEngine {
                 .map_err(|e| self.error(e))?;
         }
         Ok(created.id)
-    }
-
-    async fn upload(&self, id: &str, tar: Vec<u8>) -> Result<()> {
-        let options = UploadToContainerOptionsBuilder::new().path("/").build();
-        self.docker
-            .upload_to_container(
-                id,
-                Some(options),
-                bollard::body_full(bytes::Bytes::from(tar)),
-            )
-            .await
-            .map_err(|e| self.error(e))
     }
 
     async fn start(&self, id: &str) -> Result<()> {

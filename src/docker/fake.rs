@@ -36,7 +36,6 @@ pub struct Container {
     pub looks: u32,
     /// Healthcheck commands run through exec.
     pub execs: u32,
-    pub uploads: Vec<Vec<u8>>,
 }
 
 impl Container {
@@ -58,6 +57,8 @@ pub struct World {
     /// Mutating calls in order: `create prometheus`, `start prometheus`, …
     pub calls: Vec<String>,
     pub unreachable: bool,
+    /// The API version the fake speaks (`None`: 1.41, as Docker 20.10).
+    pub api: Option<(u32, u32)>,
     /// Ready endpoints answer (`http_ok`).
     pub http_down: bool,
     /// Extra networks sharing a name (ID → name), as two concurrent creates leave.
@@ -138,6 +139,10 @@ impl Fake {
 }
 
 impl Engine for Fake {
+    fn api_version(&self) -> (u32, u32) {
+        self.world.borrow().api.unwrap_or((1, 41))
+    }
+
     fn host(&self) -> String {
         "unix:///fake.sock".into()
     }
@@ -295,23 +300,9 @@ impl Engine for Fake {
                 state: "created".into(),
                 looks: 0,
                 execs: 0,
-                uploads: Vec::new(),
             },
         );
         Ok(id)
-    }
-
-    async fn upload(&self, id: &str, tar: Vec<u8>) -> Result<()> {
-        self.check()?;
-        let mut w = self.world.borrow_mut();
-        let c = w
-            .containers
-            .get_mut(id)
-            .ok_or_else(|| EngineError::NotFound(id.into()))?;
-        c.uploads.push(tar);
-        let service = c.service().to_string();
-        w.calls.push(format!("upload {service}"));
-        Ok(())
     }
 
     async fn start(&self, id: &str) -> Result<()> {

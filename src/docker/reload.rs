@@ -12,7 +12,8 @@
 //!
 //! A container's labels cannot change after creation, so the config hash in
 //! effect after a reload is kept in `.stackctl/reloads.json` (container ID →
-//! hash) inside the stack directory; `up` and `status` read it.
+//! hash) inside the stack directory; `up` and `status` read it. The same
+//! record holds the hash of a container Compose created that `up` kept.
 
 use super::engine::{Engine, Existing};
 use crate::model::Kind;
@@ -70,11 +71,37 @@ impl Reloads {
         Ok(())
     }
 
-    /// The hash a container's config is at: its reload, else its label.
-    pub fn effective<'a>(&'a self, c: &'a Existing) -> Option<&'a String> {
-        self.0
-            .get(&c.id)
-            .or_else(|| c.labels.get(super::spec::STACKCTL_HASH))
+    /// The stackctl hash a container's config is at: its reload (or
+    /// adoption), else its label. A container Compose created has no
+    /// stackctl label: when Compose's own hash on it is the one the spec
+    /// gives now (`want`, the labels stackctl would create it with), it runs
+    /// this very service definition, config files included, and is taken as
+    /// current; Compose does not look at secrets, so `up` then records the
+    /// hash (see [`Reloads::adopt`]) and a later secret change is noticed.
+    pub fn effective(&self, c: &Existing, want: &BTreeMap<String, String>) -> Option<String> {
+        use super::spec::{COMPOSE_HASH, STACKCTL_HASH};
+        if let Some(hash) = self.0.get(&c.id).or_else(|| c.labels.get(STACKCTL_HASH)) {
+            return Some(hash.clone());
+        }
+        let compose = c.labels.get(COMPOSE_HASH)?;
+        (Some(compose) == want.get(COMPOSE_HASH))
+            .then(|| want.get(STACKCTL_HASH).cloned())
+            .flatten()
+    }
+
+    /// Records the hash in effect for a container Compose created that `up`
+    /// keeps. True when something was recorded.
+    pub fn adopt(&mut self, c: &Existing, want: &BTreeMap<String, String>) -> bool {
+        if self.0.contains_key(&c.id) || c.labels.contains_key(super::spec::STACKCTL_HASH) {
+            return false;
+        }
+        match self.effective(c, want) {
+            Some(hash) => {
+                self.0.insert(c.id.clone(), hash);
+                true
+            }
+            None => false,
+        }
     }
 }
 
