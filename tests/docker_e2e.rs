@@ -931,3 +931,70 @@ fn secrets_stay_private_on_the_host_and_reach_non_root_services_with_compose_v2_
     let (code, _, err) = p.stackctl(&["down", "--volumes"]);
     assert_eq!(code, 0, "{err}");
 }
+
+/// `docker compose -f docker-compose.monitoring.yml ARGS` in the stack directory.
+fn compose_in(compose: &Path, p: &Project, args: &[&str]) -> String {
+    let out = Command::new(compose)
+        .current_dir(p.dir.path())
+        .args(["-f", "docker-compose.monitoring.yml"])
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "compose {args:?}: {err}");
+    err
+}
+
+#[test]
+fn switching_between_stackctl_and_compose_v2_recreates_nothing() {
+    let test = "switching_between_stackctl_and_compose_v2_recreates_nothing";
+    let Some(images) = setup(test) else {
+        return;
+    };
+    let Some(compose) = common::compose_v2("Compose v2 keeping stackctl's containers") else {
+        return;
+    };
+    let p = Project::new("switch");
+    five_up(&p, images);
+    let by_stackctl = p.containers();
+    assert_eq!(by_stackctl.len(), 6, "{by_stackctl:?}");
+
+    // stackctl → Compose: Compose finds every container current.
+    let err = compose_in(&compose, &p, &["up", "-d"]);
+    assert!(!err.contains("Recreate"), "Compose recreated:\n{err}");
+    assert_eq!(
+        p.containers(),
+        by_stackctl,
+        "Compose replaced containers:\n{err}"
+    );
+    let (code, out, err) = p.stackctl(&["status"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(!out.contains("(outdated)"), "{out}");
+
+    // Compose → stackctl: containers Compose created are kept as they are.
+    compose_in(&compose, &p, &["down"]);
+    assert_eq!(p.count(), 0);
+    compose_in(&compose, &p, &["up", "-d", "--wait"]);
+    let by_compose = p.containers();
+    assert_eq!(by_compose.len(), 6, "{by_compose:?}");
+    let (code, out, err) = p.stackctl(&["status"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(!out.contains("(outdated)"), "{out}");
+    let (code, _, err) = p.stackctl(&["up", "--wait", "1m"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        p.containers(),
+        by_compose,
+        "stackctl replaced containers:\n{err}"
+    );
+    assert!(err.contains("6 unchanged"), "{err}");
+    // And back again: still nothing to do for Compose.
+    let err = compose_in(&compose, &p, &["up", "-d"]);
+    assert_eq!(p.containers(), by_compose, "{err}");
+    eprintln!(
+        "switch: {} containers kept across stackctl → Compose v2 → stackctl",
+        by_compose.len()
+    );
+    let (code, _, err) = p.stackctl(&["down", "--volumes"]);
+    assert_eq!(code, 0, "{err}");
+}
