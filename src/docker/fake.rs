@@ -65,6 +65,12 @@ pub struct World {
     pub duplicate_networks: BTreeMap<String, String>,
     /// A SIGHUP reload is rejected (the reload metric says 0).
     pub reload_fails: bool,
+    /// SIGHUP does not reload: the success timestamp stays where it was
+    /// (ahead of the clock, as a previous reload in the same second or a
+    /// skewed clock leaves it).
+    pub reload_stuck: bool,
+    /// `addr/path` of every body read (metrics for reload confirmation).
+    pub bodies: Vec<String>,
     /// Time of the last signal, for the reload metrics.
     pub signalled: Option<f64>,
     /// Every `http_ok` probe: `addr path`.
@@ -466,9 +472,14 @@ impl Engine for Fake {
         Ok(())
     }
 
-    async fn http_body(&self, _addr: &str, _path: &str) -> Option<String> {
-        let w = self.world.borrow();
-        let at = w.signalled.unwrap_or(1.0);
+    async fn http_body(&self, addr: &str, path: &str) -> Option<String> {
+        let mut w = self.world.borrow_mut();
+        w.bodies.push(format!("{addr}{path}"));
+        let at = if w.reload_stuck {
+            4_000_000_000.0
+        } else {
+            w.signalled.unwrap_or(1.0)
+        };
         let ok = if w.reload_fails { 0 } else { 1 };
         // Every reloading component's pair, so any of them reads its own.
         let mut text = String::new();

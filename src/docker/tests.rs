@@ -1245,3 +1245,45 @@ fn containers_carry_the_image_id_compose_compares() {
         Some(&c.image_id)
     );
 }
+
+#[test]
+fn a_stuck_reload_is_not_confirmed_by_an_old_timestamp_and_recreates() {
+    let s = stack();
+    let engine = fake(&IMAGES);
+    summary(run_up(&engine, &s.d, &options(&s)).0);
+    engine.clear_calls();
+    engine.world.borrow_mut().reload_stuck = true;
+    let changed = plan(&SPEC.replace("sum by (job) (up)", "count by (job) (up)"));
+    write(&s.dir, &changed);
+    let (outcome, lines) = run_up(&engine, &changed, &options(&s));
+    let sum = summary(outcome);
+    assert_eq!(sum.recreated, names(&["prometheus"]), "{lines:?}");
+    assert!(sum.reloaded.is_empty());
+    assert!(
+        lines.iter().any(|l| l.starts_with("prometheus: reload not confirmed (`prometheus_config_last_reload_success_timestamp_seconds` did not move past 4000000000")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn the_reload_is_confirmed_under_the_external_url_path() {
+    let spec = SPEC.replace(
+        "    ports: {web: 19090}",
+        "    ports: {web: 19090}\n    external_url: http://mon.example.com/prom/",
+    );
+    let s = stack();
+    let d = plan(&spec);
+    write(&s.dir, &d);
+    let engine = fake(&IMAGES);
+    summary(run_up(&engine, &d, &options(&s)).0);
+    let changed = plan(&spec.replace("sum by (job) (up)", "count by (job) (up)"));
+    write(&s.dir, &changed);
+    let sum = summary(run_up(&engine, &changed, &options(&s)).0);
+    assert_eq!(sum.reloaded, names(&["prometheus"]));
+    let bodies = engine.world.borrow().bodies.clone();
+    assert!(!bodies.is_empty());
+    assert!(
+        bodies.iter().all(|b| b == "127.0.0.1:19090/prom/metrics"),
+        "{bodies:?}"
+    );
+}

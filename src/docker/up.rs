@@ -421,7 +421,7 @@ async fn metrics_address<E: Engine>(
         .as_ref()
         .map(|r| r.container_port)
         .or_else(|| s.ports.first().map(|p| p.container_port))?;
-    let path = "/metrics".to_string();
+    let path = super::reload::metrics_path(s);
     if let Some(p) = published
         .iter()
         .find(|p| p.container_port == port && !p.udp)
