@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 /// how many strict-check errors were printed (the caller still runs
 /// preflight, so that every problem is reported in one run), or `None` after
 /// printing why there is no plan (exit 1).
-pub fn prepare(dir: &Path, strict: bool) -> anyhow::Result<Option<(Deployment, usize)>> {
+pub fn prepare(
+    dir: &Path,
+    strict: bool,
+    held: &crate::lock::StackLock,
+) -> anyhow::Result<Option<(Deployment, usize)>> {
     let opts = super::render::Options {
         target: crate::cli::Target::Compose,
         check: false,
@@ -20,7 +24,7 @@ pub fn prepare(dir: &Path, strict: bool) -> anyhow::Result<Option<(Deployment, u
         namespace: None,
         release: None,
     };
-    if super::render::run(dir, opts)? == super::Exit::Failed {
+    if super::render::run_held(dir, opts, held)? == super::Exit::Failed {
         return Ok(None);
     }
     // Render has printed the warnings; print only what strictness adds.
