@@ -300,7 +300,7 @@ fn full_stack_up_rerun_change_and_down() {
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains(&format!(
-            "`{}` is up: 6 services healthy (6 created)",
+            "`{}` is up: 5 services healthy, 1 job completed (6 created)",
             p.name
         )),
         "{err}"
@@ -997,4 +997,76 @@ fn switching_between_stackctl_and_compose_v2_recreates_nothing() {
     );
     let (code, _, err) = p.stackctl(&["down", "--volumes"]);
     assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn two_concurrent_ups_one_waits_one_refuses_and_the_stack_converges() {
+    let test = "two_concurrent_ups_one_waits_one_refuses_and_the_stack_converges";
+    let Some(images) = setup(test) else {
+        return;
+    };
+    let p = Project::new("concurrent");
+    let port = free_port();
+    p.write_spec(&node_exporter_spec(&p.name, images, port, ""));
+    let spawn = |lock_wait: &str| {
+        common::stackctl()
+            .args(["up", "--wait", "2m", "--dir", p.path()])
+            .env("STACKCTL_LOCK_WAIT", lock_wait)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Three at once: one runs, one waits its turn, one will not wait.
+    let first = spawn("2m");
+    let waiter = spawn("2m");
+    let impatient = spawn("0s");
+    let outcomes: Vec<(i32, String, String)> = [first, waiter, impatient]
+        .into_iter()
+        .map(|c| common::decode(c.wait_with_output().unwrap()))
+        .collect();
+    let ok: Vec<&(i32, String, String)> = outcomes.iter().filter(|o| o.0 == 0).collect();
+    let refused: Vec<&(i32, String, String)> = outcomes
+        .iter()
+        .filter(|o| o.2.contains("is locked by another stackctl"))
+        .collect();
+    assert!(ok.len() >= 2, "{outcomes:#?}");
+    assert!(
+        refused.len() <= 1 && refused.iter().all(|o| o.0 == 2),
+        "{outcomes:#?}"
+    );
+    // The runs that went second found everything in place.
+    assert!(
+        ok.iter().any(|o| o.2.contains("unchanged")),
+        "{outcomes:#?}"
+    );
+
+    // Converged: one network, every container running or completed, none
+    // left in `Created`.
+    let networks = docker(&[
+        "network",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("name=^{}_default$", p.name),
+    ]);
+    assert_eq!(networks.lines().count(), 1, "{networks}");
+    let states = docker(&["ps", "-a", "--filter", &p.label(), "--format", "{{.State}}"]);
+    assert!(!states.contains("created"), "{states}");
+    assert_eq!(
+        states.trim(),
+        "running",
+        "one node-exporter container: {states}"
+    );
+    let (code, _, err) = p.stackctl(&["up", "--wait", "1m"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("unchanged"), "{err}");
+    let (code, _, err) = p.stackctl(&["down", "--volumes"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p.count(), 0);
+    eprintln!(
+        "concurrent: {} ups succeeded, {} refused, one network, no leftovers",
+        ok.len(),
+        refused.len()
+    );
 }
