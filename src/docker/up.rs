@@ -143,11 +143,18 @@ pub async fn up<E: Engine>(
     let converge = networks.len() > 1;
     let mut reloads = super::reload::Reloads::load(&opts.dir);
 
+    // One round trip for all of them, not one after the other: a no-change
+    // re-up is mostly these look-ups.
+    let images: BTreeSet<&str> = d.services.iter().map(|s| s.image.as_str()).collect();
     let mut image_ids: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for s in &d.services {
-        if !image_ids.contains_key(&s.image) {
-            image_ids.insert(s.image.clone(), engine.image_id(&s.image).await?);
-        }
+    for (image, id) in join_all(
+        images
+            .iter()
+            .map(|i| async move { (*i, engine.image_id(i).await) }),
+    )
+    .await
+    {
+        image_ids.insert(image.to_string(), id?);
     }
     let mut actions: BTreeMap<&str, Action> = BTreeMap::new();
     for s in &d.services {
@@ -273,9 +280,14 @@ pub async fn up<E: Engine>(
             Err(e) => progress.line(&network, &format!("duplicate network kept: {e}")),
         }
     }
-    for v in &d.volumes {
+    let volumes = join_all(d.volumes.iter().map(|v| async move {
         let name = spec::volume_name(&d.project, v);
-        if !engine.volume_exists(&name).await? {
+        let exists = engine.volume_exists(&name).await;
+        (v, name, exists)
+    }))
+    .await;
+    for (v, name, exists) in volumes {
+        if !exists? {
             engine
                 .create_volume(&name, &spec::volume_labels(&d.project, v))
                 .await?;
