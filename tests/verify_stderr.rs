@@ -23,7 +23,11 @@ fn with_stderr(args: &[&str], stderr: Stdio) -> (i32, String) {
 }
 
 fn closed_pipe() -> Stdio {
-    let (reader, writer) = std::io::pipe().expect("pipe");
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: `pipe` fills the two descriptors, each then owned exactly once.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe");
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     drop(reader);
     Stdio::from(writer)
 }

@@ -190,7 +190,7 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
             start_period: Some(nanos(h.start_period_s)),
             // Only engines of API 1.44+ know it (older ones ignore it); `up`
             // sets it from the negotiated version.
-            start_interval: spec.start_interval_s.map(|s| nanos(s)),
+            start_interval: spec.start_interval_s.map(nanos),
         }
     });
     let restart = match spec.restart.as_str() {
