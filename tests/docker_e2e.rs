@@ -604,10 +604,15 @@ fn cold_up_does_not_wait_for_dockers_schedule_and_verify_is_green_right_after() 
     let p = Project::new("fast");
     let (_, took, err) = five_up(&p, images);
     // Docker runs the first healthcheck one interval (10 s) after start and
-    // API 1.41 has no `start_interval`: waiting for it alone took 12 s.
+    // API 1.41 has no `start_interval`: waiting for it alone took 12 s. On a
+    // machine so loaded that the processes themselves take longer than
+    // that, the time says nothing; then Docker's own status must still be
+    // `starting` for the service started last (Prometheus) when `up` has
+    // returned: stackctl decided before Docker's first check.
+    let prometheus = health(&format!("{}-prometheus-1", p.name));
     assert!(
-        took < Duration::from_secs(10),
-        "cold up took {took:?}, no faster than Docker's first healthcheck:\n{err}"
+        took < Duration::from_secs(10) || prometheus == "starting",
+        "cold up took {took:?} and Docker already says `{prometheus}`: no faster than Docker's first healthcheck:\n{err}"
     );
     // Plain verify right away: the first scrapes and rule evaluations have
     // not happened yet; verify waits for them within the bound it prints.
