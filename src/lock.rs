@@ -6,15 +6,16 @@
 //! then gives up naming the holder, whose pid and command the holder wrote
 //! to `.stackctl/lock` (removed on release). The kernel drops the lock when
 //! its holder dies, so a killed run never leaves the directory locked; the
-//! holder file it leaves is only read while someone holds the lock again. Within one process the lock is
-//! re-entrant (`up` renders under the lock it already holds).
+//! holder file it leaves is only read while someone holds the lock again.
+//! Not re-entrant: a command that holds the lock passes its handle to what
+//! runs under it (`up` renders through `render::run_held`), so two threads
+//! or two calls of one process exclude each other as two processes do
+//! (`flock` locks belong to the open file, not to the process).
 
 use crate::render::write::atomic::{self, OnDisk, StackDir, WriteError};
-use std::collections::BTreeMap;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub const LOCK_FILE: &str = ".stackctl/lock";
@@ -41,13 +42,9 @@ pub enum LockError {
     },
 }
 
-/// Directories this process holds, with how many guards are alive for each.
-static HELD: Mutex<BTreeMap<PathBuf, usize>> = Mutex::new(BTreeMap::new());
-
 /// Held while alive; dropping it releases the lock.
 #[derive(Debug)]
 pub struct StackLock {
-    key: Option<PathBuf>,
     /// Removed on release, before the lock itself goes.
     holder_file: Option<PathBuf>,
     _dir: Option<std::fs::File>,
@@ -58,14 +55,7 @@ impl Drop for StackLock {
         if let Some(path) = &self.holder_file {
             let _ = std::fs::remove_file(path);
         }
-        let Some(key) = &self.key else { return };
-        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = held.get_mut(key) {
-            *n -= 1;
-            if *n == 0 {
-                held.remove(key);
-            }
-        }
+        // Closing the directory's descriptor (`_dir`) releases the flock.
     }
 }
 
@@ -88,27 +78,11 @@ pub fn acquire(dir: &Path, command: &str) -> Result<StackLock, LockError> {
 pub fn acquire_with(dir: &Path, command: &str, wait: Duration) -> Result<StackLock, LockError> {
     if !dir.is_dir() {
         return Ok(StackLock {
-            key: None,
             holder_file: None,
             _dir: None,
         });
     }
     let stack = StackDir::open(dir)?;
-    let key = std::fs::canonicalize(dir).map_err(|source| LockError::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    {
-        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = held.get_mut(&key) {
-            *n += 1;
-            return Ok(StackLock {
-                key: Some(key),
-                holder_file: None,
-                _dir: None,
-            });
-        }
-    }
     // The lock is on the directory itself: it always exists, is never
     // replaced, and locking it creates nothing (a failed render writes nothing).
     let dir_file = std::fs::OpenOptions::new()
@@ -150,11 +124,7 @@ pub fn acquire_with(dir: &Path, command: &str, wait: Duration) -> Result<StackLo
     let state = dir.join(crate::render::write::manifest::STATE_DIR);
     let wrote_holder = std::fs::symlink_metadata(&state).is_ok_and(|m| m.is_dir())
         && atomic::replace(&holder_file, me.as_bytes(), 0o644).is_ok();
-    HELD.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(key.clone(), 1);
     Ok(StackLock {
-        key: Some(key),
         holder_file: wrote_holder.then_some(holder_file),
         _dir: Some(dir_file),
     })
@@ -180,14 +150,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn re_entrant_within_a_process() {
+    fn a_second_handle_in_the_same_process_is_refused_until_the_first_goes() {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".stackctl")).unwrap();
         let outer = acquire_with(dir.path(), "up", Duration::ZERO).unwrap();
-        let inner = acquire_with(dir.path(), "render", Duration::ZERO).unwrap();
-        drop(inner);
+        // Another thread of this process is excluded like another process.
+        let path = dir.path().to_path_buf();
+        let other =
+            std::thread::spawn(move || acquire_with(&path, "render", Duration::ZERO).map(|_| ()))
+                .join()
+                .unwrap();
+        match other {
+            Err(LockError::Busy { holder, .. }) => assert_eq!(
+                holder,
+                format!(
+                    "another stackctl (pid {}, `stackctl up`)",
+                    std::process::id()
+                )
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(acquire_with(dir.path(), "render", Duration::ZERO).is_err());
         drop(outer);
         // Released: a fresh acquisition works at once.
-        std::fs::create_dir(dir.path().join(".stackctl")).unwrap();
         let again = acquire_with(dir.path(), "render", Duration::ZERO).unwrap();
         let text = std::fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap();
         assert_eq!(

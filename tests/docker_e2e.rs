@@ -300,7 +300,7 @@ fn full_stack_up_rerun_change_and_down() {
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains(&format!(
-            "`{}` is up: 6 services healthy (6 created)",
+            "`{}` is up: 5 services healthy, 1 job completed (6 created)",
             p.name
         )),
         "{err}"
@@ -604,10 +604,15 @@ fn cold_up_does_not_wait_for_dockers_schedule_and_verify_is_green_right_after() 
     let p = Project::new("fast");
     let (_, took, err) = five_up(&p, images);
     // Docker runs the first healthcheck one interval (10 s) after start and
-    // API 1.41 has no `start_interval`: waiting for it alone took 12 s.
+    // API 1.41 has no `start_interval`: waiting for it alone took 12 s. On a
+    // machine so loaded that the processes themselves take longer than
+    // that, the time says nothing; then Docker's own status must still be
+    // `starting` for the service started last (Prometheus) when `up` has
+    // returned: stackctl decided before Docker's first check.
+    let prometheus = health(&format!("{}-prometheus-1", p.name));
     assert!(
-        took < Duration::from_secs(10),
-        "cold up took {took:?}, no faster than Docker's first healthcheck:\n{err}"
+        took < Duration::from_secs(10) || prometheus == "starting",
+        "cold up took {took:?} and Docker already says `{prometheus}`: no faster than Docker's first healthcheck:\n{err}"
     );
     // Plain verify right away: the first scrapes and rule evaluations have
     // not happened yet; verify waits for them within the bound it prints.
@@ -930,4 +935,143 @@ fn secrets_stay_private_on_the_host_and_reach_non_root_services_with_compose_v2_
     assert_eq!(dir_mode, 0o700);
     let (code, _, err) = p.stackctl(&["down", "--volumes"]);
     assert_eq!(code, 0, "{err}");
+}
+
+/// `docker compose -f docker-compose.monitoring.yml ARGS` in the stack directory.
+fn compose_in(compose: &Path, p: &Project, args: &[&str]) -> String {
+    let out = Command::new(compose)
+        .current_dir(p.dir.path())
+        .args(["-f", "docker-compose.monitoring.yml"])
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "compose {args:?}: {err}");
+    err
+}
+
+#[test]
+fn switching_between_stackctl_and_compose_v2_recreates_nothing() {
+    let test = "switching_between_stackctl_and_compose_v2_recreates_nothing";
+    let Some(images) = setup(test) else {
+        return;
+    };
+    let Some(compose) = common::compose_v2("Compose v2 keeping stackctl's containers") else {
+        return;
+    };
+    let p = Project::new("switch");
+    five_up(&p, images);
+    let by_stackctl = p.containers();
+    assert_eq!(by_stackctl.len(), 6, "{by_stackctl:?}");
+
+    // stackctl → Compose: Compose finds every container current.
+    let err = compose_in(&compose, &p, &["up", "-d"]);
+    assert!(!err.contains("Recreate"), "Compose recreated:\n{err}");
+    assert_eq!(
+        p.containers(),
+        by_stackctl,
+        "Compose replaced containers:\n{err}"
+    );
+    let (code, out, err) = p.stackctl(&["status"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(!out.contains("(outdated)"), "{out}");
+
+    // Compose → stackctl: containers Compose created are kept as they are.
+    compose_in(&compose, &p, &["down"]);
+    assert_eq!(p.count(), 0);
+    compose_in(&compose, &p, &["up", "-d", "--wait"]);
+    let by_compose = p.containers();
+    assert_eq!(by_compose.len(), 6, "{by_compose:?}");
+    let (code, out, err) = p.stackctl(&["status"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(!out.contains("(outdated)"), "{out}");
+    let (code, _, err) = p.stackctl(&["up", "--wait", "1m"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        p.containers(),
+        by_compose,
+        "stackctl replaced containers:\n{err}"
+    );
+    assert!(err.contains("6 unchanged"), "{err}");
+    // And back again: still nothing to do for Compose.
+    let err = compose_in(&compose, &p, &["up", "-d"]);
+    assert_eq!(p.containers(), by_compose, "{err}");
+    eprintln!(
+        "switch: {} containers kept across stackctl → Compose v2 → stackctl",
+        by_compose.len()
+    );
+    let (code, _, err) = p.stackctl(&["down", "--volumes"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn two_concurrent_ups_one_waits_one_refuses_and_the_stack_converges() {
+    let test = "two_concurrent_ups_one_waits_one_refuses_and_the_stack_converges";
+    let Some(images) = setup(test) else {
+        return;
+    };
+    let p = Project::new("concurrent");
+    let port = free_port();
+    p.write_spec(&node_exporter_spec(&p.name, images, port, ""));
+    let spawn = |lock_wait: &str| {
+        common::stackctl()
+            .args(["up", "--wait", "2m", "--dir", p.path()])
+            .env("STACKCTL_LOCK_WAIT", lock_wait)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Three at once: one runs, one waits its turn, one will not wait.
+    let first = spawn("2m");
+    let waiter = spawn("2m");
+    let impatient = spawn("0s");
+    let outcomes: Vec<(i32, String, String)> = [first, waiter, impatient]
+        .into_iter()
+        .map(|c| common::decode(c.wait_with_output().unwrap()))
+        .collect();
+    let ok: Vec<&(i32, String, String)> = outcomes.iter().filter(|o| o.0 == 0).collect();
+    let refused: Vec<&(i32, String, String)> = outcomes
+        .iter()
+        .filter(|o| o.2.contains("is locked by another stackctl"))
+        .collect();
+    assert!(ok.len() >= 2, "{outcomes:#?}");
+    assert!(
+        refused.len() <= 1 && refused.iter().all(|o| o.0 == 2),
+        "{outcomes:#?}"
+    );
+    // The runs that went second found everything in place.
+    assert!(
+        ok.iter().any(|o| o.2.contains("unchanged")),
+        "{outcomes:#?}"
+    );
+
+    // Converged: one network, every container running or completed, none
+    // left in `Created`.
+    let networks = docker(&[
+        "network",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("name=^{}_default$", p.name),
+    ]);
+    assert_eq!(networks.lines().count(), 1, "{networks}");
+    let states = docker(&["ps", "-a", "--filter", &p.label(), "--format", "{{.State}}"]);
+    assert!(!states.contains("created"), "{states}");
+    assert_eq!(
+        states.trim(),
+        "running",
+        "one node-exporter container: {states}"
+    );
+    let (code, _, err) = p.stackctl(&["up", "--wait", "1m"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("unchanged"), "{err}");
+    let (code, _, err) = p.stackctl(&["down", "--volumes"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p.count(), 0);
+    eprintln!(
+        "concurrent: {} ups succeeded, {} refused, one network, no leftovers",
+        ok.len(),
+        refused.len()
+    );
 }

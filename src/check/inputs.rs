@@ -117,13 +117,13 @@ fn path_problem(text: &str) -> Option<&'static str> {
     }
 }
 
-/// `<service>_secrets` volumes belong to the `secrets-init` job, which empties
-/// them before it installs the secrets: a user's data there would be lost.
+/// `<service>_secrets` volumes belong to the `secrets-init` job, which deletes
+/// the files there it no longer installs: a user's data there would be lost.
 fn is_reserved_volume(name: &str) -> bool {
     name.ends_with("_secrets")
 }
 
-const RESERVED_HINT: &str = "names ending in `_secrets` hold the secrets `secrets-init` installs for each service (and are emptied on every run); choose another name";
+const RESERVED_HINT: &str = "names ending in `_secrets` hold the secrets `secrets-init` installs for each service (files no longer used there are deleted on every run); choose another name";
 
 /// Docker's rule for volume names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
 fn is_volume_name(name: &str) -> bool {

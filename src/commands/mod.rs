@@ -1,6 +1,25 @@
 //! One function per subcommand. Each returns how the process should exit; an
 //! `Err` means stackctl could not do its job (exit 2), reported without a backtrace.
 
+/// `eprintln!`/`eprint!` for every command below (they are declared after
+/// these, so these shadow std's): std's panic when stderr is a closed pipe or
+/// a full disk (`2>/dev/full`); a message that cannot be written is lost,
+/// the command still ends with its own exit code.
+macro_rules! eprintln {
+    () => { $crate::commands::to_stderr("\n") };
+    ($($arg:tt)*) => { $crate::commands::to_stderr(&format!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::commands::to_stderr(&format!($($arg)*)) };
+}
+
+/// Writes a message to stderr, ignoring any failure to do so.
+pub fn to_stderr(text: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+}
+
 mod docker;
 mod down;
 mod init;

@@ -84,11 +84,29 @@ pub fn read_inputs(stack: &crate::model::Stack, dir: &Path) -> anyhow::Result<cr
 pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
     // Taken before the spec is read, so a run that waited renders what is
     // on disk after the other one finished. `--check`/`--diff` write nothing.
-    let _lock = if opts.check || opts.diff {
+    let lock = if opts.check || opts.diff {
         None
     } else {
         Some(crate::lock::acquire(dir, "render")?)
     };
+    render_under(dir, opts, lock.as_ref())
+}
+
+/// `render` for a command that already holds the directory's lock (`up`):
+/// the handle is the proof; the lock is not taken twice.
+pub fn run_held(
+    dir: &Path,
+    opts: Options<'_>,
+    held: &crate::lock::StackLock,
+) -> anyhow::Result<Exit> {
+    render_under(dir, opts, Some(held))
+}
+
+fn render_under(
+    dir: &Path,
+    opts: Options<'_>,
+    _held: Option<&crate::lock::StackLock>,
+) -> anyhow::Result<Exit> {
     let Some((tree, stack)) = build_tree(dir, &opts)? else {
         eprintln!("nothing was written");
         return Ok(Exit::Failed);

@@ -17,9 +17,7 @@ pub fn run(dir: &Path) -> anyhow::Result<Exit> {
         let (secrets, _) = crate::docker::preflight::read_secrets(&d, &abs);
         for s in &d.services {
             let spec = crate::docker::spec::container(&d, s, &abs, &secrets);
-            if let Some(hash) = spec.labels.get(crate::docker::spec::STACKCTL_HASH) {
-                hashes.insert(s.name.clone(), hash.clone());
-            }
+            hashes.insert(s.name.clone(), spec.labels);
         }
     }
     let mut rows: Vec<Row> = super::docker::runtime()?

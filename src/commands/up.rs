@@ -22,9 +22,9 @@ pub fn run(
         anyhow::anyhow!("--wait: {e}\n  = help: a duration such as `90s`, `3m` or `1m30s`")
     })?;
     // Held until the stack is up (down), so no render or other run interleaves.
-    let _lock = crate::lock::acquire(dir, "up")?;
+    let lock = crate::lock::acquire(dir, "up")?;
     let started = Instant::now();
-    let Some((d, spec_errors)) = super::docker::prepare(dir, strict_credentials)? else {
+    let Some((d, spec_errors)) = super::docker::prepare(dir, strict_credentials, &lock)? else {
         return Ok(Exit::Failed);
     };
     let abs = super::docker::absolute(dir)?;
@@ -66,12 +66,7 @@ pub fn run(
                     parts.push(format!("{n} {what}"));
                 }
             }
-            eprintln!(
-                "`{}` is up: {} services healthy ({}) in {secs:.1}s",
-                d.project,
-                d.services.len(),
-                parts.join(", ")
-            );
+            eprintln!("{}", up_line(&d, &parts, secs));
             if !s.orphans.is_empty() {
                 eprintln!(
                     "note: {} orphan container(s) left running ({}); `stackctl up --remove-orphans` removes them",
@@ -96,5 +91,45 @@ pub fn run(
             );
             Ok(Exit::Failed)
         }
+    }
+}
+
+/// `` `mon` is up: 5 services healthy, 1 job completed (6 created) in 6.2s ``:
+/// a one-shot job (`secrets-init`) completes, it is not "healthy".
+fn up_line(d: &crate::plan::Deployment, parts: &[String], secs: f64) -> String {
+    let jobs = d.services.iter().filter(|s| s.one_shot).count();
+    let services = d.services.len() - jobs;
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut what = format!("{} healthy", plural(services, "service", "services"));
+    if jobs > 0 {
+        what.push_str(&format!(", {} completed", plural(jobs, "job", "jobs")));
+    }
+    format!(
+        "`{}` is up: {what} ({}) in {secs:.1}s",
+        d.project,
+        parts.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_are_counted_apart_from_services() {
+        let profile = crate::profiles::find("minimal").unwrap();
+        let loaded = crate::load::load_text("stack.yaml", profile.text.to_string());
+        let d = crate::plan::plan(loaded.stack.as_ref().unwrap(), &Default::default());
+        assert_eq!(
+            up_line(&d, &["5 created".to_string()], 6.24),
+            "`minimal` is up: 4 services healthy, 1 job completed (5 created) in 6.2s"
+        );
+        let mut one = d.clone();
+        one.services.retain(|s| s.name == "prometheus");
+        assert_eq!(
+            up_line(&one, &["1 unchanged".to_string()], 0.1),
+            "`minimal` is up: 1 service healthy (1 unchanged) in 0.1s"
+        );
     }
 }

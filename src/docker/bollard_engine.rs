@@ -12,13 +12,13 @@ use bollard::errors::Error as BollardError;
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointSettings, ExecConfig, HealthConfig, HostConfig,
-    NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum, VolumeCreateRequest,
+    Mount, MountType, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig, PortBinding,
+    RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
     ListVolumesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
@@ -113,6 +113,46 @@ fn describe(e: &BollardError) -> String {
     cause.to_string()
 }
 
+/// How much of a command's output (exec, logs) is kept: Docker itself keeps
+/// 4 KiB of a healthcheck's; a command that prints without end must not
+/// fill stackctl's memory.
+const OUTPUT_CAP: usize = 64 * 1024;
+
+/// Text kept up to a byte limit, saying so when more came.
+struct Capped {
+    text: String,
+    limit: usize,
+    dropped: usize,
+}
+
+impl Capped {
+    fn new(limit: usize) -> Capped {
+        Capped {
+            text: String::new(),
+            limit,
+            dropped: 0,
+        }
+    }
+
+    fn push(&mut self, chunk: &str) {
+        let room = self.limit.saturating_sub(self.text.len());
+        let mut take = chunk.len().min(room);
+        while !chunk.is_char_boundary(take) {
+            take -= 1;
+        }
+        self.text.push_str(&chunk[..take]);
+        self.dropped += chunk.len() - take;
+    }
+
+    fn into_string(mut self) -> String {
+        if self.dropped > 0 {
+            self.text
+                .push_str(&format!("\n… ({} more bytes not kept)", self.dropped));
+        }
+        self.text
+    }
+}
+
 fn hash_map(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
     labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
@@ -148,7 +188,9 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
             timeout: Some(nanos(h.timeout_s)),
             retries: Some(i64::from(h.retries)),
             start_period: Some(nanos(h.start_period_s)),
-            start_interval: None,
+            // Only engines of API 1.44+ know it (older ones ignore it); `up`
+            // sets it from the negotiated version.
+            start_interval: spec.start_interval_s.map(nanos),
         }
     });
     let restart = match spec.restart.as_str() {
@@ -187,6 +229,18 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         healthcheck,
         host_config: Some(HostConfig {
             binds: Some(spec.binds.clone()),
+            mounts: Some(
+                spec.bind_mounts
+                    .iter()
+                    .map(|m| Mount {
+                        target: Some(m.target.clone()),
+                        source: Some(m.source.clone()),
+                        typ: Some(MountType::BIND),
+                        read_only: Some(m.read_only),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
             port_bindings: Some(port_bindings),
             restart_policy: Some(RestartPolicy {
                 name: Some(restart),
@@ -217,6 +271,11 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
 impl Engine for BollardEngine {
     fn host(&self) -> String {
         self.host.clone()
+    }
+
+    fn api_version(&self) -> (u32, u32) {
+        let v = self.docker.client_version();
+        (v.major_version as u32, v.minor_version as u32)
     }
 
     async fn ping(&self) -> Result<()> {
@@ -437,18 +496,6 @@ impl Engine for BollardEngine {
         Ok(created.id)
     }
 
-    async fn upload(&self, id: &str, tar: Vec<u8>) -> Result<()> {
-        let options = UploadToContainerOptionsBuilder::new().path("/").build();
-        self.docker
-            .upload_to_container(
-                id,
-                Some(options),
-                bollard::body_full(bytes::Bytes::from(tar)),
-            )
-            .await
-            .map_err(|e| self.error(e))
-    }
-
     async fn start(&self, id: &str) -> Result<()> {
         self.docker
             .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
@@ -497,10 +544,20 @@ impl Engine for BollardEngine {
             .tail(&lines.to_string())
             .build();
         let mut stream = self.docker.logs(id, Some(options));
+        // A few lines, but a line can be huge: keep the end of it, bounded.
         let mut out = String::new();
         while let Some(item) = stream.next().await {
             match item {
-                Ok(chunk) => out.push_str(&chunk.to_string()),
+                Ok(chunk) => {
+                    out.push_str(&chunk.to_string());
+                    if out.len() > 2 * OUTPUT_CAP {
+                        let cut = out.len() - OUTPUT_CAP;
+                        let cut = (cut..out.len())
+                            .find(|i| out.is_char_boundary(*i))
+                            .unwrap_or(out.len());
+                        out.drain(..cut);
+                    }
+                }
                 Err(e) => return Err(self.error(e)),
             }
         }
@@ -550,19 +607,21 @@ impl Engine for BollardEngine {
                 .start_exec(&created.id, None::<StartExecOptions>)
                 .await
                 .map_err(|e| self.error(e))?;
-            let mut output = String::new();
+            // Drained to the end (the process must not block on a full
+            // pipe), kept only up to the cap.
+            let mut output = Capped::new(OUTPUT_CAP);
             if let StartExecResults::Attached {
                 output: mut stream, ..
             } = started
             {
                 while let Some(chunk) = stream.next().await {
                     match chunk {
-                        Ok(chunk) => output.push_str(&chunk.to_string()),
+                        Ok(chunk) => output.push(&chunk.to_string()),
                         Err(e) => return Err(self.error(e)),
                     }
                 }
             }
-            Ok(output)
+            Ok(output.into_string())
         };
         let output = match tokio::time::timeout(timeout, run).await {
             Ok(result) => result?,
@@ -623,5 +682,29 @@ impl Engine for BollardEngine {
             .get(&url, None)
             .await
             .is_ok_and(|reply| reply.ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Capped;
+
+    #[test]
+    fn output_is_kept_up_to_the_cap() {
+        let mut c = Capped::new(10);
+        c.push("0123456");
+        c.push("789abcdef");
+        c.push(&"x".repeat(1 << 20));
+        assert_eq!(
+            c.into_string(),
+            format!("0123456789\n… ({} more bytes not kept)", 6 + (1 << 20))
+        );
+        // Never inside a character.
+        let mut c = Capped::new(4);
+        c.push("abcé");
+        assert_eq!(c.into_string(), "abc\n… (2 more bytes not kept)");
+        let mut c = Capped::new(10);
+        c.push("short");
+        assert_eq!(c.into_string(), "short");
     }
 }

@@ -75,10 +75,16 @@ pub struct ContainerSpec {
     pub cmd: Vec<String>,
     pub env: Vec<String>,
     pub labels: BTreeMap<String, String>,
-    /// `source:target[:ro]`, sources absolute.
+    /// Named volumes: `volume:target[:ro]`.
     pub binds: Vec<String>,
+    /// Host paths, mounted with the mount API (as Compose does for the
+    /// long syntax): a missing source is an error, never created.
+    pub bind_mounts: Vec<BindMount>,
     pub ports: Vec<Published>,
     pub healthcheck: Option<crate::plan::Healthcheck>,
+    /// Docker's `start_interval` (API 1.44+): how often it runs the check
+    /// during the start period instead of every `interval`.
+    pub start_interval_s: Option<u32>,
     pub restart: String,
     pub nano_cpus: Option<i64>,
     pub memory: Option<i64>,
@@ -92,6 +98,14 @@ pub struct ContainerSpec {
     pub aliases: Vec<String>,
     /// More networks to join after creation (`network.attach`).
     pub extra_networks: Vec<String>,
+}
+
+/// A host path (absolute) bound into the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindMount {
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
 }
 
 /// What a command run through the exec API did.
@@ -109,6 +123,8 @@ pub struct Exec {
 pub trait Engine {
     /// Where the engine is, for messages (`unix:///var/run/docker.sock`).
     fn host(&self) -> String;
+    /// The API version spoken with the daemon, `(1, 41)`.
+    fn api_version(&self) -> (u32, u32);
     /// The daemon answers (`Unreachable` otherwise).
     async fn ping(&self) -> Result<()>;
     /// The local image's ID, `None` when the image is not present.
@@ -131,8 +147,6 @@ pub trait Engine {
     async fn volumes(&self, project: &str) -> Result<Vec<String>>;
     /// Creates the container and joins its extra networks; returns its ID.
     async fn create(&self, spec: &ContainerSpec) -> Result<String>;
-    /// Extracts a tar archive at `/` in the (created, not yet started) container.
-    async fn upload(&self, id: &str, tar: Vec<u8>) -> Result<()>;
     async fn start(&self, id: &str) -> Result<()>;
     async fn inspect(&self, id: &str) -> Result<State>;
     /// The last `lines` lines of stdout and stderr.

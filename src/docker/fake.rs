@@ -36,7 +36,6 @@ pub struct Container {
     pub looks: u32,
     /// Healthcheck commands run through exec.
     pub execs: u32,
-    pub uploads: Vec<Vec<u8>>,
 }
 
 impl Container {
@@ -58,12 +57,20 @@ pub struct World {
     /// Mutating calls in order: `create prometheus`, `start prometheus`, …
     pub calls: Vec<String>,
     pub unreachable: bool,
+    /// The API version the fake speaks (`None`: 1.41, as Docker 20.10).
+    pub api: Option<(u32, u32)>,
     /// Ready endpoints answer (`http_ok`).
     pub http_down: bool,
     /// Extra networks sharing a name (ID → name), as two concurrent creates leave.
     pub duplicate_networks: BTreeMap<String, String>,
     /// A SIGHUP reload is rejected (the reload metric says 0).
     pub reload_fails: bool,
+    /// SIGHUP does not reload: the success timestamp stays where it was
+    /// (ahead of the clock, as a previous reload in the same second or a
+    /// skewed clock leaves it).
+    pub reload_stuck: bool,
+    /// `addr/path` of every body read (metrics for reload confirmation).
+    pub bodies: Vec<String>,
     /// Time of the last signal, for the reload metrics.
     pub signalled: Option<f64>,
     /// Every `http_ok` probe: `addr path`.
@@ -138,6 +145,10 @@ impl Fake {
 }
 
 impl Engine for Fake {
+    fn api_version(&self) -> (u32, u32) {
+        self.world.borrow().api.unwrap_or((1, 41))
+    }
+
     fn host(&self) -> String {
         "unix:///fake.sock".into()
     }
@@ -295,23 +306,9 @@ impl Engine for Fake {
                 state: "created".into(),
                 looks: 0,
                 execs: 0,
-                uploads: Vec::new(),
             },
         );
         Ok(id)
-    }
-
-    async fn upload(&self, id: &str, tar: Vec<u8>) -> Result<()> {
-        self.check()?;
-        let mut w = self.world.borrow_mut();
-        let c = w
-            .containers
-            .get_mut(id)
-            .ok_or_else(|| EngineError::NotFound(id.into()))?;
-        c.uploads.push(tar);
-        let service = c.service().to_string();
-        w.calls.push(format!("upload {service}"));
-        Ok(())
     }
 
     async fn start(&self, id: &str) -> Result<()> {
@@ -475,9 +472,14 @@ impl Engine for Fake {
         Ok(())
     }
 
-    async fn http_body(&self, _addr: &str, _path: &str) -> Option<String> {
-        let w = self.world.borrow();
-        let at = w.signalled.unwrap_or(1.0);
+    async fn http_body(&self, addr: &str, path: &str) -> Option<String> {
+        let mut w = self.world.borrow_mut();
+        w.bodies.push(format!("{addr}{path}"));
+        let at = if w.reload_stuck {
+            4_000_000_000.0
+        } else {
+            w.signalled.unwrap_or(1.0)
+        };
         let ok = if w.reload_fails { 0 } else { 1 };
         // Every reloading component's pair, so any of them reads its own.
         let mut text = String::new();

@@ -6,6 +6,7 @@
 //! `docker-compose.monitoring.yml` and stackctl manage the same stack.
 
 pub mod bollard_engine;
+pub mod compose_hash;
 pub mod down;
 pub mod engine;
 mod failure;

@@ -12,14 +12,15 @@
 //!
 //! A container's labels cannot change after creation, so the config hash in
 //! effect after a reload is kept in `.stackctl/reloads.json` (container ID →
-//! hash) inside the stack directory; `up` and `status` read it.
+//! hash) inside the stack directory; `up` and `status` read it. The same
+//! record holds the hash of a container Compose created that `up` kept.
 
 use super::engine::{Engine, Existing};
 use crate::model::Kind;
 use crate::plan::Service;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Label: hash of the secrets a container was given (a changed secret needs
 /// a new copy in the container, so it always recreates).
@@ -70,11 +71,37 @@ impl Reloads {
         Ok(())
     }
 
-    /// The hash a container's config is at: its reload, else its label.
-    pub fn effective<'a>(&'a self, c: &'a Existing) -> Option<&'a String> {
-        self.0
-            .get(&c.id)
-            .or_else(|| c.labels.get(super::spec::STACKCTL_HASH))
+    /// The stackctl hash a container's config is at: its reload (or
+    /// adoption), else its label. A container Compose created has no
+    /// stackctl label: when Compose's own hash on it is the one the spec
+    /// gives now (`want`, the labels stackctl would create it with), it runs
+    /// this very service definition, config files included, and is taken as
+    /// current; Compose does not look at secrets, so `up` then records the
+    /// hash (see [`Reloads::adopt`]) and a later secret change is noticed.
+    pub fn effective(&self, c: &Existing, want: &BTreeMap<String, String>) -> Option<String> {
+        use super::spec::{COMPOSE_HASH, STACKCTL_HASH};
+        if let Some(hash) = self.0.get(&c.id).or_else(|| c.labels.get(STACKCTL_HASH)) {
+            return Some(hash.clone());
+        }
+        let compose = c.labels.get(COMPOSE_HASH)?;
+        (Some(compose) == want.get(COMPOSE_HASH))
+            .then(|| want.get(STACKCTL_HASH).cloned())
+            .flatten()
+    }
+
+    /// Records the hash in effect for a container Compose created that `up`
+    /// keeps. True when something was recorded.
+    pub fn adopt(&mut self, c: &Existing, want: &BTreeMap<String, String>) -> bool {
+        if self.0.contains_key(&c.id) || c.labels.contains_key(super::spec::STACKCTL_HASH) {
+            return false;
+        }
+        match self.effective(c, want) {
+            Some(hash) => {
+                self.0.insert(c.id.clone(), hash);
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -98,11 +125,16 @@ pub async fn reload<E: Engine>(
     let prefix = metric_prefix(s.kind).ok_or("does not reload on SIGHUP")?;
     let ok_name = format!("{prefix}_config_last_reload_successful");
     let at_name = format!("{prefix}_config_last_reload_success_timestamp_seconds");
-    // Whole seconds: some versions export the timestamp truncated.
-    let sent = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as f64)
-        .unwrap_or_default();
+    // The success timestamp before the signal: only a later one proves this
+    // reload happened (a stuck reload keeps the old value, which may well be
+    // from the same second, or ahead of our clock).
+    let before = engine
+        .http_body(addr, metrics_path)
+        .await
+        .and_then(|text| sample(&text, &at_name))
+        .ok_or_else(|| {
+            format!("cannot read `{at_name}` at `{addr}{metrics_path}` before the signal")
+        })?;
     let started = Instant::now();
     engine
         .signal(&c.id, "HUP")
@@ -112,7 +144,7 @@ pub async fn reload<E: Engine>(
         if let Some(text) = engine.http_body(addr, metrics_path).await {
             let ok = sample(&text, &ok_name);
             let at = sample(&text, &at_name).unwrap_or_default();
-            if ok == Some(1.0) && at >= sent {
+            if ok == Some(1.0) && at > before {
                 return Ok(started.elapsed());
             }
             if ok == Some(0.0) {
@@ -121,11 +153,39 @@ pub async fn reload<E: Engine>(
         }
         if started.elapsed() >= CONFIRM_WITHIN {
             return Err(format!(
-                "`{at_name}` did not move within {}s",
+                "`{at_name}` did not move past {before} within {}s",
                 CONFIRM_WITHIN.as_secs()
             ));
         }
         tokio::time::sleep(CONFIRM_POLL).await;
+    }
+}
+
+/// Where the component serves `/metrics`: under its route prefix, which is
+/// `--web.route-prefix` when given, else the path of `--web.external-url`
+/// (Prometheus and Alertmanager both default the one to the other).
+pub fn metrics_path(s: &Service) -> String {
+    let flag = |name: &str| {
+        s.command
+            .iter()
+            .rev()
+            .find_map(|a| a.strip_prefix(name).map(str::to_string))
+    };
+    let prefix = match flag("--web.route-prefix=") {
+        Some(prefix) => prefix,
+        None => flag("--web.external-url=")
+            .map(|url| {
+                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+                rest.find('/').map_or("", |i| &rest[i..]).to_string()
+            })
+            .unwrap_or_default(),
+    };
+    let prefix = prefix.split(['?', '#']).next().unwrap_or_default();
+    let prefix = prefix.trim_end_matches('/');
+    if prefix.is_empty() || prefix.starts_with('/') {
+        format!("{prefix}/metrics")
+    } else {
+        format!("/{prefix}/metrics")
     }
 }
 
@@ -150,6 +210,43 @@ mod tests {
             Some(1.7e9)
         );
         assert_eq!(sample(text, "absent"), None);
+    }
+
+    #[test]
+    fn metrics_follow_the_route_prefix() {
+        let profile = crate::profiles::find("minimal").unwrap();
+        let loaded = crate::load::load_text("stack.yaml", profile.text.to_string());
+        let d = crate::plan::plan(loaded.stack.as_ref().unwrap(), &Default::default());
+        let mut s = d.service("prometheus").unwrap().clone();
+        let mut path = |args: &[&str]| {
+            s.command = args.iter().map(|a| a.to_string()).collect();
+            metrics_path(&s)
+        };
+        assert_eq!(path(&[]), "/metrics");
+        assert_eq!(
+            path(&["--web.external-url=http://mon.example.com"]),
+            "/metrics"
+        );
+        assert_eq!(
+            path(&["--web.external-url=http://mon.example.com/"]),
+            "/metrics"
+        );
+        assert_eq!(
+            path(&["--web.external-url=https://example.com/prom/"]),
+            "/prom/metrics"
+        );
+        assert_eq!(
+            path(&["--web.external-url=https://example.com/a/b?x=1"]),
+            "/a/b/metrics"
+        );
+        assert_eq!(
+            path(&[
+                "--web.external-url=https://example.com/prom/",
+                "--web.route-prefix=/"
+            ]),
+            "/metrics"
+        );
+        assert_eq!(path(&["--web.route-prefix=inner"]), "/inner/metrics");
     }
 
     #[test]

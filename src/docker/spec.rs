@@ -1,10 +1,13 @@
 //! The plan's services as Docker containers, named and labelled as Docker
 //! Compose names and labels them (so `docker-compose ps/down` in the stack
-//! directory sees the same stack), plus stackctl's own config hash, which also
-//! covers the contents of the config files and secrets a service reads.
+//! directory sees the same stack). `com.docker.compose.config-hash` is
+//! Compose v2's own hash of the service (`compose_hash.rs`), which covers the
+//! mounted config files through a label render puts in the Compose file;
+//! stackctl's `dev.stackctl.config-hash` adds the contents of the secrets a
+//! service reads (which Compose does not look at).
 //! Pure: the caller passes in the secret values it read.
 
-use super::engine::{ContainerSpec, Published};
+use super::engine::{BindMount, ContainerSpec, Published};
 use crate::plan::{Deployment, MountSource, Service};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,8 +22,8 @@ pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
 pub const COMPOSE_VERSION: &str = "com.docker.compose.version";
 pub const NETWORK: &str = "com.docker.compose.network";
 pub const VOLUME: &str = "com.docker.compose.volume";
-/// stackctl's hash: the container settings plus the contents of the config
-/// files and secrets the service reads. A change recreates the container.
+/// stackctl's hash: Compose's hash plus the contents of the secrets the
+/// service reads. A change recreates the container (or reloads it in place).
 pub const STACKCTL_HASH: &str = "dev.stackctl.config-hash";
 
 /// docker-compose v1 parses this label as a version and treats anything older
@@ -66,21 +69,31 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Label: the Compose hash of the service without its config files' hash,
+/// to tell "only the mounted config files changed" (reload in place) apart.
+pub const SETTINGS_HASH: &str = "dev.stackctl.settings-hash";
+
 /// The container for one service. `dir` is the absolute stack directory.
 pub fn container(d: &Deployment, s: &Service, dir: &Path, secrets: &Secrets) -> ContainerSpec {
-    let binds = s
-        .mounts
-        .iter()
-        .map(|m| {
-            let source = match &m.source {
-                MountSource::Volume(v) => volume_name(&d.project, v),
-                MountSource::Generated(rel) => dir.join(rel).display().to_string(),
-                MountSource::Host(path) => path.clone(),
-            };
-            let ro = if m.read_only { ":ro" } else { "" };
-            format!("{source}:{}{ro}", m.target)
-        })
-        .collect();
+    let mut binds = Vec::new();
+    let mut bind_mounts = Vec::new();
+    for m in &s.mounts {
+        let source = match &m.source {
+            MountSource::Volume(v) => {
+                let ro = if m.read_only { ":ro" } else { "" };
+                binds.push(format!("{}:{}{ro}", volume_name(&d.project, v), m.target));
+                continue;
+            }
+            MountSource::Generated(rel) => dir.join(rel).display().to_string(),
+            MountSource::Host(path) => path.clone(),
+        };
+        bind_mounts.push(BindMount {
+            source,
+            target: m.target.clone(),
+            read_only: m.read_only,
+        });
+    }
+    let service_labels = crate::render::compose::service_labels(d, s);
     let mut spec = ContainerSpec {
         name: container_name(&d.project, &s.name),
         image: s.image.clone(),
@@ -105,6 +118,7 @@ pub fn container(d: &Deployment, s: &Service, dir: &Path, secrets: &Secrets) -> 
             (COMPOSE_VERSION, COMPOSE_VERSION_VALUE),
         ]),
         binds,
+        bind_mounts,
         ports: s
             .ports
             .iter()
@@ -116,6 +130,7 @@ pub fn container(d: &Deployment, s: &Service, dir: &Path, secrets: &Secrets) -> 
             })
             .collect(),
         healthcheck: s.healthcheck.clone(),
+        start_interval_s: None,
         restart: s.restart.clone(),
         nano_cpus: s.cpus.map(|c| (c * 1e9) as i64),
         memory: s.memory_bytes.map(|b| b as i64),
@@ -131,18 +146,14 @@ pub fn container(d: &Deployment, s: &Service, dir: &Path, secrets: &Secrets) -> 
         aliases: vec![s.name.clone()],
         extra_networks: d.external_networks.clone(),
     };
-    // The Debug form covers every field and is deterministic (Vec, BTreeMap);
-    // a stackctl upgrade that changes the struct recreates containers once.
-    let settings = crate::render::sha256(format!("{spec:?}").as_bytes());
-    let mut content = format!("{settings}\n");
-    for file in &s.config_files {
-        if let Some(text) = d.files.get(file) {
-            content.push_str(&format!(
-                "file {file} {}\n",
-                crate::render::sha256(text.as_bytes())
-            ));
-        }
-    }
+    // Compose's own hash of the service as the rendered file describes it
+    // (config files included, through their label): equal whichever tool
+    // created the container.
+    let compose_hash = super::compose_hash::service_hash(d, s, dir, &service_labels);
+    let mut without_files = service_labels.clone();
+    without_files.remove(crate::render::compose::CONFIG_FILES_LABEL);
+    let settings = super::compose_hash::service_hash(d, s, dir, &without_files);
+    // What Compose does not see: the secrets' contents (SHA-256, never the value).
     let mut secret_part = String::new();
     for name in &s.secrets {
         let value = secrets
@@ -151,17 +162,18 @@ pub fn container(d: &Deployment, s: &Service, dir: &Path, secrets: &Secrets) -> 
             .unwrap_or_default();
         secret_part.push_str(&format!("secret {name} {value}\n"));
     }
-    content.push_str(&secret_part);
+    spec.labels.extend(service_labels);
     // Lets `up` tell "only config files changed" (reload in place) apart.
     spec.labels.insert(
         super::reload::SECRETS_HASH.into(),
         crate::render::sha256(secret_part.as_bytes()),
     );
-    spec.labels.insert(COMPOSE_HASH.into(), settings);
+    spec.labels.insert(SETTINGS_HASH.into(), settings);
     spec.labels.insert(
         STACKCTL_HASH.into(),
-        crate::render::sha256(content.as_bytes()),
+        crate::render::sha256(format!("{compose_hash}\n{secret_part}").as_bytes()),
     );
+    spec.labels.insert(COMPOSE_HASH.into(), compose_hash);
     spec
 }
 
@@ -243,12 +255,14 @@ mod tests {
         assert_eq!(spec.network, "mon_default");
         assert_eq!(spec.aliases, ["prometheus"]);
         assert_eq!(spec.extra_networks, ["shared"]);
+        assert_eq!(spec.binds, ["mon_prometheus_data:/prometheus"]);
         assert_eq!(
-            spec.binds,
-            [
-                "mon_prometheus_data:/prometheus",
-                "/srv/mon/prometheus:/etc/prometheus:ro"
-            ]
+            spec.bind_mounts,
+            [BindMount {
+                source: "/srv/mon/prometheus".into(),
+                target: "/etc/prometheus".into(),
+                read_only: true
+            }]
         );
         assert_eq!(spec.env, ["TZ=UTC"]);
         assert_eq!(spec.extra_hosts, ["api:10.0.0.5"]);

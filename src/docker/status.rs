@@ -32,7 +32,7 @@ impl Row {
 pub async fn status<E: Engine>(
     engine: &E,
     d: &Deployment,
-    hashes: &std::collections::BTreeMap<String, String>,
+    wanted: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
     reloads: &super::reload::Reloads,
 ) -> Result<Vec<Row>, EngineError> {
     engine.ping().await?;
@@ -43,7 +43,14 @@ pub async fn status<E: Engine>(
             Some(c) => {
                 let mut r = Row {
                     // A container reloaded in place runs the config of its reload.
-                    outdated: hashes.get(&s.name) != reloads.effective(c),
+                    // A container Compose created counts by Compose's hash.
+                    outdated: match wanted.get(&s.name) {
+                        Some(want) => {
+                            want.get(super::spec::STACKCTL_HASH).cloned()
+                                != reloads.effective(c, want)
+                        }
+                        None => false,
+                    },
                     ..row(c, true)
                 };
                 // Docker's first check comes one interval after start; until

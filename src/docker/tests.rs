@@ -196,9 +196,6 @@ fn cold_up_creates_everything_in_dependency_order() {
     // for its secrets (condition: completed successfully).
     assert!(pos("start alertmanager") < pos("start prometheus"));
     assert!(pos("start secrets-init") < pos("start alertmanager"));
-    // Nothing is copied into containers: the job fills the volumes, exactly
-    // as under `docker compose up`.
-    assert!(!calls.iter().any(|c| c.starts_with("upload")), "{calls:?}");
 
     let am = engine.container("alertmanager").unwrap();
     assert_eq!(am.spec.name, "demo-alertmanager-1");
@@ -803,7 +800,7 @@ fn status_rows_come_from_labels() {
         .iter()
         .map(|x| {
             let c = engine.container(&x.name).unwrap();
-            (x.name.clone(), c.spec.labels[spec::STACKCTL_HASH].clone())
+            (x.name.clone(), c.spec.labels.clone())
         })
         .collect();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -1143,4 +1140,150 @@ fn up_and_down_converge_from_duplicate_networks_and_created_containers() {
     assert!(removed.network);
     let w = engine.world.borrow();
     assert!(w.duplicate_networks.is_empty() && w.networks.is_empty());
+}
+
+/// Makes the containers look as Compose v2 creates them from the rendered
+/// file: Compose's labels and the file's own, none of stackctl's.
+fn as_if_compose_created(engine: &Fake) {
+    for c in engine.world.borrow_mut().containers.values_mut() {
+        c.spec.labels.retain(|k, _| {
+            k.starts_with("com.docker.compose.") || k == crate::render::compose::CONFIG_FILES_LABEL
+        });
+    }
+}
+
+#[test]
+fn containers_compose_created_are_kept_and_a_later_secret_change_is_noticed() {
+    let s = stack();
+    let engine = fake(&IMAGES);
+    summary(run_up(&engine, &s.d, &options(&s)).0);
+    as_if_compose_created(&engine);
+    let ids = engine.ids();
+    engine.clear_calls();
+    let sum = summary(run_up(&engine, &s.d, &options(&s)).0);
+    assert_eq!(sum.unchanged.len(), 4, "{sum:?}");
+    assert_eq!(engine.calls(), Vec::<String>::new());
+    assert_eq!(engine.ids(), ids);
+    // What Compose does not see (the secrets) is recorded from now on.
+    let reloads = super::reload::Reloads::load(s.dir.path());
+    assert_eq!(reloads.0.len(), 4, "{reloads:?}");
+
+    std::fs::write(s.dir.path().join("secrets/smtp_password"), "rotated").unwrap();
+    let sum = summary(run_up(&engine, &s.d, &options(&s)).0);
+    assert_eq!(sum.recreated, names(&["secrets-init", "alertmanager"]));
+}
+
+#[test]
+fn a_compose_created_container_of_another_definition_is_recreated_and_outdated() {
+    let s = stack();
+    let engine = fake(&IMAGES);
+    summary(run_up(&engine, &s.d, &options(&s)).0);
+    as_if_compose_created(&engine);
+    let changed = plan(&SPEC.replace(
+        "version: v1.5.0",
+        "version: v1.5.0\n    extra_args: [--log.level=debug]",
+    ));
+    let wanted: std::collections::BTreeMap<_, _> = changed
+        .services
+        .iter()
+        .map(|x| {
+            let c = spec::container(&changed, x, s.dir.path(), &Default::default());
+            (x.name.clone(), c.labels)
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let rows = rt
+        .block_on(super::status::status(
+            &engine,
+            &changed,
+            &wanted,
+            &Default::default(),
+        ))
+        .unwrap();
+    let outdated: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.outdated)
+        .map(|r| r.service.as_str())
+        .collect();
+    // Only the service whose definition changed; the secrets are not part
+    // of Compose's hash, so the reader of one is current too.
+    assert_eq!(outdated, ["node-exporter"]);
+    let sum = summary(run_up(&engine, &changed, &options(&s)).0);
+    assert_eq!(sum.recreated, names(&["node-exporter"]));
+}
+
+#[test]
+fn start_interval_is_set_only_where_the_engine_api_has_it() {
+    for (api, want) in [
+        ((1, 41), None),
+        ((1, 43), None),
+        ((1, 44), Some(1)),
+        ((1, 47), Some(1)),
+    ] {
+        let s = stack();
+        let engine = fake(&IMAGES);
+        engine.world.borrow_mut().api = Some(api);
+        summary(run_up(&engine, &s.d, &options(&s)).0);
+        let prometheus = engine.container("prometheus").unwrap();
+        assert_eq!(prometheus.spec.start_interval_s, want, "API {api:?}");
+        // Only a service with a healthcheck gets one.
+        let job = engine.container("secrets-init").unwrap();
+        assert_eq!(job.spec.start_interval_s, None);
+    }
+}
+
+#[test]
+fn containers_carry_the_image_id_compose_compares() {
+    let s = stack();
+    let engine = fake(&IMAGES);
+    summary(run_up(&engine, &s.d, &options(&s)).0);
+    let c = engine.container("prometheus").unwrap();
+    assert_eq!(
+        c.spec.labels.get(super::compose_hash::IMAGE_LABEL),
+        Some(&c.image_id)
+    );
+}
+
+#[test]
+fn a_stuck_reload_is_not_confirmed_by_an_old_timestamp_and_recreates() {
+    let s = stack();
+    let engine = fake(&IMAGES);
+    summary(run_up(&engine, &s.d, &options(&s)).0);
+    engine.clear_calls();
+    engine.world.borrow_mut().reload_stuck = true;
+    let changed = plan(&SPEC.replace("sum by (job) (up)", "count by (job) (up)"));
+    write(&s.dir, &changed);
+    let (outcome, lines) = run_up(&engine, &changed, &options(&s));
+    let sum = summary(outcome);
+    assert_eq!(sum.recreated, names(&["prometheus"]), "{lines:?}");
+    assert!(sum.reloaded.is_empty());
+    assert!(
+        lines.iter().any(|l| l.starts_with("prometheus: reload not confirmed (`prometheus_config_last_reload_success_timestamp_seconds` did not move past 4000000000")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn the_reload_is_confirmed_under_the_external_url_path() {
+    let spec = SPEC.replace(
+        "    ports: {web: 19090}",
+        "    ports: {web: 19090}\n    external_url: http://mon.example.com/prom/",
+    );
+    let s = stack();
+    let d = plan(&spec);
+    write(&s.dir, &d);
+    let engine = fake(&IMAGES);
+    summary(run_up(&engine, &d, &options(&s)).0);
+    let changed = plan(&spec.replace("sum by (job) (up)", "count by (job) (up)"));
+    write(&s.dir, &changed);
+    let sum = summary(run_up(&engine, &changed, &options(&s)).0);
+    assert_eq!(sum.reloaded, names(&["prometheus"]));
+    let bodies = engine.world.borrow().bodies.clone();
+    assert!(!bodies.is_empty());
+    assert!(
+        bodies.iter().all(|b| b == "127.0.0.1:19090/prom/metrics"),
+        "{bodies:?}"
+    );
 }

@@ -6,7 +6,7 @@
 
 use super::engine::{ContainerSpec, Engine, EngineError, Exec, Existing, State};
 use super::progress::Progress;
-use super::spec::{self, Secrets};
+use super::spec;
 use super::{Problem, failure, preflight};
 use crate::plan::{Condition, Deployment, Service};
 use futures_util::future::join_all;
@@ -36,6 +36,12 @@ const LOG_LINES: usize = 20;
 /// First after this long, then backing off to `OWN_CHECK_MAX_GAP`.
 const OWN_CHECK_FIRST_GAP: Duration = Duration::from_millis(100);
 const OWN_CHECK_MAX_GAP: Duration = Duration::from_secs(1);
+/// Engines from this API version on run the healthcheck every
+/// `start_interval` during the start period (Docker 25+); older ones ignore
+/// the field, and Compose v2 refuses it in a file for them, so it is set
+/// only by `up`, from the negotiated version, never rendered.
+const START_INTERVAL_API: (u32, u32) = (1, 44);
+const START_INTERVAL_S: u32 = 1;
 
 /// stackctl's own runs of one service's healthcheck command.
 #[derive(Debug, Clone)]
@@ -137,11 +143,18 @@ pub async fn up<E: Engine>(
     let converge = networks.len() > 1;
     let mut reloads = super::reload::Reloads::load(&opts.dir);
 
+    // One round trip for all of them, not one after the other: a no-change
+    // re-up is mostly these look-ups.
+    let images: BTreeSet<&str> = d.services.iter().map(|s| s.image.as_str()).collect();
     let mut image_ids: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for s in &d.services {
-        if !image_ids.contains_key(&s.image) {
-            image_ids.insert(s.image.clone(), engine.image_id(&s.image).await?);
-        }
+    for (image, id) in join_all(
+        images
+            .iter()
+            .map(|i| async move { (*i, engine.image_id(i).await) }),
+    )
+    .await
+    {
+        image_ids.insert(image.to_string(), id?);
     }
     let mut actions: BTreeMap<&str, Action> = BTreeMap::new();
     for s in &d.services {
@@ -151,13 +164,15 @@ pub async fn up<E: Engine>(
             .cloned()
             .collect();
         let want = &specs[s.name.as_str()];
+        let current = |c: &Existing| {
+            reloads.effective(c, &want.labels).as_ref() == want.labels.get(spec::STACKCTL_HASH)
+        };
         let action = match mine.as_slice() {
             [] => Action::Create,
             _ if converge && mine.iter().any(|c| c.state == "created") => Action::Recreate(mine),
             [one]
                 if one.name == want.name
-                    && (reloads.effective(one) == want.labels.get(spec::STACKCTL_HASH)
-                        || reloadable(s, one, want))
+                    && (current(one) || reloadable(s, one, want))
                     // A rebuilt or re-pulled tag recreates; a tag deleted
                     // locally says nothing about the running container.
                     && image_ids
@@ -166,7 +181,7 @@ pub async fn up<E: Engine>(
                         .flatten()
                         .is_none_or(|id| id == one.image_id) =>
             {
-                if reloads.effective(one) == want.labels.get(spec::STACKCTL_HASH) {
+                if current(one) {
                     Action::Keep(one.clone())
                 } else {
                     Action::Reload(one.clone())
@@ -175,6 +190,14 @@ pub async fn up<E: Engine>(
             _ => Action::Recreate(mine),
         };
         actions.insert(&s.name, action);
+    }
+    // Containers Compose created and `up` keeps: record the hash in effect,
+    // so that a later change of what Compose does not see (a secret) is noticed.
+    let mut adopted = false;
+    for (name, action) in &actions {
+        if let Action::Keep(c) = action {
+            adopted |= reloads.adopt(c, &specs[name].labels);
+        }
     }
     let planned: BTreeSet<&str> = d.services.iter().map(|s| s.name.as_str()).collect();
     let orphans: Vec<&Existing> = existing
@@ -257,9 +280,14 @@ pub async fn up<E: Engine>(
             Err(e) => progress.line(&network, &format!("duplicate network kept: {e}")),
         }
     }
-    for v in &d.volumes {
+    let volumes = join_all(d.volumes.iter().map(|v| async move {
         let name = spec::volume_name(&d.project, v);
-        if !engine.volume_exists(&name).await? {
+        let exists = engine.volume_exists(&name).await;
+        (v, name, exists)
+    }))
+    .await;
+    for (v, name, exists) in volumes {
+        if !exists? {
             engine
                 .create_volume(&name, &spec::volume_labels(&d.project, v))
                 .await?;
@@ -302,7 +330,7 @@ pub async fn up<E: Engine>(
         }
     }
     let ids: Vec<String> = existing.iter().map(|c| c.id.clone()).collect();
-    if !reloaded.is_empty() || !reloads.0.is_empty() {
+    if adopted || !reloaded.is_empty() || !reloads.0.is_empty() {
         if let Err(e) = reloads.save(&opts.dir, &ids) {
             progress.line(
                 "stackctl",
@@ -333,10 +361,23 @@ pub async fn up<E: Engine>(
         }
     }
 
-    let failures = run(
-        engine, d, opts, &actions, &specs, &secrets, started, progress,
-    )
-    .await?;
+    // What only the engine knows: the image ID (Compose v2 compares its
+    // `com.docker.compose.image` label) and whether it has `start_interval`.
+    let start_interval = engine.api_version() >= START_INTERVAL_API;
+    let specs: BTreeMap<&str, ContainerSpec> = specs
+        .into_iter()
+        .map(|(name, mut spec)| {
+            if let Some(Some(id)) = image_ids.get(&spec.image) {
+                spec.labels
+                    .insert(super::compose_hash::IMAGE_LABEL.into(), id.clone());
+            }
+            if start_interval && spec.healthcheck.is_some() {
+                spec.start_interval_s = Some(START_INTERVAL_S);
+            }
+            (name, spec)
+        })
+        .collect();
+    let failures = run(engine, d, opts, &actions, &specs, started, progress).await?;
     progress.finish();
     if failures.is_empty() {
         Ok(Outcome::Up(summary))
@@ -367,15 +408,15 @@ fn own_check_report(o: &OwnCheck) -> String {
     m
 }
 
-/// Same container config, image and secrets; only the hash of its mounted
-/// config files differs; running; and the component reloads on SIGHUP.
+/// Same container settings, image and secrets; only the hash of its mounted
+/// config files differs (so Compose's hash too); running; and the component reloads on SIGHUP.
 fn reloadable(s: &Service, one: &Existing, want: &ContainerSpec) -> bool {
     let same = |label: &str| {
         one.labels.contains_key(label) && one.labels.get(label) == want.labels.get(label)
     };
     one.state == "running"
         && super::reload::metric_prefix(s.kind).is_some()
-        && same(spec::COMPOSE_HASH)
+        && same(spec::SETTINGS_HASH)
         && same(super::reload::SECRETS_HASH)
 }
 
@@ -392,7 +433,7 @@ async fn metrics_address<E: Engine>(
         .as_ref()
         .map(|r| r.container_port)
         .or_else(|| s.ports.first().map(|p| p.container_port))?;
-    let path = "/metrics".to_string();
+    let path = super::reload::metrics_path(s);
     if let Some(p) = published
         .iter()
         .find(|p| p.container_port == port && !p.udp)
@@ -418,7 +459,6 @@ async fn run<E: Engine>(
     opts: &Options,
     actions: &BTreeMap<&str, Action>,
     specs: &BTreeMap<&str, ContainerSpec>,
-    secrets: &Secrets,
     started: Instant,
     progress: &mut dyn Progress,
 ) -> Result<Vec<Problem>, EngineError> {
@@ -450,7 +490,7 @@ async fn run<E: Engine>(
         .services
         .iter()
         .filter(|s| !matches!(actions[s.name.as_str()], Action::Keep(_)))
-        .map(|s| async move { (s, create(engine, s, &specs[s.name.as_str()], secrets).await) });
+        .map(|s| async move { (s, engine.create(&specs[s.name.as_str()]).await) });
     let mut created: BTreeMap<&str, String> = BTreeMap::new();
     let mut failures = Vec::new();
     for (s, result) in join_all(creations).await {
@@ -664,18 +704,6 @@ async fn run<E: Engine>(
             tokio::time::sleep(opts.poll.min(left)).await;
         }
     }
-}
-
-/// Creates the container.
-async fn create<E: Engine>(
-    engine: &E,
-    _s: &Service,
-    spec: &ContainerSpec,
-    _secrets: &Secrets,
-) -> Result<String, EngineError> {
-    // Secrets reach the container through its volume, filled by the
-    // plan's `secrets-init` job, exactly as under `docker compose up`.
-    engine.create(spec).await
 }
 
 /// Docker resets the exit code once a restarted process runs again; it is

@@ -33,15 +33,18 @@ const IN_DIR: &str = "/in";
 const OUT_DIR: &str = "/out";
 
 /// The job's program. Arguments, never interpolated into the script, are
-/// `VOLUME_DIR:UID:NAME` triples (shell data, not syntax). Each directory is
-/// emptied first so a secret no longer used does not linger; each file is
-/// written under a temporary name and renamed, so a reader never sees half.
+/// `VOLUME_DIR:UID:NAME` triples (shell data, not syntax). Each file is
+/// written under a temporary name and renamed, so a reader never sees half
+/// of one; only once every secret is in place are the files no longer used
+/// removed. Nothing is wiped first: a run that fails half way (a secret file
+/// gone) leaves every service the secrets it had.
 const SCRIPT: &str = r#"set -eu
 umask 077
 for tool in cp chown chmod mv rm; do
   command -v "$tool" >/dev/null 2>&1 || eval "$tool() { busybox $tool \"\$@\"; }"
 done
-seen=" "
+dirs=" "
+keep=" "
 for spec in "$@"; do
   case "$spec" in
     +*)
@@ -54,14 +57,24 @@ for spec in "$@"; do
   esac
   dir=${spec%%:*}; rest=${spec#*:}; uid=${rest%%:*}; name=${rest#*:}
   out="/out/$dir"
-  case "$seen" in
+  case "$dirs" in
     *" $dir "*) ;;
-    *) rm -f "$out"/* "$out"/.[!.]*; chmod 0755 "$out"; seen="$seen$dir " ;;
+    *) chmod 0755 "$out"; dirs="$dirs$dir " ;;
   esac
   cp "/in/$name" "$out/.$name.tmp"
   chown "$uid:$uid" "$out/.$name.tmp"
   chmod 0400 "$out/.$name.tmp"
   mv -f "$out/.$name.tmp" "$out/$name"
+  keep="$keep$dir/$name "
+done
+for dir in $dirs; do
+  for file in "/out/$dir"/* "/out/$dir"/.[!.]*; do
+    [ -e "$file" ] || [ -L "$file" ] || continue
+    case "$keep" in
+      *" $dir/${file##*/} "*) ;;
+      *) rm -f "$file" ;;
+    esac
+  done
 done
 "#;
 
@@ -376,5 +389,63 @@ mod tests {
             std::fs::read_to_string(root.join("out/data/keys/000001.sst")).unwrap(),
             "kept"
         );
+    }
+}
+
+#[cfg(test)]
+mod script_tests {
+    //! The job's script run by `/bin/sh` on the host, against temporary
+    //! directories standing in for `/in` and `/out`.
+    use super::SCRIPT;
+    use std::path::Path;
+    use std::process::Command;
+
+    fn run(root: &Path, args: &[String]) -> bool {
+        let script = SCRIPT
+            .replace("/in/", &format!("{}/in/", root.display()))
+            .replace("/out/", &format!("{}/out/", root.display()));
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&script)
+            .arg("secrets-init")
+            .args(args)
+            .status()
+            .expect("sh runs")
+            .success()
+    }
+
+    fn uid() -> u32 {
+        // SAFETY: getuid has no preconditions and cannot fail.
+        unsafe { libc::getuid() }
+    }
+
+    #[test]
+    fn updates_in_place_removes_only_stale_files_and_a_failed_run_keeps_the_old_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("in")).unwrap();
+        std::fs::create_dir_all(root.join("out/am_secrets")).unwrap();
+        std::fs::write(root.join("in/a"), "one").unwrap();
+        std::fs::write(root.join("in/b"), "two").unwrap();
+        std::fs::write(root.join("out/am_secrets/stale"), "old").unwrap();
+        std::fs::write(root.join("out/am_secrets/.stale.tmp"), "old").unwrap();
+        let spec = |name: &str| format!("am_secrets:{}:{name}", uid());
+        assert!(run(root, &[spec("a"), spec("b")]));
+        let out = root.join("out/am_secrets");
+        let mut names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(std::fs::read_to_string(out.join("a")).unwrap(), "one");
+
+        // A secret file gone from the host: the run fails, and the secrets
+        // already installed stay (they were never wiped first).
+        std::fs::remove_file(root.join("in/a")).unwrap();
+        std::fs::write(root.join("in/b"), "two, rotated").unwrap();
+        assert!(!run(root, &[spec("a"), spec("b")]));
+        assert_eq!(std::fs::read_to_string(out.join("a")).unwrap(), "one");
+        assert_eq!(std::fs::read_to_string(out.join("b")).unwrap(), "two");
     }
 }

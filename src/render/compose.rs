@@ -94,12 +94,27 @@ fn render_service(d: &Deployment, s: &Service) -> Map<String, Value> {
             .iter()
             .map(|mount| {
                 let source = match &mount.source {
-                    MountSource::Volume(v) => v.clone(),
+                    MountSource::Volume(v) => {
+                        let ro = if mount.read_only { ":ro" } else { "" };
+                        return json!(escape(&format!("{v}:{}{ro}", mount.target)));
+                    }
                     MountSource::Generated(rel) => format!("./{rel}"),
                     MountSource::Host(path) => path.clone(),
                 };
-                let ro = if mount.read_only { ":ro" } else { "" };
-                json!(escape(&format!("{source}:{}{ro}", mount.target)))
+                // Long syntax: a missing source is an error, where the short
+                // syntax has Docker create it as a root-owned directory (a
+                // missing secret file would become one inside `secrets/`).
+                // `bind: {create_host_path: false}` says the same to Compose
+                // v2, but docker-compose 1.29 rejects the key; without it the
+                // long syntax already means "do not create" to both.
+                let mut m = Map::new();
+                m.insert("type".into(), json!("bind"));
+                m.insert("source".into(), json!(escape(&source)));
+                m.insert("target".into(), json!(escape(&mount.target)));
+                if mount.read_only {
+                    m.insert("read_only".into(), json!(true));
+                }
+                Value::Object(m)
             })
             .collect();
         m.insert("volumes".into(), Value::Array(volumes));
@@ -144,6 +159,14 @@ fn render_service(d: &Deployment, s: &Service) -> Map<String, Value> {
     if !deps.is_empty() {
         m.insert("depends_on".into(), Value::Object(deps));
     }
+    let labels = service_labels(d, s);
+    if !labels.is_empty() {
+        let labels: Map<String, Value> = labels
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(escape(v))))
+            .collect();
+        m.insert("labels".into(), Value::Object(labels));
+    }
     m.insert("restart".into(), json!(s.restart));
     if let Some(cpus) = s.cpus {
         m.insert("cpus".into(), json!(cpus));
@@ -174,6 +197,30 @@ fn render_service(d: &Deployment, s: &Service) -> Map<String, Value> {
         m.insert("networks".into(), strings(&nets));
     }
     m
+}
+
+/// Label: SHA-256 over the config files a service mounts. In the Compose
+/// file, so that Compose's own config hash (and so Compose and stackctl
+/// alike) sees a changed rule or route as a changed service.
+pub const CONFIG_FILES_LABEL: &str = "dev.stackctl.config-files-hash";
+
+/// The `labels:` of a service in the Compose file (and on the container
+/// `stackctl up` creates for it).
+pub fn service_labels(d: &Deployment, s: &Service) -> std::collections::BTreeMap<String, String> {
+    let mut labels = std::collections::BTreeMap::new();
+    let mut files = String::new();
+    for file in &s.config_files {
+        if let Some(text) = d.files.get(file) {
+            files.push_str(&format!("file {file} {}\n", super::sha256(text.as_bytes())));
+        }
+    }
+    if !files.is_empty() {
+        labels.insert(
+            CONFIG_FILES_LABEL.to_string(),
+            super::sha256(files.as_bytes()),
+        );
+    }
+    labels
 }
 
 #[cfg(test)]
