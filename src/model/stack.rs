@@ -350,11 +350,21 @@ pub struct Rule {
     pub for_: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_firing_for: Option<Duration>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Any non-empty names (Prometheus 3 takes UTF-8 names); names the
+    /// pinned release rejects are reported by `check::rules`.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "LabelName::deserialize_utf8_map"
+    )]
     pub labels: BTreeMap<LabelName, String>,
     /// Prometheus template text: `{{ $value }}`, `{{ $labels.instance }}` reach
     /// the rule file unchanged.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "LabelName::deserialize_utf8_map"
+    )]
     pub annotations: BTreeMap<LabelName, String>,
 }
 

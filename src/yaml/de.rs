@@ -1,3 +1,4 @@
+#![forbid(unsafe_code)]
 //! A serde deserializer that reads the position-carrying tree of `node.rs`.
 //!
 //! Two things make it different from a plain YAML deserializer:
