@@ -4,7 +4,7 @@
 //!
 //! - before parsing, spellings the crate lacks but the release accepts are
 //!   rewritten to equivalent ones of the same length, so every character keeps
-//!   its offset (`1_000` → `1000 `; `[5 m]` → `[5 :]`; an enabled duration
+//!   its offset (`1_000` → `1000 `; `[5 m]` → `[5 :]` before 3.6; an enabled duration
 //!   expression `[1h+5m]` → `[1s   ]`);
 //! - after the crate accepts an expression, spellings the release rejects are
 //!   rejected in its words (`unexpected duration "1h"` before 2.54).
@@ -85,10 +85,11 @@ impl Dialect {
         self.at_least(3, 0)
     }
 
-    /// 3.4 and 3.5 lex a letter inside brackets, after the first duration,
-    /// as a `:`: `x[5 m]` is the subquery `x[5:]` (fixed in 3.6).
+    /// From 2.7 (subqueries) to 3.5, the lexer reads a letter inside
+    /// brackets, after the first duration, as a `:`: `x[1h m]` is the
+    /// subquery `x[1h:]`, and from 2.54 `x[5 m]` is `x[5:]` (3.6 fixed it).
     fn letter_is_colon(&self) -> bool {
-        self.at_least(3, 4) && !self.at_least(3, 6)
+        self.at_least(2, 7) && !self.at_least(3, 6)
     }
 
     fn duration_exprs(&self) -> DurationExprs {
@@ -105,11 +106,12 @@ impl Dialect {
 /// The text the crate should parse for `expr`: `None` when it is `expr` as
 /// written, or an error the release reports before the crate would see one.
 pub fn prepare(expr: &str, dialect: &Dialect) -> Result<Option<String>, PromqlError> {
+    // Lexing costs about as much as parsing: only when a spelling can be there.
     let separators = dialect.numbers_and_durations() && has_number_separator(expr);
-    let brackets = expr.contains('[');
+    let (spaced_letter, arithmetic) = bracket_contents(expr);
     let exprs = dialect.duration_exprs() != DurationExprs::Absent
-        && (brackets || contains_ignore_case(expr, "offset"));
-    if !separators && !(brackets && dialect.letter_is_colon()) && !exprs {
+        && (arithmetic || contains_ignore_case(expr, "offset"));
+    if !separators && !(spaced_letter && dialect.letter_is_colon()) && !exprs {
         return Ok(None);
     }
     // A text the lexer cannot read is the crate's to reject.
@@ -322,6 +324,26 @@ fn has_number_separator(expr: &str) -> bool {
     })
 }
 
+/// Whether some `[...]` holds a letter after a blank (`[5 m]`), and whether
+/// some holds arithmetic or parentheses (`[1h+5m]`); bytes only, no lexing.
+fn bracket_contents(expr: &str) -> (bool, bool) {
+    let (mut spaced_letter, mut arithmetic) = (false, false);
+    let mut rest = expr.as_bytes();
+    while let Some(open) = rest.iter().position(|&b| b == b'[') {
+        rest = &rest[open + 1..];
+        let close = rest.iter().position(|&b| b == b']').unwrap_or(rest.len());
+        let inside = &rest[..close];
+        spaced_letter |= inside
+            .windows(2)
+            .any(|w| w[0].is_ascii_whitespace() && w[1].is_ascii_alphabetic());
+        arithmetic |= inside
+            .iter()
+            .any(|b| matches!(b, b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'('));
+        rest = &rest[close..];
+    }
+    (spaced_letter, arithmetic)
+}
+
 fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
     haystack
         .as_bytes()
@@ -526,13 +548,21 @@ mod tests {
         }
         // Names with digits and underscores are names.
         assert_eq!(prepare("x1_2 + node_cpu_0", &v3_5).unwrap(), None);
-        // Not before 2.54 (the crate rejects `1_000`), and `[5 m]` only in 3.4 and 3.5.
+        // Not before 2.54 (the crate rejects `1_000`); a letter is a colon
+        // from 2.7 to 3.5 (`[5 m]` then fails in `reject` before 2.54: `5`
+        // has no unit).
         assert_eq!(
             prepare("up * 1_000", &dialect("v2.42.0", &[])).unwrap(),
             None
         );
         assert_eq!(prepare("x[5 m]", &dialect("v3.6.0", &[])).unwrap(), None);
-        assert_eq!(prepare("x[5 m]", &dialect("v3.3.0", &[])).unwrap(), None);
+        assert_eq!(
+            prepare("x[1h m]", &dialect("v2.42.0", &[]))
+                .unwrap()
+                .as_deref(),
+            Some("x[1h :]")
+        );
+        assert!(reject("x[5 :]", &dialect("v2.42.0", &[])).is_err());
         // `[5 m:1m]` has a colon already: Prometheus rejects it, so does the crate.
         assert_eq!(prepare("x[5 m:1m]", &v3_5).unwrap(), None);
     }
