@@ -49,6 +49,30 @@ pub struct Stack {
     pub logs: Logs,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes: Option<Kubernetes>,
+    /// What `stackctl validate` leaves out on purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validate: Option<ValidateSettings>,
+}
+
+/// `validate:` — findings silenced on purpose.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateSettings {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<Ignore>,
+}
+
+/// One silenced finding code: everywhere, or only inside one rule group
+/// (by name, in any rule file) or one dashboard (by `uid`). Errors are never
+/// silenced: only warnings and notes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Ignore {
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
