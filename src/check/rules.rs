@@ -271,15 +271,14 @@ fn promql_errors(stack: &Stack, index: &Index<'_>, found: &mut Findings) {
             (None, Some(rec)) => format!("recording rule `{rec}`"),
             _ => "rule".to_string(),
         };
-        match &entry.result {
-            Err(e) => found.push(
+        if let Err(e) = &entry.result {
+            found.push(
                 Diagnostic::error(format!("invalid PromQL in {what}: {}", e.message))
                     .with_hint(promql_hint(&e.message))
                     .with_code("promql")
                     .at(entry.site.path())
                     .at_offset(e.offset),
-            ),
-            Ok(_) => {}
+            );
         }
     }
 }

@@ -111,7 +111,7 @@ pub fn prepare(expr: &str, dialect: &Dialect) -> Result<Option<String>, PromqlEr
     let (spaced_letter, arithmetic) = bracket_contents(expr);
     let exprs = dialect.duration_exprs() != DurationExprs::Absent
         && (arithmetic || contains_ignore_case(expr, "offset"));
-    if !separators && !(spaced_letter && dialect.letter_is_colon()) && !exprs {
+    if !(separators || exprs || (spaced_letter && dialect.letter_is_colon())) {
         return Ok(None);
     }
     // A text the lexer cannot read is the crate's to reject.
