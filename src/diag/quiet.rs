@@ -45,6 +45,13 @@ pub const CODES: [&str; 29] = [
 
 const MARKER: &str = "# stackctl: ignore[";
 
+/// The codes whose repeats `group` folds.
+const FOLDED: [&str; 3] = [
+    "metric-unknown",
+    "metric-exporter-missing",
+    "recording-rule-missing",
+];
+
 /// Applies the ignores, then folds repeats. `tree` positions the problems of
 /// `validate.ignore` itself.
 pub fn apply(
@@ -182,8 +189,9 @@ fn inline_ignores(source: &str) -> (BTreeMap<usize, BTreeSet<String>>, Vec<Diagn
     (by_line, problems)
 }
 
-/// Folds warnings and notes that say the same thing in many places into one
-/// finding at the first place: the same message (one metric in many rules),
+/// Folds the metric findings (`FOLDED`) that say the same thing in many
+/// places into one finding at the first place: the same message (one metric
+/// in many rules),
 /// or, for `metric-exporter-missing`, the same exporter (its hint), naming
 /// the metrics. Linear: one pass and a map.
 pub fn group(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
@@ -196,6 +204,12 @@ pub fn group(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
             continue;
         };
         let code = d.code.unwrap_or("spec");
+        // Only findings about what a query reads repeat by nature; every
+        // other warning (a credential, a port) is news at each place.
+        if !FOLDED.contains(&code) {
+            out.push(d);
+            continue;
+        }
         let by_exporter = code == "metric-exporter-missing";
         let key_text = if by_exporter {
             d.hint.clone().unwrap_or_default()
@@ -308,6 +322,8 @@ mod tests {
                 "add node",
                 10,
             ),
+            warning("w", "credentials", "h", 13),
+            warning("w", "credentials", "h", 14),
             Diagnostic::error("e").at_region(Region {
                 start: Pos { line: 11, col: 1 },
                 end: Pos { line: 11, col: 2 },
@@ -318,7 +334,7 @@ mod tests {
             }),
         ];
         let out = group(diags);
-        assert_eq!(out.len(), 5, "{out:#?}");
+        assert_eq!(out.len(), 7, "{out:#?}");
         assert_eq!(
             out[0].also.iter().map(|r| r.start.line).collect::<Vec<_>>(),
             vec![7]
@@ -329,8 +345,8 @@ mod tests {
             "`node_load1` comes from node_exporter, which this stack does not run (and 1 other metric from the same exporter: `node_load5`)"
         );
         assert_eq!(out[2].also.len(), 2);
-        // Errors are never folded.
-        assert!(out[3].also.is_empty() && out[4].also.is_empty());
+        // Errors, and warnings other than the metric ones, are never folded.
+        assert!(out[3..].iter().all(|d| d.also.is_empty()));
     }
 
     #[test]
