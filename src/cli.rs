@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Format {
     Text,
     Json,
+    /// JUnit XML for CI: one test case per finding.
+    Junit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -17,6 +17,8 @@ pub struct Source {
     pub text: String,
 }
 
+pub mod quiet;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -54,6 +56,8 @@ pub struct Diagnostic {
     pub offset: Option<usize>,
     /// The file `region` is in, when it is not the spec.
     pub source: Option<Arc<Source>>,
+    /// The other places of a finding that `quiet::group` folded into this one.
+    pub also: Vec<Region>,
 }
 
 impl Diagnostic {
@@ -68,6 +72,7 @@ impl Diagnostic {
             code: None,
             offset: None,
             source: None,
+            also: Vec::new(),
         }
     }
 
@@ -324,6 +329,9 @@ pub fn render_indexed(diag: &Diagnostic, file: &str, index: &LineIndex<'_>) -> S
                 if let Some(hint) = &diag.hint {
                     let _ = writeln!(out, "{pad} = help: {hint}");
                 }
+                if let Some(note) = also_note(diag, file) {
+                    let _ = writeln!(out, "{pad} = note: {note}");
+                }
                 return out;
             }
         }
@@ -335,6 +343,37 @@ pub fn render_indexed(diag: &Diagnostic, file: &str, index: &LineIndex<'_>) -> S
         let _ = writeln!(out, "  = help: {hint}");
     }
     out
+}
+
+/// How many places a grouped finding stands for, and the first few.
+fn also_note(diag: &Diagnostic, file: &str) -> Option<String> {
+    const SHOWN: usize = 3;
+    if diag.also.is_empty() {
+        return None;
+    }
+    let places: Vec<String> = diag
+        .also
+        .iter()
+        .take(SHOWN)
+        .map(|r| format!("{file}:{}:{}", r.start.line, r.start.col))
+        .collect();
+    let more = diag.also.len().saturating_sub(SHOWN);
+    Some(format!(
+        "{} places in all; also at {}{}",
+        diag.also.len() + 1,
+        places.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    ))
+}
+
+#[derive(Serialize)]
+struct JsonPlace {
+    line: usize,
+    column: usize,
 }
 
 #[derive(Serialize)]
@@ -349,6 +388,11 @@ struct JsonDiagnostic<'a> {
     message: &'a str,
     hint: Option<&'a str>,
     path: Option<String>,
+    /// How many places the finding stands for (1 unless grouped).
+    count: usize,
+    /// The other places of a grouped finding.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    also: Vec<JsonPlace>,
 }
 
 pub fn to_json(diags: &[Diagnostic], file: &str) -> serde_json::Value {
@@ -368,15 +412,130 @@ pub fn to_json(diags: &[Diagnostic], file: &str) -> serde_json::Value {
                 .path
                 .as_ref()
                 .map(|p| crate::yaml::node::path_to_string(p)),
+            count: d.also.len() + 1,
+            also: d
+                .also
+                .iter()
+                .map(|r| JsonPlace {
+                    line: r.start.line,
+                    column: r.start.col,
+                })
+                .collect(),
         })
         .collect();
     serde_json::to_value(items).unwrap_or_default()
+}
+
+/// JUnit XML: one test case per finding (errors fail; warnings fail under
+/// `--deny-warnings`, else they are reported as output; notes are output),
+/// or one passing case for a clean spec.
+pub fn to_junit(diags: &[Diagnostic], file: &str, deny_warnings: bool) -> String {
+    let esc = |t: &str| {
+        t.chars()
+            .map(|c| match c {
+                '&' => "&amp;".to_string(),
+                '<' => "&lt;".to_string(),
+                '>' => "&gt;".to_string(),
+                '"' => "&quot;".to_string(),
+                '\n' => "&#10;".to_string(),
+                c if (c as u32) < 0x20 && c != '\t' => "\u{FFFD}".to_string(),
+                c => c.to_string(),
+            })
+            .collect::<String>()
+    };
+    let fails = |d: &Diagnostic| {
+        d.severity == Severity::Error || (deny_warnings && d.severity == Severity::Warning)
+    };
+    let failures = diags.iter().filter(|d| fails(d)).count();
+    let tests = diags.len().max(1);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"stackctl validate\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">"
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">",
+        esc(file)
+    );
+    if diags.is_empty() {
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"stackctl.validate\" name=\"{}\"/>",
+            esc(file)
+        );
+    }
+    for d in diags {
+        let place = d
+            .region
+            .map(|r| format!("{file}:{}:{}", r.start.line, r.start.col))
+            .unwrap_or_else(|| file.to_string());
+        let code = d.code.unwrap_or("spec");
+        let mut body = d.message.clone();
+        if let Some(hint) = &d.hint {
+            body.push_str(&format!("\nhelp: {hint}"));
+        }
+        if let Some(note) = also_note(d, file) {
+            body.push_str(&format!("\nnote: {note}"));
+        }
+        let _ = write!(
+            out,
+            "    <testcase classname=\"stackctl.validate.{code}\" name=\"{}\">",
+            esc(&format!("{place}: {}", d.message))
+        );
+        if fails(d) {
+            let _ = write!(
+                out,
+                "\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    ",
+                esc(&d.message),
+                d.severity.as_str(),
+                esc(&body)
+            );
+        } else {
+            let _ = write!(
+                out,
+                "\n      <system-out>{}: {}</system-out>\n    ",
+                d.severity.as_str(),
+                esc(&body)
+            );
+        }
+        out.push_str("</testcase>\n");
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::yaml::node::parse;
+
+    #[test]
+    fn junit_has_one_case_per_finding_and_fails_errors() {
+        let region = Region {
+            start: Pos { line: 3, col: 7 },
+            end: Pos { line: 3, col: 9 },
+        };
+        let diags = vec![
+            Diagnostic::error("bad <x> & \"y\"")
+                .with_code("promql")
+                .at_region(region),
+            Diagnostic::warning("w")
+                .with_code("metric-unknown")
+                .at_region(region),
+        ];
+        let xml = to_junit(&diags, "stack.yaml", false);
+        assert!(
+            xml.contains(
+                "<testsuites name=\"stackctl validate\" tests=\"2\" failures=\"1\" errors=\"0\">"
+            ),
+            "{xml}"
+        );
+        assert!(xml.contains("<testcase classname=\"stackctl.validate.promql\" name=\"stack.yaml:3:7: bad &lt;x&gt; &amp; &quot;y&quot;\">\n      <failure message=\"bad &lt;x&gt; &amp; &quot;y&quot;\" type=\"error\">"), "{xml}");
+        assert!(xml.contains("<system-out>warning: w</system-out>"), "{xml}");
+        assert!(to_junit(&diags, "stack.yaml", true).contains("failures=\"2\""));
+        assert!(to_junit(&[], "stack.yaml", false).contains("tests=\"1\" failures=\"0\""));
+    }
 
     #[test]
     fn renders_snippet_with_caret_and_help() {

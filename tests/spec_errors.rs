@@ -170,7 +170,7 @@ fn invalid_label_name() {
     assert_rejected(
         "invalid-label-name.yaml",
         &[
-            "stack.yaml:24:13: error: invalid label name `team-name` | label names are letters, digits and `_`, not starting with a digit (e.g. `team_name`)",
+            "stack.yaml:25:13: error: invalid label name `team-name` | label names are letters, digits and `_`, not starting with a digit (e.g. `team_name`); Prometheus 3 takes any UTF-8 name, this stack pins v2.42.0",
         ],
     );
 }

@@ -31,8 +31,10 @@ const HEAD: &str = "stackctl: 1\nname: fixture\ncomponents:\n  prometheus:\n    
 
 #[test]
 fn label_starting_with_a_digit_gets_a_valid_suggestion() {
+    // Prometheus 3 takes `1st` (any UTF-8 name); Prometheus 2 does not.
+    let head = HEAD.replace("v3.5.0", "v2.42.0");
     let spec = format!(
-        "{HEAD}rules:\n  app:\n    - name: g\n      rules:\n        - alert: A\n          expr: up == 0\n          labels:\n            1st: x\n"
+        "{head}rules:\n  app:\n    - name: g\n      rules:\n        - alert: A\n          expr: up == 0\n          labels:\n            1st: x\n"
     );
     let diags = diagnostics(&spec);
     let d = find(&diags, "invalid label name `1st`");

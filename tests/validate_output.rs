@@ -84,9 +84,12 @@ fn json_is_a_list_with_stable_fields() {
             "code",
             "message",
             "hint",
-            "path"
+            "path",
+            "count"
         ]
     );
+    // `count` is 1 and `also` absent unless repeated findings were folded.
+    assert_eq!(promql["count"], 1);
     assert_eq!(promql["file"], "stack.yaml");
     assert_eq!(
         (promql["line"].as_u64(), promql["column"].as_u64()),

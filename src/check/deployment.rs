@@ -128,5 +128,6 @@ fn shallow(stack: &Stack) -> Stack {
         dashboards: Vec::new(),
         logs: stack.logs.clone(),
         kubernetes: stack.kubernetes.clone(),
+        validate: None,
     }
 }

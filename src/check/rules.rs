@@ -9,6 +9,7 @@ use super::promql::{Index, Site};
 use super::{Findings, duplicates, templates};
 use crate::diag::Diagnostic;
 use crate::model::stack::Rule;
+use crate::model::types::LabelName;
 use crate::model::{Kind, Stack};
 use crate::path;
 use crate::yaml::node::{Path, Seg};
@@ -122,11 +123,22 @@ fn check_rule(
             "",
         ),
         (Some(record), None) => {
-            if !is_metric_name(record) {
+            // Prometheus 3 takes any UTF-8 name; 3.2 refuses braces in it
+            // (a selector pasted into `record`, rulefmt says).
+            if !prometheus.at_least(3, 0, 0) && !is_metric_name(record) {
                 found.error(
                     with(at, "record"),
                     format!("`{record}` is not a valid metric name"),
-                    "recording rule names are letters, digits, `_` and `:`, e.g. `job:http_requests:rate5m`",
+                    format!(
+                        "recording rule names are letters, digits, `_` and `:`, e.g. `job:http_requests:rate5m` \
+                         (Prometheus 3 takes any UTF-8 name; this stack pins {prometheus})"
+                    ),
+                );
+            } else if prometheus.at_least(3, 2, 0) && record.contains(['{', '}']) {
+                found.error(
+                    with(at, "record"),
+                    format!("braces in the recording rule name `{record}`"),
+                    "a recording rule's name is the metric it writes; the selector belongs in `expr`",
                 );
             }
             if rule.for_.as_ref().is_some_and(|d| d.millis() > 0) {
@@ -191,6 +203,25 @@ fn check_rule(
             }
         }
     }
+    // Prometheus 3 takes any UTF-8 label and annotation name.
+    if !prometheus.at_least(3, 0, 0) {
+        for (section, what, map) in [
+            ("labels", "label", &rule.labels),
+            ("annotations", "annotation", &rule.annotations),
+        ] {
+            for key in map.keys().filter(|k| !LabelName::is_valid(k.as_str())) {
+                found.error_at_key(
+                    path_with(at, section, key.as_str()),
+                    format!("invalid {what} name `{key}`"),
+                    format!(
+                        "{what} names are letters, digits and `_`, not starting with a digit (e.g. `{}`); \
+                         Prometheus 3 takes any UTF-8 name, this stack pins {prometheus}",
+                        LabelName::suggestion(key.as_str())
+                    ),
+                );
+            }
+        }
+    }
     if rule.labels.keys().any(|k| k.as_str() == "__name__") {
         found.error(
             path_with(at, "labels", "__name__"),
@@ -228,9 +259,8 @@ fn template_hint(message: &str) -> String {
     }
 }
 
-/// Parse errors of rule expressions, and spellings the pinned Prometheus 2 rejects.
+/// Parse errors of rule expressions (in the pinned release's dialect).
 fn promql_errors(stack: &Stack, index: &Index<'_>, found: &mut Findings) {
-    let prometheus = stack.version_of(Kind::Prometheus);
     for entry in index.rules() {
         let Site::Rule { file, group, rule } = entry.site else {
             continue;
@@ -241,32 +271,30 @@ fn promql_errors(stack: &Stack, index: &Index<'_>, found: &mut Findings) {
             (None, Some(rec)) => format!("recording rule `{rec}`"),
             _ => "rule".to_string(),
         };
-        match &entry.result {
-            Err(e) => found.push(
+        if let Err(e) = &entry.result {
+            found.push(
                 Diagnostic::error(format!("invalid PromQL in {what}: {}", e.message))
                     .with_hint(promql_hint(&e.message))
                     .with_code("promql")
                     .at(entry.site.path())
                     .at_offset(e.offset),
-            ),
-            Ok(_) if !prometheus.at_least(3, 0, 0) => {
-                for (offset, spelling) in super::promql::prometheus3_spellings(&r.expr) {
-                    found.push(
-                        Diagnostic::error(format!("{spelling} needs Prometheus 3 (this stack pins {prometheus})"))
-                            .with_hint("write names unquoted and durations with a unit (`5m`), or upgrade Prometheus")
-                            .with_code("version")
-                            .at(entry.site.path())
-                            .at_offset(offset),
-                    );
-                }
-            }
-            Ok(_) => {}
+            );
         }
     }
 }
 
 pub fn promql_hint(message: &str) -> String {
-    if message.contains("grouping opts") {
+    if message.contains("experimental duration expression") {
+        "add `--enable-feature=promql-duration-expr` to `components.prometheus.extra_args` \
+         (Prometheus 3.4 or later; on by default from 3.14), or write the duration out: `[1h5m]`"
+            .into()
+    } else if message.contains("quoted names need Prometheus 3") {
+        "write the name unquoted (`{__name__=\"my_metric\"}`, letters, digits and `_`), or pin Prometheus 3".into()
+    } else if message.contains("Prometheus 2.54 and later") {
+        "write durations with a unit where a range or offset is expected (`300` → `5m`) and numbers elsewhere \
+         (`1h` → `3600`), or pin Prometheus 2.54 or later"
+            .into()
+    } else if message.contains("grouping opts") {
         "`by` and `without` take a list in parentheses: `sum by (job) (...)`".into()
     } else if message.contains("unclosed left parenthesis") || message.contains("right parenthesis")
     {

@@ -28,45 +28,52 @@ pub const GO_BUILTINS: [&str; 19] = [
     "println", "urlquery", "eq", "ge", "gt", "le", "lt", "ne",
 ];
 
-/// Prometheus 2.x/3.x alert templates (`template/template.go`); `now` and
-/// `toDuration` are Prometheus 3 additions, see `prometheus_functions`.
-pub const PROMETHEUS_FUNCTIONS: [&str; 27] = [
-    "query",
-    "first",
-    "label",
-    "value",
-    "strvalue",
-    "args",
-    "reReplaceAll",
-    "safeHtml",
-    "match",
-    "title",
-    "toUpper",
-    "toLower",
-    "graphLink",
-    "tableLink",
-    "sortByLabel",
-    "humanize",
-    "humanize1024",
-    "humanizeDuration",
-    "humanizePercentage",
-    "humanizeTimestamp",
-    "toTime",
-    "pathPrefix",
-    "externalURL",
-    "parseDuration",
-    "stripPort",
-    "stripDomain",
-    "urlQuery",
+/// Prometheus alert template functions (`template/template.go` `NewTemplateExpander`),
+/// each with the first release that has it, read from that file at every
+/// release tag from v2.0.0 to v3.14.0 (`tmpl` is for console templates only).
+/// promtool 2.42 and 3.5 reject `now`, `toDuration` and `urlQueryEscape`.
+pub const PROMETHEUS_FUNCTIONS: [(&str, (u64, u64)); 29] = [
+    ("query", (2, 0)),
+    ("first", (2, 0)),
+    ("label", (2, 0)),
+    ("value", (2, 0)),
+    ("strvalue", (2, 0)),
+    ("args", (2, 0)),
+    ("reReplaceAll", (2, 0)),
+    ("safeHtml", (2, 0)),
+    ("match", (2, 0)),
+    ("title", (2, 0)),
+    ("toUpper", (2, 0)),
+    ("toLower", (2, 0)),
+    ("graphLink", (2, 0)),
+    ("tableLink", (2, 0)),
+    ("sortByLabel", (2, 0)),
+    ("humanize", (2, 0)),
+    ("humanize1024", (2, 0)),
+    ("humanizeDuration", (2, 0)),
+    ("humanizeTimestamp", (2, 0)),
+    ("pathPrefix", (2, 0)),
+    ("externalURL", (2, 0)),
+    ("humanizePercentage", (2, 11)),
+    ("parseDuration", (2, 32)),
+    ("stripPort", (2, 33)),
+    ("stripDomain", (2, 36)),
+    ("toTime", (2, 38)),
+    ("now", (3, 6)),
+    ("toDuration", (3, 6)),
+    ("urlQueryEscape", (3, 8)),
 ];
 
-/// Template functions added after Prometheus 2.42 (the version the agreement
-/// corpus is checked against); (name, first Prometheus version).
-pub const PROMETHEUS_LATER_FUNCTIONS: [(&str, (u64, u64)); 3] = [
-    ("toDuration", (3, 0)),
-    ("now", (3, 0)),
-    ("urlQuery", (3, 0)),
-];
+/// The names of `PROMETHEUS_FUNCTIONS`.
+const PROMETHEUS_FUNCTION_NAMES: [&str; 29] = {
+    let mut names = [""; 29];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = PROMETHEUS_FUNCTIONS[i].0;
+        i += 1;
+    }
+    names
+};
 
 pub const PROMETHEUS_VARIABLES: [&str; 4] =
     ["$labels", "$externalLabels", "$externalURL", "$value"];
@@ -665,16 +672,14 @@ fn is_go_number(text: &str) -> bool {
 /// pinned Prometheus version.
 pub fn prometheus(text: &str, version: &crate::model::types::Version) -> Option<TemplateError> {
     let dialect = Dialect {
-        functions: &PROMETHEUS_FUNCTIONS,
+        functions: &PROMETHEUS_FUNCTION_NAMES,
         variables: &PROMETHEUS_VARIABLES,
         else_with: version.at_least(3, 0, 0),
     };
     let known = |name: &str| {
-        (PROMETHEUS_FUNCTIONS.contains(&name)
-            && !PROMETHEUS_LATER_FUNCTIONS.iter().any(|(f, _)| *f == name))
-            || PROMETHEUS_LATER_FUNCTIONS
-                .iter()
-                .any(|(f, (major, minor))| *f == name && version.at_least(*major, *minor, 0))
+        PROMETHEUS_FUNCTIONS
+            .iter()
+            .any(|(f, (major, minor))| *f == name && version.at_least(*major, *minor, 0))
     };
     check(text, &dialect, &known)
 }
@@ -780,6 +785,50 @@ mod tests {
         for (text, offset, message) in cases {
             assert_eq!(prom(text), Some((offset, message.to_string())), "{text}");
         }
+    }
+
+    #[test]
+    fn functions_by_release() {
+        let at = |v: &str, text: &str| {
+            prometheus(text, &crate::model::types::Version::parse(v).unwrap()).map(|e| e.message)
+        };
+        // promtool 2.42 and 3.5 reject all three; 3.6 brought `now` and
+        // `toDuration`, 3.8 `urlQueryEscape`. `urlQuery` is in no release.
+        for f in [
+            "now",
+            "toDuration 60",
+            "urlQueryEscape \"a b\"",
+            "urlQuery \"a\"",
+        ] {
+            let name = f.split(' ').next().unwrap();
+            let undefined = Some(format!("function \"{name}\" not defined"));
+            assert_eq!(at("v2.42.0", &format!("{{{{ {f} }}}}")), undefined, "{f}");
+            assert_eq!(at("v3.5.0", &format!("{{{{ {f} }}}}")), undefined, "{f}");
+        }
+        assert_eq!(at("v3.6.0", "{{ now }} {{ toDuration 60 }}"), None);
+        assert_eq!(
+            at("v3.7.0", "{{ urlQueryEscape \"a\" }}"),
+            Some("function \"urlQueryEscape\" not defined".into())
+        );
+        assert_eq!(at("v3.8.0", "{{ urlQueryEscape \"a\" }}"), None);
+        assert_eq!(
+            at("v3.14.0", "{{ urlQuery \"a\" }}"),
+            Some("function \"urlQuery\" not defined".into())
+        );
+        // Older additions: `toTime` 2.38, `stripDomain` 2.36, `parseDuration` 2.32.
+        assert_eq!(
+            at("v2.37.0", "{{ toTime 1 }}"),
+            Some("function \"toTime\" not defined".into())
+        );
+        assert_eq!(at("v2.38.0", "{{ toTime 1 }}"), None);
+        assert_eq!(
+            at("v2.35.0", "{{ stripDomain \"a\" }}"),
+            Some("function \"stripDomain\" not defined".into())
+        );
+        assert_eq!(
+            at("v2.31.0", "{{ parseDuration \"1m\" }}"),
+            Some("function \"parseDuration\" not defined".into())
+        );
     }
 
     #[test]

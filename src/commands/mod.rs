@@ -174,6 +174,14 @@ pub fn load_stack(dir: &Path, strict: bool) -> anyhow::Result<Loaded> {
         loaded.diagnostics.extend(found);
         diag::sort(&mut loaded.diagnostics);
     }
+    // Findings silenced on purpose, and repeats folded (`diag::quiet`).
+    let diagnostics = std::mem::take(&mut loaded.diagnostics);
+    loaded.diagnostics = diag::quiet::apply(
+        diagnostics,
+        loaded.stack.as_ref(),
+        &loaded.text,
+        loaded.tree.as_ref(),
+    );
     Ok(loaded)
 }
 

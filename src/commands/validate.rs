@@ -1,5 +1,6 @@
 //! `stackctl validate`: every problem in the spec, with positions and hints,
-//! in one run. Text for people (stderr), JSON for editors and CI (stdout).
+//! in one run. Text for people (stderr), JSON for editors and CI, JUnit XML
+//! for CI test reports (stdout).
 //! Exit 1 on any error, or on any warning with `--deny-warnings`.
 
 use super::{Exit, load_stack, print_diagnostics};
@@ -38,6 +39,13 @@ pub fn run(dir: &Path, format: Format, deny_warnings: bool) -> anyhow::Result<Ex
         Format::Json => {
             let json = crate::diag::to_json(&loaded.diagnostics, &loaded.file);
             super::emit(&format!("{}\n", serde_json::to_string_pretty(&json)?))?;
+        }
+        Format::Junit => {
+            super::emit(&crate::diag::to_junit(
+                &loaded.diagnostics,
+                &loaded.file,
+                deny_warnings,
+            ))?;
         }
     }
     let failed = loaded.has_errors() || (deny_warnings && warnings > 0);

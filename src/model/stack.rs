@@ -49,6 +49,30 @@ pub struct Stack {
     pub logs: Logs,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes: Option<Kubernetes>,
+    /// What `stackctl validate` leaves out on purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validate: Option<ValidateSettings>,
+}
+
+/// `validate:` — findings silenced on purpose.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateSettings {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<Ignore>,
+}
+
+/// One silenced finding code: everywhere, or only inside one rule group
+/// (by name, in any rule file) or one dashboard (by `uid`). Errors are never
+/// silenced: only warnings and notes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Ignore {
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -350,11 +374,21 @@ pub struct Rule {
     pub for_: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_firing_for: Option<Duration>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Any non-empty names (Prometheus 3 takes UTF-8 names); names the
+    /// pinned release rejects are reported by `check::rules`.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "LabelName::deserialize_utf8_map"
+    )]
     pub labels: BTreeMap<LabelName, String>,
     /// Prometheus template text: `{{ $value }}`, `{{ $labels.instance }}` reach
     /// the rule file unchanged.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "LabelName::deserialize_utf8_map"
+    )]
     pub annotations: BTreeMap<LabelName, String>,
 }
 

@@ -3,6 +3,7 @@
 //! is parsed. Each reports a wrong value with the position of that value.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Carries a hint through serde's `custom` error; `yaml::de` splits it off again.
@@ -248,6 +249,42 @@ impl LabelName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A valid name close to `text`, for hints: `team-name` → `team_name`,
+    /// `1st` → `_1st` (never `text` itself).
+    pub fn suggestion(text: &str) -> String {
+        let mut suggestion: String = text
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        if suggestion.is_empty() || suggestion.starts_with(|c: char| c.is_ascii_digit()) {
+            suggestion.insert(0, '_');
+        }
+        suggestion
+    }
+
+    /// Rule labels and annotations: any non-empty name, as Prometheus 3 takes
+    /// UTF-8 names there; `check::rules` holds them to the pinned release.
+    pub fn deserialize_utf8_map<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<LabelName, String>, D::Error> {
+        #[derive(PartialEq, Eq, PartialOrd, Ord)]
+        struct Utf8(String);
+        impl<'de> Deserialize<'de> for Utf8 {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                if text.is_empty() {
+                    return Err(invalid(
+                        "empty label name".to_string(),
+                        "label and annotation names are letters, digits and `_`, e.g. `severity`",
+                    ));
+                }
+                Ok(Utf8(text))
+            }
+        }
+        let map = BTreeMap::<Utf8, String>::deserialize(d)?;
+        Ok(map.into_iter().map(|(k, v)| (LabelName(k.0), v)).collect())
+    }
 }
 
 impl fmt::Display for LabelName {
@@ -262,14 +299,8 @@ impl<'de> Deserialize<'de> for LabelName {
         if LabelName::is_valid(&text) {
             Ok(LabelName(text))
         } else {
-            let mut suggestion: String = text
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
             // `1st` must not be offered as the fix for `1st`.
-            if suggestion.is_empty() || suggestion.starts_with(|c: char| c.is_ascii_digit()) {
-                suggestion.insert(0, '_');
-            }
+            let suggestion = LabelName::suggestion(&text);
             Err(invalid(
                 format!("invalid label name `{text}`"),
                 &format!(

@@ -1,3 +1,4 @@
+#![forbid(unsafe_code)]
 //! A serde deserializer that reads the position-carrying tree of `node.rs`.
 //!
 //! Two things make it different from a plain YAML deserializer:
@@ -16,8 +17,8 @@
 use super::node::{Content, Node, Path, Region, Seg, Style};
 use crate::diag::Diagnostic;
 use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
-    VariantAccess, Visitor,
+    self, Deserialize, DeserializeOwned, DeserializeSeed, EnumAccess, IntoDeserializer, MapAccess,
+    SeqAccess, VariantAccess, Visitor,
 };
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -221,25 +222,17 @@ impl<'n> Sink<'n> {
     /// Reads list item `node` at `link`; on an error, reports it, removes the
     /// offending node from a copy of the item and reads the copy, until it
     /// reads or the item itself is what is wrong (then `None`: drop the item).
-    fn recover<T: DeserializeSeed<'n>>(
-        &self,
-        node: &'n Node,
-        link: PathLink<'_>,
-        seed: T,
-    ) -> Option<T::Value> {
+    fn recover<T: Deserialize<'n>>(&self, node: &'n Node, link: PathLink<'_>) -> Option<T> {
         let mut current = node;
-        let mut seed = seed;
         let mut base: Option<Path> = None;
         loop {
-            // `respawn` succeeds for every seed `recover` is given (checked by the caller).
-            let spare = respawn(&seed)?;
             self.reads.set(self.reads.get() + 1);
             let de = NodeDe {
                 node: current,
                 path: link,
                 sink: self,
             };
-            let err = match seed.deserialize(de) {
+            let err = match T::deserialize(de) {
                 Ok(value) => return Some(value),
                 Err(err) => err,
             };
@@ -254,28 +247,12 @@ impl<'n> Sink<'n> {
                 if copy.remove(&path[base.len()..]) {
                     self.removed.borrow_mut().insert(path);
                     current = self.arena.alloc(copy);
-                    seed = spare;
                     continue;
                 }
             }
             self.skipped.borrow_mut().insert(base.clone());
             return None;
         }
-    }
-}
-
-/// A second copy of a seed that carries no data. Serde passes `PhantomData<T>`
-/// for every list element, map value and struct field it reads, so a failing
-/// list item can be read again from a trimmed copy; any other seed gets `None`
-/// and its errors travel up to the caller instead.
-fn respawn<S>(seed: &S) -> Option<S> {
-    if std::mem::size_of::<S>() == 0 && !std::mem::needs_drop::<S>() {
-        // SAFETY: `S` has no bytes and no drop glue, so a bitwise copy can
-        // neither read uninitialised memory nor free anything twice; the seeds
-        // of this shape serde hands a deserializer are `PhantomData`, which is `Copy`.
-        Some(unsafe { std::ptr::read(seed) })
-    } else {
-        None
     }
 }
 
@@ -825,32 +802,38 @@ struct Seq<'a, 'n, 's, 'p> {
 impl<'n> SeqAccess<'n> for Seq<'_, 'n, '_, '_> {
     type Error = DeError;
 
+    /// A seed that is not `PhantomData` (none of our types uses one) is read
+    /// once; its errors travel up to the list's caller.
     fn next_element_seed<T: DeserializeSeed<'n>>(
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, DeError> {
-        let mut seed = seed;
+        let Some((i, node)) = self.items.next() else {
+            return Ok(None);
+        };
+        let de = self.parent.child(node, SegRef::Index(i));
+        let path = de.path;
+        seed.deserialize(de)
+            .map(Some)
+            .map_err(|e| e.locate(&path, node.region))
+    }
+
+    /// Serde reads list items of a type it knows (`Vec<T>`, sets, tuples)
+    /// through here: a failing item is reported, read again from a trimmed
+    /// copy (a fresh `T` each time, so no seed needs copying), or dropped.
+    fn next_element<T: Deserialize<'n>>(&mut self) -> Result<Option<T>, DeError> {
         loop {
             let Some((i, node)) = self.items.next() else {
                 return Ok(None);
-            };
-            let Some(spare) = respawn(&seed) else {
-                let de = self.parent.child(node, SegRef::Index(i));
-                let path = de.path;
-                return seed
-                    .deserialize(de)
-                    .map(Some)
-                    .map_err(|e| e.locate(&path, node.region));
             };
             let link = PathLink {
                 parent: Some(&self.parent.path),
                 seg: SegRef::Index(i),
             };
-            match self.parent.sink.recover(node, link, seed) {
-                Some(value) => return Ok(Some(value)),
-                // The item is dropped; the list goes on with the next one.
-                None => seed = spare,
+            if let Some(value) = self.parent.sink.recover::<T>(node, link) {
+                return Ok(Some(value));
             }
+            // The item is dropped; the list goes on with the next one.
         }
     }
 

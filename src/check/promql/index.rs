@@ -2,7 +2,7 @@
 //! dashboard variable queries — located in the spec and analysed once, in
 //! parallel, before the checks that read their facts run.
 
-use super::{Facts, PromqlError, analyse, find_chars, grafana};
+use super::{Dialect, Facts, PromqlError, analyse_in, find_chars, grafana};
 use crate::model::Stack;
 use crate::model::stack::DatasourceKind;
 
@@ -194,7 +194,7 @@ impl<'a> Index<'a> {
                 }
             }
         }
-        let results = run_parallel(&jobs);
+        let results = run_parallel(&jobs, &Dialect::of(stack));
         let entries = jobs
             .into_iter()
             .zip(results)
@@ -225,12 +225,12 @@ impl<'a> Index<'a> {
     }
 }
 
-fn analyse_job(job: &Job<'_>) -> Result<Facts, PromqlError> {
+fn analyse_job(job: &Job<'_>, dialect: &Dialect) -> Result<Facts, PromqlError> {
     if !job.grafana {
-        return analyse(job.text);
+        return analyse_in(job.text, dialect);
     }
     let substituted = grafana::substitute(job.text);
-    analyse(&substituted.text).map_err(|mut e| {
+    analyse_in(&substituted.text, dialect).map_err(|mut e| {
         e.offset = substituted.original_offset(e.offset);
         e
     })
@@ -238,7 +238,8 @@ fn analyse_job(job: &Job<'_>) -> Result<Facts, PromqlError> {
 
 /// Parsing dominates validation time on large stacks; it is spread over the
 /// machine's cores, keeping results in input order.
-fn run_parallel(jobs: &[Job<'_>]) -> Vec<Result<Facts, PromqlError>> {
+fn run_parallel(jobs: &[Job<'_>], dialect: &Dialect) -> Vec<Result<Facts, PromqlError>> {
+    let analyse_job = |job: &Job<'_>| analyse_job(job, dialect);
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);

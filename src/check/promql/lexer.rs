@@ -180,9 +180,12 @@ fn number_or_duration(
     let hex = chars[i] == '0' && matches!(chars.get(i + 1), Some('x' | 'X'));
     if hex {
         i += 2;
-        while i < chars.len() && chars[i].is_ascii_hexdigit() {
+        // `0x_1f` and `0x1_f` (Prometheus 2.54): an underscore after the
+        // prefix or between digits.
+        if chars.get(i) == Some(&'_') {
             i += 1;
         }
+        i = digit_run(chars, i, |c| c.is_ascii_hexdigit());
     } else {
         // A duration is digits and units, repeated: `1h30m`.
         let mut j = i;
@@ -215,8 +218,9 @@ fn number_or_duration(
             });
             return Ok(j);
         }
-        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
-            i += 1;
+        i = digit_run(chars, i, |c| c.is_ascii_digit());
+        if chars.get(i) == Some(&'.') {
+            i = digit_run(chars, i + 1, |c| c.is_ascii_digit());
         }
         if i < chars.len() && matches!(chars[i], 'e' | 'E') {
             let mut k = i + 1;
@@ -224,10 +228,7 @@ fn number_or_duration(
                 k += 1;
             }
             if chars.get(k).is_some_and(char::is_ascii_digit) {
-                i = k;
-                while i < chars.len() && chars[i].is_ascii_digit() {
-                    i += 1;
-                }
+                i = digit_run(chars, k, |c| c.is_ascii_digit());
             }
         }
     }
@@ -253,6 +254,25 @@ fn number_or_duration(
         text: chars[start..i].iter().collect(),
     });
     Ok(i)
+}
+
+/// The end of a run of digits from `i`, each `_` between two digits taken
+/// as Go's lexer takes it (`1_000`, Prometheus 2.54): a `_` not followed by
+/// a digit ends the run, and the number is then malformed.
+fn digit_run(chars: &[char], mut i: usize, digit: impl Fn(char) -> bool) -> usize {
+    while let Some(&c) = chars.get(i) {
+        if digit(c)
+            || (c == '_'
+                && i > 0
+                && digit(chars[i - 1])
+                && chars.get(i + 1).is_some_and(|&n| digit(n)))
+        {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    i
 }
 
 #[cfg(test)]

@@ -4,12 +4,14 @@
 //!
 //! The crate decides validity; `locate` explains a failure with a position.
 
+mod dialect;
 mod facts;
 pub mod grafana;
 mod index;
 mod lexer;
 mod locate;
 
+pub use dialect::Dialect;
 pub use facts::{Facts, LabelsOut};
 pub use index::{Entry, Index, Site, variable_promql};
 
@@ -24,8 +26,23 @@ pub struct PromqlError {
     pub message: String,
 }
 
-/// Parses `expr` and extracts its facts.
+/// Parses `expr` as the default Prometheus release reads it, and extracts
+/// its facts.
 pub fn analyse(expr: &str) -> Result<Facts, PromqlError> {
+    analyse_in(expr, &Dialect::latest())
+}
+
+/// Parses `expr` as `dialect`'s Prometheus release reads it (see `dialect`),
+/// and extracts its facts.
+pub fn analyse_in(expr: &str, dialect: &Dialect) -> Result<Facts, PromqlError> {
+    let prepared = dialect::prepare(expr, dialect)?;
+    let facts = parse(prepared.as_deref().unwrap_or(expr))?;
+    dialect::reject(expr, dialect)?;
+    Ok(facts)
+}
+
+/// The crate's verdict on `expr`, with a position when it fails.
+fn parse(expr: &str) -> Result<Facts, PromqlError> {
     register_legacy_functions();
     let rewritten = zero_exponents(expr);
     let expr = rewritten.as_deref().unwrap_or(expr);
@@ -233,6 +250,7 @@ fn explain(expr: &str, message: String) -> PromqlError {
         .map(|name| format!("{name}("));
     let regex = message
         .strip_prefix("illegal regex for ")
+        .or_else(|| message.strip_prefix("bad number or duration syntax: "))
         .map(str::to_string);
     let offset = function
         .or(regex)
@@ -247,50 +265,6 @@ fn find_chars(haystack: &str, needle: &str) -> Option<usize> {
     haystack
         .find(needle)
         .map(|byte| haystack[..byte].chars().count())
-}
-
-/// Spellings Prometheus 2 rejects although the parser (following Prometheus 3)
-/// accepts them: a quoted metric or label name (UTF-8 names) and a range or
-/// offset written as a plain number of seconds. (offset, what).
-pub fn prometheus3_spellings(expr: &str) -> Vec<(usize, &'static str)> {
-    use lexer::Tok;
-    let Ok(tokens) = lexer::lex(expr) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    let mut in_braces = false;
-    let mut in_brackets = false;
-    for (i, t) in tokens.iter().enumerate() {
-        let prev = i.checked_sub(1).map(|p| &tokens[p]);
-        let next = tokens.get(i + 1);
-        match t.kind {
-            Tok::LBrace => in_braces = true,
-            Tok::RBrace => in_braces = false,
-            Tok::LBracket => in_brackets = true,
-            Tok::RBracket => in_brackets = false,
-            Tok::Str
-                if in_braces
-                    && prev.is_some_and(|p| matches!(p.kind, Tok::LBrace | Tok::Comma))
-                    && next.is_some_and(|n| {
-                        matches!(
-                            n.kind,
-                            Tok::Assign | Tok::RegexOp | Tok::Comma | Tok::RBrace
-                        ) || (n.kind == Tok::Op && n.text == "!=")
-                    }) =>
-            {
-                out.push((t.start, "a quoted metric or label name"));
-            }
-            Tok::Number
-                if (in_brackets
-                    && prev.is_some_and(|p| matches!(p.kind, Tok::LBracket | Tok::Colon)))
-                    || prev.is_some_and(|p| p.kind == Tok::Ident && p.text == "offset") =>
-            {
-                out.push((t.start, "a duration written as a plain number"));
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -370,21 +344,5 @@ mod tests {
             analyse("holt_winters(x[1h], 0.5, 0.5)").unwrap().functions,
             vec!["holt_winters"]
         );
-    }
-
-    #[test]
-    fn prometheus3_only_spellings() {
-        assert_eq!(
-            prometheus3_spellings("{\"my.metric\", a=\"b\"}"),
-            vec![(1, "a quoted metric or label name")]
-        );
-        assert_eq!(
-            prometheus3_spellings("rate(x[300]) offset 60"),
-            vec![
-                (7, "a duration written as a plain number"),
-                (20, "a duration written as a plain number")
-            ]
-        );
-        assert!(prometheus3_spellings("x{a=\"b\"}[5m:1m]").is_empty());
     }
 }
