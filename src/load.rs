@@ -117,7 +117,10 @@ pub fn load_bytes(file: &str, bytes: &[u8]) -> Loaded {
 
 pub fn load_text(file: &str, text: String) -> Loaded {
     let mut tree_problems = Vec::new();
-    let tree = match node::parse(&text, &mut tree_problems) {
+    // Rule expressions are analysed on the other cores while the YAML is read.
+    let prefetch = check::prefetch::Prefetch::start(check::promql::analyse);
+    let tree = match node::parse_watching(&text, &mut tree_problems, &|expr| prefetch.submit(expr))
+    {
         Ok(tree) => tree,
         Err(problem) => {
             let mut diag = Diagnostic::error(problem.message).at_region(problem.region);
@@ -151,7 +154,7 @@ pub fn load_text(file: &str, text: String) -> Loaded {
     } = crate::yaml::de::load::<Stack>(tree);
     diagnostics.extend(problems);
     if let Some(stack) = &stack {
-        let mut found = check::stack(stack);
+        let mut found = check::stack_with(stack, &mut prefetch.finish());
         // A node removed for a type error leaves a gap the model checks would
         // report again ("no targets" after a mistyped `targets`): drop those.
         let removed = Removed::new(&removed);

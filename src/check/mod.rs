@@ -15,6 +15,7 @@ mod logs;
 pub mod metrics_catalog;
 mod names;
 mod ports;
+pub mod prefetch;
 pub mod promql;
 pub mod receiver_credentials;
 mod routing;
@@ -93,8 +94,13 @@ impl Findings {
 /// Runs every model check. Every PromQL expression is parsed once, up front,
 /// and the checks that need to know what an expression reads share the result.
 pub fn stack(stack: &Stack) -> Vec<Diagnostic> {
+    stack_with(stack, &mut prefetch::Prefetched::default())
+}
+
+/// `stack`, with the rule expressions the load pipeline already analysed.
+pub fn stack_with(stack: &Stack, prefetched: &mut prefetch::Prefetched) -> Vec<Diagnostic> {
     let mut found = Findings::default();
-    let index = promql::Index::build(stack);
+    let index = promql::Index::build_with(stack, prefetched);
     let mut run = |code: &'static str, check: &dyn Fn(&mut Findings)| {
         found.code = code;
         check(&mut found);
