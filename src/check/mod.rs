@@ -106,7 +106,17 @@ pub fn stack_with(stack: &Stack, prefetched: &mut prefetch::Prefetched) -> Vec<D
         check(&mut found);
     };
     run("spec", &|f| names::check(stack, f));
-    run("keys", &|f| keys::check(stack, f));
+    // The two checks that walk every string of the spec share one serialised
+    // copy, dropped as soon as both ran (it is as large as the spec's tree);
+    // credentials' findings still come last, where they always were.
+    let serialised = serde_json::to_value(stack).ok();
+    run("keys", &|f| keys::check(stack, serialised.as_ref(), f));
+    let mut credentials_found = Findings {
+        items: Vec::new(),
+        code: "credentials",
+    };
+    credentials::check(serialised.as_ref(), &mut credentials_found);
+    drop(serialised);
     run("components", &|f| components::check(stack, f));
     run("ports", &|f| ports::check(stack, f));
     run("secrets", &|f| secrets::check(stack, f));
@@ -120,7 +130,7 @@ pub fn stack_with(stack: &Stack, prefetched: &mut prefetch::Prefetched) -> Vec<D
     run("deployment", &|f| deployment::check(stack, f));
     run("logs", &|f| logs::check(stack, f));
     run("mount-path", &|f| inputs::check(stack, f));
-    run("credentials", &|f| credentials::check(stack, f));
+    found.items.extend(credentials_found.items);
     found.items
 }
 
