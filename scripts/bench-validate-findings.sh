@@ -22,6 +22,11 @@ trap 'rm -rf "$WORK"' EXIT
 PROMTOOL2=${PROMTOOL2:-$(command -v promtool || true)}
 PROMTOOL3=${PROMTOOL3:-$ROOT/target/consumers/sid/bin/promtool}
 
+# GNU time (for CPU and peak memory) comes from Debian's `time` package.
+if [[ ! -x /usr/bin/time ]] && command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+    echo "installing GNU time…" >&2
+    apt-get install -y -qq time >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq time >/dev/null 2>&1; } || true
+fi
 for tool in python3 /usr/bin/time "$PROMTOOL2"; do
     command -v "$tool" >/dev/null || { echo "bench-validate-findings: \`$tool\` is required" >&2; exit 2; }
 done
@@ -117,11 +122,11 @@ for n in $SIZES; do
     [[ "$errors" == 0 ]] || { echo "stackctl reported $errors errors on the generated stack" >&2; exit 1; }
     echo "$n rules, $(du -k "$dir/stack.yaml" | cut -f1) KiB spec, $total findings:"
     printf '  %-26s %9s %9s %9s\n' tool "wall s" "CPU s" "peak MiB"
-    read -r w c m < <(measure "$STACKCTL" validate --dir "$dir"); row "stackctl validate (text)" "$w" "$c" "$m"; sw=$w
+    read -r w c m < <(measure "$STACKCTL" validate --dir "$dir"); row "stackctl validate (text)" "$w" "$c" "$m"; sw=$w; sc=$c
     read -r w c m < <(measure "$STACKCTL" validate --dir "$dir" --format json); row "stackctl validate (json)" "$w" "$c" "$m"
     read -r w c m < <(measure "$PROMTOOL2" check rules "$dir/rules.yml"); row "promtool 2.42 check rules" "$w" "$c" "$m"; p2=$w
     if [[ -n "$PROMTOOL3" ]]; then
-        read -r w c m < <(measure "$PROMTOOL3" check rules "$dir/rules.yml"); row "promtool 3.5 check rules" "$w" "$c" "$m"; p3=$w
-    else p3=0; fi
-    awk -v n="$n" -v s="$sw" -v a="$p2" -v b="$p3" 'BEGIN { printf "  speed-up (text): %.1fx vs promtool 2.42, %.1fx vs 3.5; stackctl %.3f s per 1k rules\n", a/s, b/s, s/(n/1000) }'
+        read -r w c m < <(measure "$PROMTOOL3" check rules "$dir/rules.yml"); row "promtool 3.5 check rules" "$w" "$c" "$m"; p3=$w; p3c=$c
+    else p3=0; p3c=0; fi
+    awk -v n="$n" -v s="$sw" -v a="$p2" -v b="$p3" -v sc="$sc" -v bc="$p3c" 'BEGIN { printf "  speed-up (text): wall %.1fx vs promtool 2.42, %.1fx vs 3.5; CPU %.1fx vs 3.5; stackctl %.3f s per 1k rules\n", a/s, b/s, (sc > 0 ? bc/sc : 0), s/(n/1000) }'
 done

@@ -15,6 +15,25 @@ use std::path::{Path, PathBuf};
 /// 1.9 GiB), so twice that is accepted. Memory is about 18× the spec's size.
 pub const MAX_SPEC_BYTES: usize = 128 * 1024 * 1024;
 
+/// Raises (or lowers) the limit for one run, in MiB: for a generated stack
+/// larger than any hand-written one, on a machine with the memory for it.
+pub const LIMIT_VARIABLE: &str = "STACKCTL_MAX_SPEC_MIB";
+
+/// The spec size limit in force: `STACKCTL_MAX_SPEC_MIB` when set, else
+/// `MAX_SPEC_BYTES`.
+pub fn spec_limit() -> Result<usize, LoadError> {
+    match std::env::var(LIMIT_VARIABLE) {
+        Err(std::env::VarError::NotPresent) => Ok(MAX_SPEC_BYTES),
+        Ok(text) => match text.trim().parse::<usize>() {
+            Ok(mib) if mib > 0 => Ok(mib.saturating_mul(1024 * 1024)),
+            _ => Err(LoadError::BadLimit { value: text }),
+        },
+        Err(std::env::VarError::NotUnicode(text)) => Err(LoadError::BadLimit {
+            value: text.to_string_lossy().into_owned(),
+        }),
+    }
+}
+
 pub struct Loaded {
     /// The name used in messages, e.g. `stack.yaml` or `mon/stack.yaml`.
     pub file: String,
@@ -45,26 +64,31 @@ pub enum LoadError {
     /// Not a regular file, or an I/O error: the message names the path.
     #[error("cannot read the stack spec: {0}")]
     Unreadable(ReadError),
+    #[error(
+        "`STACKCTL_MAX_SPEC_MIB` must be a whole number of MiB above 0, not `{value}`\n  = help: unset it for the default of 128 MiB"
+    )]
+    BadLimit { value: String },
 }
 
 /// Reads and checks the spec at `path`; `dir` is where its relative paths
 /// (secret files, dashboard files) are resolved. Only a regular file is read
 /// (a FIFO or a device is refused at once), and never more than
-/// `MAX_SPEC_BYTES + 1` bytes of it.
+/// `spec_limit() + 1` bytes of it.
 pub fn load_file(path: &Path, file: &str) -> Result<Loaded, LoadError> {
-    match crate::fsutil::read_regular(path, MAX_SPEC_BYTES as u64) {
-        Ok(bytes) => Ok(load_bytes(file, &bytes)),
+    let limit = spec_limit()?;
+    match crate::fsutil::read_regular(path, limit as u64) {
+        Ok(bytes) => Ok(load_bytes_within(file, &bytes, limit)),
         Err(ReadError::NotFound { .. }) => Err(LoadError::Missing {
             path: path.to_path_buf(),
         }),
-        Err(ReadError::TooLarge { .. }) => Ok(oversized(file)),
+        Err(ReadError::TooLarge { .. }) => Ok(oversized(file, limit)),
         Err(e) => Err(LoadError::Unreadable(e)),
     }
 }
 
 /// The spec is too large to be one: reported at the file, with no position
 /// (there is no line to point at).
-fn oversized(file: &str) -> Loaded {
+fn oversized(file: &str, limit: usize) -> Loaded {
     Loaded {
         file: file.to_string(),
         text: String::new(),
@@ -73,16 +97,21 @@ fn oversized(file: &str) -> Loaded {
         diagnostics: vec![
             Diagnostic::error(format!(
                 "the spec is larger than {} MiB",
-                MAX_SPEC_BYTES / (1024 * 1024)
+                limit / (1024 * 1024)
             ))
             .with_hint(
-                "a stack spec is a few hundred lines (200,000 rules fit in half of this); is this the right file?",
+                "a stack spec is a few hundred lines (200,000 rules fit in 128 MiB); is this the right file? If it is, raise the limit with `STACKCTL_MAX_SPEC_MIB`",
             ),
         ],
     }
 }
 
 pub fn load_bytes(file: &str, bytes: &[u8]) -> Loaded {
+    load_bytes_within(file, bytes, MAX_SPEC_BYTES)
+}
+
+/// `load_bytes` with a size limit of `limit` bytes.
+pub fn load_bytes_within(file: &str, bytes: &[u8], limit: usize) -> Loaded {
     let fail = |text: String, diag: Diagnostic| Loaded {
         file: file.to_string(),
         text,
@@ -90,8 +119,8 @@ pub fn load_bytes(file: &str, bytes: &[u8]) -> Loaded {
         stack: None,
         diagnostics: vec![diag],
     };
-    if bytes.len() > MAX_SPEC_BYTES {
-        return oversized(file);
+    if bytes.len() > limit {
+        return oversized(file, limit);
     }
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text.to_string(),
@@ -117,7 +146,10 @@ pub fn load_bytes(file: &str, bytes: &[u8]) -> Loaded {
 
 pub fn load_text(file: &str, text: String) -> Loaded {
     let mut tree_problems = Vec::new();
-    let tree = match node::parse(&text, &mut tree_problems) {
+    // Rule expressions are analysed on the other cores while the YAML is read.
+    let prefetch = check::prefetch::Prefetch::start(check::promql::analyse);
+    let tree = match node::parse_watching(&text, &mut tree_problems, &|expr| prefetch.submit(expr))
+    {
         Ok(tree) => tree,
         Err(problem) => {
             let mut diag = Diagnostic::error(problem.message).at_region(problem.region);
@@ -151,7 +183,7 @@ pub fn load_text(file: &str, text: String) -> Loaded {
     } = crate::yaml::de::load::<Stack>(tree);
     diagnostics.extend(problems);
     if let Some(stack) = &stack {
-        let mut found = check::stack(stack);
+        let mut found = check::stack_with(stack, &mut prefetch.finish());
         // A node removed for a type error leaves a gap the model checks would
         // report again ("no targets" after a mistyped `targets`): drop those.
         let removed = Removed::new(&removed);

@@ -13,7 +13,6 @@
 //! and the secret-file way of saying the same thing.
 
 use super::Findings;
-use crate::model::Stack;
 use crate::yaml::node::{Path, Seg};
 use serde_json::Value;
 
@@ -47,12 +46,12 @@ const SECRET_WORDS: &[&str] = &[
     "APIKEY",
 ];
 
-pub fn check(stack: &Stack, found: &mut Findings) {
-    let Ok(value) = serde_json::to_value(stack) else {
-        return;
-    };
-    let mut path = Vec::new();
-    walk(&value, &mut path, found);
+/// `serialised` is the stack as `serde_json::to_value` gives it.
+pub fn check(serialised: Option<&Value>, found: &mut Findings) {
+    if let Some(value) = serialised {
+        let mut path = Vec::new();
+        walk(value, &mut path, found);
+    }
 }
 
 fn walk(value: &Value, path: &mut Path, found: &mut Findings) {

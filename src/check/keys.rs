@@ -23,14 +23,14 @@ const NAME_FIELDS: &[&str] = &["name", "alert", "record", "uid", "receiver", "jo
 /// YAML allows at most 1024 characters in an implicit key.
 const MAX_KEY_CHARS: usize = 1024;
 
-pub fn check(stack: &Stack, found: &mut Findings) {
-    // The spec is serialised with the attributes it was read with, so the
-    // keys of this value are exactly the keys of stack.yaml.
-    let Ok(value) = serde_json::to_value(stack) else {
-        return;
-    };
-    let mut path = Vec::new();
-    walk(&value, &mut path, found);
+/// `serialised` is the stack as `serde_json::to_value` gives it: serialised
+/// with the attributes it was read with, so its keys are exactly the keys of
+/// stack.yaml.
+pub fn check(stack: &Stack, serialised: Option<&Value>, found: &mut Findings) {
+    if let Some(value) = serialised {
+        let mut path = Vec::new();
+        walk(value, &mut path, found);
+    }
     if let Some(logstash) = &stack.components.logstash {
         for (name, pipeline) in &logstash.pipelines {
             logstash_index(

@@ -17,6 +17,7 @@ pub mod metrics_catalog;
 mod names;
 mod panel_queries;
 mod ports;
+pub mod prefetch;
 pub mod promql;
 pub mod receiver_credentials;
 mod routing;
@@ -95,14 +96,29 @@ impl Findings {
 /// Runs every model check. Every PromQL expression is parsed once, up front,
 /// and the checks that need to know what an expression reads share the result.
 pub fn stack(stack: &Stack) -> Vec<Diagnostic> {
+    stack_with(stack, &mut prefetch::Prefetched::default())
+}
+
+/// `stack`, with the rule expressions the load pipeline already analysed.
+pub fn stack_with(stack: &Stack, prefetched: &mut prefetch::Prefetched) -> Vec<Diagnostic> {
     let mut found = Findings::default();
-    let index = promql::Index::build(stack);
+    let index = promql::Index::build_with(stack, prefetched);
     let mut run = |code: &'static str, check: &dyn Fn(&mut Findings)| {
         found.code = code;
         check(&mut found);
     };
     run("spec", &|f| names::check(stack, f));
-    run("keys", &|f| keys::check(stack, f));
+    // The two checks that walk every string of the spec share one serialised
+    // copy, dropped as soon as both ran (it is as large as the spec's tree);
+    // credentials' findings still come last, where they always were.
+    let serialised = serde_json::to_value(stack).ok();
+    run("keys", &|f| keys::check(stack, serialised.as_ref(), f));
+    let mut credentials_found = Findings {
+        items: Vec::new(),
+        code: "credentials",
+    };
+    credentials::check(serialised.as_ref(), &mut credentials_found);
+    drop(serialised);
     run("components", &|f| components::check(stack, f));
     run("ports", &|f| ports::check(stack, f));
     run("secrets", &|f| secrets::check(stack, f));
@@ -117,7 +133,7 @@ pub fn stack(stack: &Stack) -> Vec<Diagnostic> {
     run("deployment", &|f| deployment::check(stack, f));
     run("logs", &|f| logs::check(stack, f));
     run("mount-path", &|f| inputs::check(stack, f));
-    run("credentials", &|f| credentials::check(stack, f));
+    found.items.extend(credentials_found.items);
     found.items
 }
 

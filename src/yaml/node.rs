@@ -352,6 +352,17 @@ pub fn scalar_pos(
 /// Parses one YAML document. Syntax errors are fatal (the parser cannot resume);
 /// duplicate keys are collected in `problems` and the first occurrence kept.
 pub fn parse(source: &str, problems: &mut Vec<TreeProblem>) -> Result<Node, TreeProblem> {
+    parse_watching(source, problems, &|_| {})
+}
+
+/// `parse`, calling `on_rule_expr` with the text of each rule expression
+/// (`rules.FILE[G].rules[R].expr`) as soon as it is read, so that its analysis
+/// can start while the rest of the document is still being parsed.
+pub fn parse_watching(
+    source: &str,
+    problems: &mut Vec<TreeProblem>,
+    on_rule_expr: &dyn Fn(&str),
+) -> Result<Node, TreeProblem> {
     let mut builder = Builder {
         parser: Parser::new_from_str(source),
         anchors: HashMap::new(),
@@ -359,8 +370,44 @@ pub fn parse(source: &str, problems: &mut Vec<TreeProblem>) -> Result<Node, Tree
         alias_bytes: 0,
         problems,
         last_region: Region::default(),
+        on_rule_expr,
     };
     builder.document()
+}
+
+/// Where the builder is on the way to a rule expression; anything off that
+/// way is `Other`. Following it costs one comparison per mapping key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Other,
+    Root,
+    /// The value of the top-level `rules`: rule file name → groups.
+    RuleFiles,
+    Groups,
+    Group,
+    Rules,
+    Rule,
+    Expr,
+}
+
+impl Role {
+    fn value_of(self, key: &str) -> Role {
+        match (self, key) {
+            (Role::Root, "rules") => Role::RuleFiles,
+            (Role::RuleFiles, _) => Role::Groups,
+            (Role::Group, "rules") => Role::Rules,
+            (Role::Rule, "expr") => Role::Expr,
+            _ => Role::Other,
+        }
+    }
+
+    fn item(self) -> Role {
+        match self {
+            Role::Groups => Role::Group,
+            Role::Rules => Role::Rule,
+            _ => Role::Other,
+        }
+    }
 }
 
 struct Builder<'a, 'p> {
@@ -371,6 +418,7 @@ struct Builder<'a, 'p> {
     alias_bytes: usize,
     problems: &'p mut Vec<TreeProblem>,
     last_region: Region,
+    on_rule_expr: &'p dyn Fn(&str),
 }
 
 impl<'a> Builder<'a, '_> {
@@ -423,7 +471,7 @@ impl<'a> Builder<'a, '_> {
             }
         }
         let (event, region) = self.next()?;
-        let root = self.node(event, region, 0)?;
+        let root = self.node(event, region, 0, Role::Root)?;
         let (event, _) = self.next()?;
         if !matches!(event, Event::DocumentEnd) {
             return Err(self.problem("expected the end of the document"));
@@ -474,6 +522,7 @@ impl<'a> Builder<'a, '_> {
         event: Event<'a>,
         region: Region,
         depth: usize,
+        role: Role,
     ) -> Result<Node, TreeProblem> {
         if depth > MAX_DEPTH {
             return Err(self.problem(&format!("YAML nested deeper than {MAX_DEPTH} levels")));
@@ -485,6 +534,9 @@ impl<'a> Builder<'a, '_> {
                     ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Style::Quoted,
                     _ => Style::Block,
                 };
+                if role == Role::Expr {
+                    (self.on_rule_expr)(&value);
+                }
                 let node = Node {
                     content: Content::Scalar {
                         value: value.into_owned(),
@@ -501,7 +553,7 @@ impl<'a> Builder<'a, '_> {
                     if matches!(event, Event::SequenceEnd) {
                         break r;
                     }
-                    items.push(self.node(event, r, depth + 1)?);
+                    items.push(self.node(event, r, depth + 1, role.item())?);
                 };
                 let node = Node {
                     content: Content::Seq(items),
@@ -513,7 +565,7 @@ impl<'a> Builder<'a, '_> {
                 (node, anchor)
             }
             Event::MappingStart(anchor, _) => {
-                let node = self.mapping(region, depth)?;
+                let node = self.mapping(region, depth, role)?;
                 (node, anchor)
             }
             Event::Alias(id) => {
@@ -542,7 +594,7 @@ impl<'a> Builder<'a, '_> {
         Ok(node)
     }
 
-    fn mapping(&mut self, region: Region, depth: usize) -> Result<Node, TreeProblem> {
+    fn mapping(&mut self, region: Region, depth: usize, role: Role) -> Result<Node, TreeProblem> {
         let mut entries: Vec<Entry> = Vec::new();
         let mut merged: Vec<Entry> = Vec::new();
         let end = loop {
@@ -550,9 +602,13 @@ impl<'a> Builder<'a, '_> {
             if matches!(event, Event::MappingEnd) {
                 break r;
             }
-            let key = self.node(event, r, depth + 1)?;
+            let key = self.node(event, r, depth + 1, Role::Other)?;
             let (event, r) = self.next()?;
-            let value = self.node(event, r, depth + 1)?;
+            let role = match &key.content {
+                Content::Scalar { value, .. } if role != Role::Other => role.value_of(value),
+                _ => Role::Other,
+            };
+            let value = self.node(event, r, depth + 1, role)?;
             if matches!(&key.content, Content::Scalar { value, style: Style::Plain } if value == "<<")
             {
                 merged.extend(merge_entries(value, self.problems));
@@ -688,6 +744,21 @@ mod tests {
             .key_at(&[Seg::Key("a".into()), Seg::Key("b".into())])
             .unwrap();
         assert_eq!(key.region.start, Pos { line: 2, col: 3 });
+    }
+
+    #[test]
+    fn rule_expressions_are_seen_as_they_are_read() {
+        let src = "expr: top\nrules:\n  a:\n    - name: g\n      rules:\n        - alert: X\n          expr: up == 0\n          labels: {expr: label}\n        - record: r\n          expr: \"sum(x)\"\n  b:\n    - name: h\n      rules: [{record: s, expr: 'rate(y[5m])'}]\n      expr: group\ndashboards:\n  - rows: [{panels: [{queries: [{expr: panel}]}]}]\n";
+        let seen = std::cell::RefCell::new(Vec::new());
+        let mut problems = Vec::new();
+        let watched = parse_watching(src, &mut problems, &|e| {
+            seen.borrow_mut().push(e.to_string())
+        })
+        .expect("parses");
+        assert_eq!(seen.into_inner(), ["up == 0", "sum(x)", "rate(y[5m])"]);
+        // Watching changes nothing in the tree.
+        let plain = parse(src, &mut problems).expect("parses");
+        assert_eq!(format!("{watched:?}"), format!("{plain:?}"));
     }
 
     #[test]

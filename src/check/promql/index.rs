@@ -3,6 +3,7 @@
 //! parallel, before the checks that read their facts run.
 
 use super::{Dialect, Facts, PromqlError, analyse_in, find_chars, grafana};
+use crate::check::prefetch::Prefetched;
 use crate::model::Stack;
 use crate::model::stack::DatasourceKind;
 
@@ -127,6 +128,12 @@ struct Job<'a> {
 
 impl<'a> Index<'a> {
     pub fn build(stack: &'a Stack) -> Index<'a> {
+        Self::build_with(stack, &mut Prefetched::default())
+    }
+
+    /// `build`, taking rule expressions already analysed by the load pipeline
+    /// (`check::prefetch`) from `prefetched` instead of parsing them again.
+    pub fn build_with(stack: &'a Stack, prefetched: &mut Prefetched) -> Index<'a> {
         let mut jobs: Vec<Job<'a>> = Vec::new();
         for (file, groups) in &stack.rules {
             for (g, group) in groups.iter().enumerate() {
@@ -194,7 +201,7 @@ impl<'a> Index<'a> {
                 }
             }
         }
-        let results = run_parallel(&jobs, &Dialect::of(stack));
+        let results = run_parallel(&jobs, &Dialect::of(stack), prefetched);
         let entries = jobs
             .into_iter()
             .zip(results)
@@ -238,19 +245,57 @@ fn analyse_job(job: &Job<'_>, dialect: &Dialect) -> Result<Facts, PromqlError> {
 
 /// Parsing dominates validation time on large stacks; it is spread over the
 /// machine's cores, keeping results in input order.
-fn run_parallel(jobs: &[Job<'_>], dialect: &Dialect) -> Vec<Result<Facts, PromqlError>> {
+/// Results prefetched while the YAML was read (`check::prefetch`) are used
+/// only when the stack's dialect is the one they were analysed in (the
+/// default release's): the pinned version is not known while reading.
+fn run_parallel(
+    jobs: &[Job<'_>],
+    dialect: &Dialect,
+    prefetched: &mut Prefetched,
+) -> Vec<Result<Facts, PromqlError>> {
+    let analyse_job = |job: &Job<'_>| analyse_job(job, dialect);
+    let usable = *dialect == Dialect::latest();
+    let known: Vec<Option<Result<Facts, PromqlError>>> = jobs
+        .iter()
+        .map(|job| {
+            (usable && !job.grafana)
+                .then(|| prefetched.take(job.text))
+                .flatten()
+        })
+        .collect();
+    let missing: Vec<&Job<'_>> = jobs
+        .iter()
+        .zip(&known)
+        .filter(|(_, k)| k.is_none())
+        .map(|(job, _)| job)
+        .collect();
+    // One computed result per `None`, in the same order.
+    let mut computed = analyse_all(&missing, dialect).into_iter();
+    known
+        .into_iter()
+        .zip(jobs)
+        .map(|(k, job)| {
+            k.or_else(|| computed.next())
+                .unwrap_or_else(|| analyse_job(job))
+        })
+        .collect()
+}
+
+fn analyse_all(jobs: &[&Job<'_>], dialect: &Dialect) -> Vec<Result<Facts, PromqlError>> {
     let analyse_job = |job: &Job<'_>| analyse_job(job, dialect);
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
     if threads < 2 || jobs.len() < 256 {
-        return jobs.iter().map(analyse_job).collect();
+        return jobs.iter().map(|job| analyse_job(job)).collect();
     }
     let chunk = jobs.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(analyse_job).collect::<Vec<_>>()))
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|job| analyse_job(job)).collect::<Vec<_>>())
+            })
             .collect();
         handles
             .into_iter()

@@ -63,7 +63,13 @@ fn parse(expr: &str) -> Result<Facts, PromqlError> {
 /// mantissa is 0 as an integer and fails ("can't be parsed into i64"), where
 /// Prometheus's parser (and promtool) accept it.
 fn zero_exponents(expr: &str) -> Option<String> {
-    if !expr.contains(['e', 'E']) {
+    // Nearly every expression has an `e` (`rate`, `instance`): look for a
+    // `0` before it first, so that lexing is left for the rare candidates.
+    if !expr
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'0' && matches!(w[1], b'e' | b'E'))
+    {
         return None;
     }
     let tokens = lexer::lex(expr).ok()?;
