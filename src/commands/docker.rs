@@ -6,14 +6,15 @@ use crate::plan::Deployment;
 use std::path::{Path, PathBuf};
 
 /// Renders the compose tree (as `stackctl render` does) and checks the spec
-/// for `up`: with `strict`, an empty secret in use is an error, else each
-/// receiver that cannot deliver yet is warned about once. Returns the plan and
-/// how many strict-check errors were printed (the caller still runs
+/// for `up`: with `strict_credentials`, an empty secret in use is an error,
+/// else each receiver that cannot deliver yet is warned about once, and each
+/// other credential in use that is not filled in (validate only notes
+/// them). Returns the plan and how many strict-check errors were printed (the caller still runs
 /// preflight, so that every problem is reported in one run), or `None` after
 /// printing why there is no plan (exit 1).
 pub fn prepare(
     dir: &Path,
-    strict: bool,
+    strict_credentials: bool,
     held: &crate::lock::StackLock,
 ) -> anyhow::Result<Option<(Deployment, usize)>> {
     let opts = super::render::Options {
@@ -28,7 +29,7 @@ pub fn prepare(
         return Ok(None);
     }
     // Render has printed the warnings; print only what strictness adds.
-    let strict = super::load_stack(dir, strict)?;
+    let strict = super::load_stack(dir, strict_credentials)?;
     let errors: Vec<_> = strict.diagnostics.iter().filter(|d| d.is_error()).collect();
     for d in &errors {
         eprint!(
@@ -63,6 +64,22 @@ pub fn prepare(
             r.receiver,
             files.join(" and ")
         );
+    }
+    // validate and render only note an unfilled credential; this is where it
+    // starts to matter. Receivers' ones were named above, per receiver.
+    if !strict_credentials {
+        let notifiers: std::collections::BTreeSet<String> =
+            crate::check::receiver_credentials::by_receiver(stack)
+                .into_iter()
+                .flat_map(|r| r.secrets)
+                .collect();
+        for (name, file) in crate::check::files::unfilled(stack, dir) {
+            if !notifiers.contains(&name) {
+                eprintln!(
+                    "warning: secret `{name}` is not filled in (`{file}`); the stack starts anyway and what uses it fails until then\n  = help: `stackctl up --strict-credentials` refuses to start instead"
+                );
+            }
+        }
     }
     let inputs = super::render::read_inputs(stack, dir)?;
     Ok(Some((crate::plan::plan(stack, &inputs), errors.len())))

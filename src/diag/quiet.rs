@@ -11,13 +11,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Every finding code (`code` in JSON): the check modules' own and the
 /// specific ones. `tests` keeps it in step with the sources.
-pub const CODES: [&str; 29] = [
+pub const CODES: [&str; 31] = [
     "alert-severity",
     "alert-unrouted",
     "alerting",
     "components",
     "credentials",
+    "dashboard-datasource",
     "dashboard-file",
+    "dashboard-input",
     "dashboard-variable",
     "dashboards",
     "deployment",
