@@ -319,77 +319,6 @@ mod tests {
         assert!(d.service(INIT_SERVICE).is_none());
         assert!(d.volumes.iter().all(|v| !v.ends_with("_secrets")));
     }
-
-    /// The script really does what the plan says, run by the host's `sh`
-    /// (paths redirected into a temp directory; `chown` to our own uid, the
-    /// one ownership change an unprivileged test may make).
-    #[cfg(unix)]
-    #[test]
-    fn the_script_copies_private_files_and_drops_stale_ones() {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path();
-        std::fs::create_dir_all(root.join("in")).unwrap();
-        std::fs::create_dir_all(root.join("out/v")).unwrap();
-        std::fs::write(root.join("in/pw"), "s3cret").unwrap();
-        std::fs::write(root.join("out/v/stale"), "old").unwrap();
-        let uid = std::fs::metadata(root).unwrap().uid();
-        let script = SCRIPT
-            .replace("/in/", &format!("{}/in/", root.display()))
-            .replace("/out/", &format!("{}/out/", root.display()));
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&script)
-            .arg("secrets-init")
-            .arg(format!("v:{uid}:pw"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let installed = root.join("out/v/pw");
-        assert_eq!(std::fs::read_to_string(&installed).unwrap(), "s3cret");
-        let meta = std::fs::metadata(&installed).unwrap();
-        assert_eq!(meta.permissions().mode() & 0o777, 0o400);
-        assert_eq!(meta.uid(), uid);
-        assert!(!root.join("out/v/stale").exists());
-        assert!(!root.join("out/v/.pw.tmp").exists());
-    }
-
-    /// A `+VOLUME:UID` argument hands a data volume to the image's user and
-    /// keeps what it holds (Jaeger's badger data survives a re-run).
-    #[cfg(unix)]
-    #[test]
-    fn the_script_hands_data_volumes_over_and_keeps_their_data() {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path();
-        std::fs::create_dir_all(root.join("out/data/keys")).unwrap();
-        std::fs::write(root.join("out/data/keys/000001.sst"), "kept").unwrap();
-        let uid = std::fs::metadata(root).unwrap().uid();
-        let script = SCRIPT.replace("/out/", &format!("{}/out/", root.display()));
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&script)
-            .arg("secrets-init")
-            .arg(format!("+data:{uid}"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let meta = std::fs::metadata(root.join("out/data")).unwrap();
-        assert_eq!(meta.uid(), uid);
-        assert_eq!(meta.permissions().mode() & 0o777, 0o700);
-        assert_eq!(
-            std::fs::read_to_string(root.join("out/data/keys/000001.sst")).unwrap(),
-            "kept"
-        );
-    }
 }
 
 #[cfg(test)]
@@ -447,5 +376,45 @@ mod script_tests {
         assert!(!run(root, &[spec("a"), spec("b")]));
         assert_eq!(std::fs::read_to_string(out.join("a")).unwrap(), "one");
         assert_eq!(std::fs::read_to_string(out.join("b")).unwrap(), "two");
+    }
+
+    /// Installs with the mode and owner the plan promises, and leaves no
+    /// temporary file behind.
+    #[test]
+    fn installs_private_files_owned_by_the_image_user() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("in")).unwrap();
+        std::fs::create_dir_all(root.join("out/v")).unwrap();
+        std::fs::write(root.join("in/pw"), "s3cret").unwrap();
+        std::fs::write(root.join("out/v/stale"), "old").unwrap();
+        assert!(run(root, &[format!("v:{}:pw", uid())]));
+        let installed = root.join("out/v/pw");
+        assert_eq!(std::fs::read_to_string(&installed).unwrap(), "s3cret");
+        let meta = std::fs::metadata(&installed).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o400);
+        assert_eq!(meta.uid(), uid());
+        assert!(!root.join("out/v/stale").exists());
+        assert!(!root.join("out/v/.pw.tmp").exists());
+    }
+
+    /// A `+VOLUME:UID` argument hands a data volume to the image's user and
+    /// keeps what it holds (Jaeger's badger data survives a re-run).
+    #[test]
+    fn hands_data_volumes_over_and_keeps_their_data() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("out/data/keys")).unwrap();
+        std::fs::write(root.join("out/data/keys/000001.sst"), "kept").unwrap();
+        assert!(run(root, &[format!("+data:{}", uid())]));
+        let meta = std::fs::metadata(root.join("out/data")).unwrap();
+        assert_eq!(meta.uid(), uid());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            std::fs::read_to_string(root.join("out/data/keys/000001.sst")).unwrap(),
+            "kept"
+        );
     }
 }
