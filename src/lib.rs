@@ -9,6 +9,7 @@
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod components;
 pub mod diag;
 pub mod docker;
 pub mod fsutil;

@@ -101,7 +101,20 @@ fn privileges(stack: &Stack, found: &mut Findings) {
                     Kind::Cadvisor => "cAdvisor needs this to read every container's cgroups; remove `cadvisor` if you do not need container metrics",
                     Kind::NodeExporter => "node-exporter reads host metrics through it (read-only)",
                     Kind::BlackboxExporter => "ICMP probes need raw sockets; drop the `icmp` module if you do not use it",
-                    _ => "this is how the component is meant to run",
+                    Kind::Prometheus
+                    | Kind::Alertmanager
+                    | Kind::Grafana
+                    | Kind::Loki
+                    | Kind::Promtail
+                    | Kind::Alloy
+                    | Kind::Jaeger
+                    | Kind::PostgresExporter
+                    | Kind::RedisExporter
+                    | Kind::NginxExporter
+                    | Kind::Pushgateway
+                    | Kind::Elasticsearch
+                    | Kind::Logstash
+                    | Kind::Kibana => "this is how the component is meant to run",
                 })
                 .with_code("privileged-service")
                 .at_key(crate::path!["components", kind.key()]),

@@ -31,12 +31,7 @@ const CONFIRM_POLL: Duration = Duration::from_millis(100);
 
 /// The metric prefix of a component that reloads on SIGHUP.
 pub fn metric_prefix(kind: Option<Kind>) -> Option<&'static str> {
-    match kind? {
-        Kind::Prometheus => Some("prometheus"),
-        Kind::Alertmanager => Some("alertmanager"),
-        Kind::BlackboxExporter => Some("blackbox_exporter"),
-        _ => None,
-    }
+    kind?.info().reload_metric
 }
 
 /// Container ID → the config hash in effect after a reload.

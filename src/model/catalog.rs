@@ -10,26 +10,7 @@ use super::components::{Common, Components};
 use super::stack::Stack;
 use super::types::Version;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    Prometheus,
-    Alertmanager,
-    Grafana,
-    Loki,
-    Promtail,
-    Alloy,
-    Jaeger,
-    NodeExporter,
-    Cadvisor,
-    BlackboxExporter,
-    PostgresExporter,
-    RedisExporter,
-    NginxExporter,
-    Pushgateway,
-    Elasticsearch,
-    Logstash,
-    Kibana,
-}
+pub use crate::components::{ALL, Kind};
 
 /// A port a component listens on inside its container.
 #[derive(Debug, Clone, Copy)]
@@ -41,7 +22,7 @@ pub struct PortInfo {
     pub published: bool,
 }
 
-const fn tcp(name: &'static str, container: u16) -> PortInfo {
+pub(crate) const fn tcp(name: &'static str, container: u16) -> PortInfo {
     PortInfo {
         name,
         container,
@@ -50,7 +31,7 @@ const fn tcp(name: &'static str, container: u16) -> PortInfo {
     }
 }
 
-const fn internal(name: &'static str, container: u16) -> PortInfo {
+pub(crate) const fn internal(name: &'static str, container: u16) -> PortInfo {
     PortInfo {
         name,
         container,
@@ -76,51 +57,19 @@ pub struct Info {
     pub data_dir: Option<&'static str>,
     /// The user the upstream image runs as, which must be able to read secrets.
     pub uid: u32,
+    /// The port a Grafana datasource on this component points at, when
+    /// Grafana can query it.
+    pub datasource_port: Option<&'static str>,
+    /// An exporter: its `/metrics` is its reason to exist.
+    pub exporter: bool,
+    /// The metric prefix of `..._config_last_reload_successful`, for a
+    /// component that reloads its config on SIGHUP.
+    pub reload_metric: Option<&'static str>,
+    /// The gauge an exporter sets to 1 only when it reached what it exports.
+    pub up_gauge: Option<&'static str>,
 }
 
-pub const ALL: [Kind; 17] = [
-    Kind::Prometheus,
-    Kind::Alertmanager,
-    Kind::Grafana,
-    Kind::Loki,
-    Kind::Promtail,
-    Kind::Alloy,
-    Kind::Jaeger,
-    Kind::NodeExporter,
-    Kind::Cadvisor,
-    Kind::BlackboxExporter,
-    Kind::PostgresExporter,
-    Kind::RedisExporter,
-    Kind::NginxExporter,
-    Kind::Pushgateway,
-    Kind::Elasticsearch,
-    Kind::Logstash,
-    Kind::Kibana,
-];
-
 impl Kind {
-    pub fn info(self) -> &'static Info {
-        match self {
-            Kind::Prometheus => &PROMETHEUS,
-            Kind::Alertmanager => &ALERTMANAGER,
-            Kind::Grafana => &GRAFANA,
-            Kind::Loki => &LOKI,
-            Kind::Promtail => &PROMTAIL,
-            Kind::Alloy => &ALLOY,
-            Kind::Jaeger => &JAEGER,
-            Kind::NodeExporter => &NODE_EXPORTER,
-            Kind::Cadvisor => &CADVISOR,
-            Kind::BlackboxExporter => &BLACKBOX,
-            Kind::PostgresExporter => &POSTGRES,
-            Kind::RedisExporter => &REDIS,
-            Kind::NginxExporter => &NGINX,
-            Kind::Pushgateway => &PUSHGATEWAY,
-            Kind::Elasticsearch => &ELASTICSEARCH,
-            Kind::Logstash => &LOGSTASH,
-            Kind::Kibana => &KIBANA,
-        }
-    }
-
     pub fn key(self) -> &'static str {
         self.info().key
     }
@@ -138,267 +87,7 @@ impl Kind {
     }
 }
 
-static PROMETHEUS: Info = Info {
-    kind: Kind::Prometheus,
-    key: "prometheus",
-    service: "prometheus",
-    image: "prom/prometheus",
-    version: "v3.14.0",
-    ports: &[tcp("web", 9090)],
-    metrics: Some(("web", "/metrics")),
-    ready: Some(("web", "/-/ready")),
-    data_dir: Some("/prometheus"),
-    uid: 65534,
-};
-
-static ALERTMANAGER: Info = Info {
-    kind: Kind::Alertmanager,
-    key: "alertmanager",
-    service: "alertmanager",
-    image: "prom/alertmanager",
-    version: "v0.34.0",
-    ports: &[tcp("web", 9093), internal("cluster", 9094)],
-    metrics: Some(("web", "/metrics")),
-    ready: Some(("web", "/-/ready")),
-    data_dir: Some("/alertmanager"),
-    uid: 65534,
-};
-
-static GRAFANA: Info = Info {
-    kind: Kind::Grafana,
-    key: "grafana",
-    service: "grafana",
-    image: "grafana/grafana",
-    version: "13.2.0",
-    ports: &[tcp("web", 3000)],
-    metrics: Some(("web", "/metrics")),
-    ready: Some(("web", "/api/health")),
-    data_dir: Some("/var/lib/grafana"),
-    uid: 472,
-};
-
-static LOKI: Info = Info {
-    kind: Kind::Loki,
-    key: "loki",
-    service: "loki",
-    image: "grafana/loki",
-    version: "3.7.6",
-    ports: &[tcp("http", 3100), internal("grpc", 9096)],
-    metrics: Some(("http", "/metrics")),
-    ready: Some(("http", "/ready")),
-    data_dir: Some("/loki"),
-    uid: 10001,
-};
-
-static PROMTAIL: Info = Info {
-    kind: Kind::Promtail,
-    key: "promtail",
-    service: "promtail",
-    image: "grafana/promtail",
-    version: "3.6.15",
-    ports: &[internal("http", 9080)],
-    metrics: Some(("http", "/metrics")),
-    ready: Some(("http", "/ready")),
-    data_dir: Some("/var/lib/promtail"),
-    uid: 0,
-};
-
-static ALLOY: Info = Info {
-    kind: Kind::Alloy,
-    key: "alloy",
-    service: "alloy",
-    image: "grafana/alloy",
-    version: "v1.18.1",
-    ports: &[tcp("http", 12345)],
-    metrics: Some(("http", "/metrics")),
-    ready: Some(("http", "/-/ready")),
-    data_dir: Some("/var/lib/alloy/data"),
-    uid: 0,
-};
-
-static JAEGER: Info = Info {
-    kind: Kind::Jaeger,
-    key: "jaeger",
-    service: "jaeger",
-    image: "jaegertracing/jaeger",
-    version: "2.20.0",
-    ports: &[
-        tcp("ui", 16686),
-        tcp("otlp_grpc", 4317),
-        tcp("otlp_http", 4318),
-        internal("health", 13133),
-        internal("metrics", 8888),
-        internal("jaeger_grpc", 14250),
-        internal("jaeger_thrift_http", 14268),
-        internal("zipkin", 9411),
-        PortInfo {
-            name: "jaeger_compact",
-            container: 6831,
-            udp: true,
-            published: false,
-        },
-    ],
-    metrics: Some(("metrics", "/metrics")),
-    ready: Some(("health", "/status")),
-    data_dir: None,
-    uid: 10001,
-};
-
-static NODE_EXPORTER: Info = Info {
-    kind: Kind::NodeExporter,
-    key: "node_exporter",
-    service: "node-exporter",
-    image: "prom/node-exporter",
-    version: "v1.12.1",
-    ports: &[tcp("metrics", 9100)],
-    metrics: Some(("metrics", "/metrics")),
-    ready: Some(("metrics", "/metrics")),
-    data_dir: None,
-    uid: 65534,
-};
-
-static CADVISOR: Info = Info {
-    kind: Kind::Cadvisor,
-    key: "cadvisor",
-    service: "cadvisor",
-    image: "ghcr.io/google/cadvisor",
-    version: "v0.60.5",
-    ports: &[tcp("http", 8080)],
-    metrics: Some(("http", "/metrics")),
-    ready: Some(("http", "/healthz")),
-    data_dir: None,
-    uid: 0,
-};
-
-static BLACKBOX: Info = Info {
-    kind: Kind::BlackboxExporter,
-    key: "blackbox_exporter",
-    service: "blackbox-exporter",
-    image: "prom/blackbox-exporter",
-    version: "v0.28.0",
-    ports: &[tcp("http", 9115)],
-    metrics: Some(("http", "/metrics")),
-    ready: Some(("http", "/-/healthy")),
-    data_dir: None,
-    uid: 65534,
-};
-
-static POSTGRES: Info = Info {
-    kind: Kind::PostgresExporter,
-    key: "postgres_exporter",
-    service: "postgres-exporter",
-    image: "quay.io/prometheuscommunity/postgres-exporter",
-    version: "v0.20.1",
-    ports: &[tcp("metrics", 9187)],
-    metrics: Some(("metrics", "/metrics")),
-    ready: Some(("metrics", "/metrics")),
-    data_dir: None,
-    uid: 65534,
-};
-
-static REDIS: Info = Info {
-    kind: Kind::RedisExporter,
-    key: "redis_exporter",
-    service: "redis-exporter",
-    image: "oliver006/redis_exporter",
-    version: "v1.88.0",
-    ports: &[tcp("metrics", 9121)],
-    metrics: Some(("metrics", "/metrics")),
-    ready: Some(("metrics", "/health")),
-    data_dir: None,
-    uid: 59000,
-};
-
-static NGINX: Info = Info {
-    kind: Kind::NginxExporter,
-    key: "nginx_exporter",
-    service: "nginx-exporter",
-    image: "nginx/nginx-prometheus-exporter",
-    version: "1.5.3",
-    ports: &[tcp("metrics", 9113)],
-    metrics: Some(("metrics", "/metrics")),
-    ready: Some(("metrics", "/metrics")),
-    data_dir: None,
-    // build/Dockerfile: `USER 1001:1001` (not nobody).
-    uid: 1001,
-};
-
-static PUSHGATEWAY: Info = Info {
-    kind: Kind::Pushgateway,
-    key: "pushgateway",
-    service: "pushgateway",
-    image: "prom/pushgateway",
-    version: "v1.11.0",
-    ports: &[tcp("web", 9091)],
-    metrics: Some(("web", "/metrics")),
-    ready: Some(("web", "/-/ready")),
-    data_dir: Some("/data"),
-    uid: 65534,
-};
-
-static ELASTICSEARCH: Info = Info {
-    kind: Kind::Elasticsearch,
-    key: "elasticsearch",
-    service: "elasticsearch",
-    image: "docker.elastic.co/elasticsearch/elasticsearch",
-    version: "9.5.1",
-    ports: &[tcp("http", 9200), internal("transport", 9300)],
-    metrics: None,
-    ready: Some(("http", "/_cluster/health")),
-    data_dir: Some("/usr/share/elasticsearch/data"),
-    uid: 1000,
-};
-
-static LOGSTASH: Info = Info {
-    kind: Kind::Logstash,
-    key: "logstash",
-    service: "logstash",
-    image: "docker.elastic.co/logstash/logstash",
-    version: "9.5.1",
-    ports: &[tcp("api", 9600)],
-    metrics: None,
-    ready: Some(("api", "/")),
-    data_dir: None,
-    uid: 1000,
-};
-
-static KIBANA: Info = Info {
-    kind: Kind::Kibana,
-    key: "kibana",
-    service: "kibana",
-    image: "docker.elastic.co/kibana/kibana",
-    version: "9.5.1",
-    ports: &[tcp("web", 5601)],
-    metrics: None,
-    ready: Some(("web", "/api/status")),
-    data_dir: None,
-    uid: 1000,
-};
-
 impl Components {
-    /// The settings of one component, if it is present in the spec.
-    pub fn common(&self, kind: Kind) -> Option<Common<'_>> {
-        match kind {
-            Kind::Prometheus => self.prometheus.as_ref().map(|c| c.common()),
-            Kind::Alertmanager => self.alertmanager.as_ref().map(|c| c.common()),
-            Kind::Grafana => self.grafana.as_ref().map(|c| c.common()),
-            Kind::Loki => self.loki.as_ref().map(|c| c.common()),
-            Kind::Promtail => self.promtail.as_ref().map(|c| c.common()),
-            Kind::Alloy => self.alloy.as_ref().map(|c| c.common()),
-            Kind::Jaeger => self.jaeger.as_ref().map(|c| c.common()),
-            Kind::NodeExporter => self.node_exporter.as_ref().map(|c| c.common()),
-            Kind::Cadvisor => self.cadvisor.as_ref().map(|c| c.common()),
-            Kind::BlackboxExporter => self.blackbox_exporter.as_ref().map(|c| c.common()),
-            Kind::PostgresExporter => self.postgres_exporter.as_ref().map(|c| c.common()),
-            Kind::RedisExporter => self.redis_exporter.as_ref().map(|c| c.common()),
-            Kind::NginxExporter => self.nginx_exporter.as_ref().map(|c| c.common()),
-            Kind::Pushgateway => self.pushgateway.as_ref().map(|c| c.common()),
-            Kind::Elasticsearch => self.elasticsearch.as_ref().map(|c| c.common()),
-            Kind::Logstash => self.logstash.as_ref().map(|c| c.common()),
-            Kind::Kibana => self.kibana.as_ref().map(|c| c.common()),
-        }
-    }
-
     pub fn enabled(&self, kind: Kind) -> bool {
         self.common(kind).is_some_and(|c| c.enabled != Some(false))
     }

@@ -191,16 +191,7 @@ pub(super) fn shell_check(command: String) -> Healthcheck {
     }
 }
 
-pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
-    match c.kind {
-        Kind::Elasticsearch => elasticsearch(stack, c, d),
-        Kind::Logstash => logstash(stack, c, d),
-        Kind::Kibana => kibana(stack, c, d),
-        _ => {}
-    }
-}
-
-fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+pub fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     let spec = stack.components.elasticsearch.clone().unwrap_or_default();
     let mut service = Service::for_component(stack, c);
     let secret = stack.elastic_secret();
@@ -325,7 +316,7 @@ const PIPELINE_DIR: &str = "/usr/share/logstash/pipeline";
 /// directory mount would hide.
 pub const PIPELINES_YML: &str = "logstash/config/pipelines.yml";
 
-fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+pub fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     let spec = stack.components.logstash.clone().unwrap_or_default();
     let mut service = Service::for_component(stack, c);
     let password = service.use_secret(&stack.es_logstash_secret());
@@ -398,7 +389,7 @@ fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     d.services.push(service);
 }
 
-fn kibana(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+pub fn kibana(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     let spec = stack.components.kibana.clone().unwrap_or_default();
     let mut service = Service::for_component(stack, c);
     let password = service.use_secret(&stack.kibana_secret());

@@ -176,7 +176,17 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
             }
             service.wget_healthcheck(primary, "/-/ready");
         }
-        _ => {}
+        // Planned by their own modules (see `plan::plan`).
+        Kind::Prometheus
+        | Kind::Alertmanager
+        | Kind::Grafana
+        | Kind::Loki
+        | Kind::Promtail
+        | Kind::Alloy
+        | Kind::Jaeger
+        | Kind::Elasticsearch
+        | Kind::Logstash
+        | Kind::Kibana => {}
     }
     service.command.extend(c.common.extra_args.iter().cloned());
     d.services.push(service);

@@ -220,13 +220,11 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, inputs: &super::Inputs, d: &mut Dep
 
 /// The URL Grafana uses to reach a component of the stack.
 pub fn default_url(kind: Kind) -> String {
-    let port = match kind {
-        Kind::Prometheus | Kind::Alertmanager => kind.port("web"),
-        Kind::Loki | Kind::Elasticsearch => kind.port("http"),
-        Kind::Jaeger => kind.port("ui"),
-        _ => None,
-    }
-    .map_or(80, |p| p.container);
+    let port = kind
+        .info()
+        .datasource_port
+        .and_then(|name| kind.port(name))
+        .map_or(80, |p| p.container);
     format!("http://{}:{port}", kind.service())
 }
 

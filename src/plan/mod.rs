@@ -325,7 +325,9 @@ pub fn plan(stack: &Stack, inputs: &Inputs) -> Deployment {
             | Kind::RedisExporter
             | Kind::NginxExporter
             | Kind::Pushgateway => exporters::plan(stack, &c, &mut d),
-            Kind::Elasticsearch | Kind::Logstash | Kind::Kibana => elastic::plan(stack, &c, &mut d),
+            Kind::Elasticsearch => elastic::elasticsearch(stack, &c, &mut d),
+            Kind::Logstash => elastic::logstash(stack, &c, &mut d),
+            Kind::Kibana => elastic::kibana(stack, &c, &mut d),
         }
     }
     // Secrets in use, then their delivery, then volumes, in a stable order.

@@ -30,16 +30,7 @@ pub enum Expect {
 
 /// Components whose `/metrics` is their reason to exist.
 pub fn is_exporter(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::NodeExporter
-            | Kind::Cadvisor
-            | Kind::BlackboxExporter
-            | Kind::PostgresExporter
-            | Kind::RedisExporter
-            | Kind::NginxExporter
-            | Kind::Pushgateway
-    )
+    kind.info().exporter
 }
 
 pub fn derive(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) {
@@ -50,7 +41,19 @@ pub fn derive(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) {
         Kind::Elasticsearch => ("cluster health", Expect::ClusterHealth),
         Kind::Kibana => ("status", Expect::KibanaStatus),
         Kind::Logstash => ("api", Expect::LogstashStatus),
-        _ => ("ready", Expect::Success),
+        Kind::Prometheus
+        | Kind::Alertmanager
+        | Kind::Loki
+        | Kind::Promtail
+        | Kind::Alloy
+        | Kind::Jaeger
+        | Kind::NodeExporter
+        | Kind::Cadvisor
+        | Kind::BlackboxExporter
+        | Kind::PostgresExporter
+        | Kind::RedisExporter
+        | Kind::NginxExporter
+        | Kind::Pushgateway => ("ready", Expect::Success),
     };
     if let Some((port, path)) = info.ready {
         // An exporter whose readiness endpoint is its metrics gets the stricter metrics check only.
@@ -156,7 +159,22 @@ pub fn unreachable(cx: &Context<'_>, kind: Kind, check: &str, reason: String) ->
 fn auth_for(cx: &Context<'_>, kind: Kind) -> Option<BasicAuth> {
     match kind {
         Kind::Elasticsearch | Kind::Kibana => Some(cx.elastic_auth()),
-        _ => None,
+        // Logstash's API on 9600 has no authentication in this stack.
+        Kind::Prometheus
+        | Kind::Alertmanager
+        | Kind::Grafana
+        | Kind::Loki
+        | Kind::Promtail
+        | Kind::Alloy
+        | Kind::Jaeger
+        | Kind::NodeExporter
+        | Kind::Cadvisor
+        | Kind::BlackboxExporter
+        | Kind::PostgresExporter
+        | Kind::RedisExporter
+        | Kind::NginxExporter
+        | Kind::Pushgateway
+        | Kind::Logstash => None,
     }
 }
 
@@ -247,12 +265,7 @@ pub fn judge(expect: Expect, body: &Value) -> Result<String, String> {
 /// exports: an exporter answers `/metrics` just the same when its database
 /// is down or refuses the login, so a parsed exposition alone proves little.
 pub fn up_gauge(kind: Kind) -> Option<&'static str> {
-    match kind {
-        Kind::PostgresExporter => Some("pg_up"),
-        Kind::RedisExporter => Some("redis_up"),
-        Kind::NginxExporter => Some("nginx_up"),
-        _ => None,
-    }
+    kind.info().up_gauge
 }
 
 /// The value of the unlabelled sample `name` in an exposition, if present.

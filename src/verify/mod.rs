@@ -124,7 +124,18 @@ pub fn derive(cx: &Context<'_>, only: &[Kind]) -> Vec<Probe> {
                     roundtrip::derive(cx, kind, &mut out);
                 }
             }
-            _ => basic::derive(cx, kind, &mut out),
+            Kind::Promtail
+            | Kind::Alloy
+            | Kind::NodeExporter
+            | Kind::Cadvisor
+            | Kind::BlackboxExporter
+            | Kind::PostgresExporter
+            | Kind::RedisExporter
+            | Kind::NginxExporter
+            | Kind::Pushgateway
+            | Kind::Elasticsearch
+            | Kind::Logstash
+            | Kind::Kibana => basic::derive(cx, kind, &mut out),
         }
     }
     out

@@ -154,7 +154,15 @@ fn not_deployed(kind: Kind, namespace: &str) -> (String, String) {
             format!("kube-prometheus-stack has no {service}; Grafana's datasource points at `{service}.{namespace}.svc`"),
             format!("install it with its own chart so that its Service is `{service}` in namespace `{namespace}`, or set the datasource's `url`"),
         ),
-        _ => (
+        Kind::Prometheus
+        | Kind::Alertmanager
+        | Kind::Grafana
+        | Kind::Promtail
+        | Kind::Alloy
+        | Kind::NodeExporter
+        | Kind::BlackboxExporter
+        | Kind::Logstash
+        | Kind::Kibana => (
             format!("kube-prometheus-stack has no {service}"),
             "install it with its own chart".into(),
         ),
@@ -165,22 +173,22 @@ fn not_deployed(kind: Kind, namespace: &str) -> (String, String) {
 /// the compose job name find nothing there.
 fn renamed_jobs(ctx: &mut Ctx<'_>) {
     let stack: &Stack = ctx.stack;
+    let chart = |k: Kind| format!("`{}-{}`", chart_fullname(&ctx.release), k.service());
     let renamed: Vec<(&str, String)> = [
-        Kind::Prometheus,
-        Kind::Alertmanager,
-        Kind::Grafana,
-        Kind::Cadvisor,
+        (Kind::Prometheus, chart(Kind::Prometheus)),
+        (Kind::Alertmanager, chart(Kind::Alertmanager)),
+        (
+            Kind::Grafana,
+            format!("`{}`", grafana_fullname(&ctx.release)),
+        ),
+        (
+            Kind::Cadvisor,
+            "`kubelet` (path `/metrics/cadvisor`)".to_string(),
+        ),
     ]
     .into_iter()
-    .filter(|k| stack.has(*k))
-    .map(|k| {
-        let now = match k {
-            Kind::Cadvisor => "`kubelet` (path `/metrics/cadvisor`)".to_string(),
-            Kind::Grafana => format!("`{}`", grafana_fullname(&ctx.release)),
-            _ => format!("`{}-{}`", chart_fullname(&ctx.release), k.service()),
-        };
-        (k.service(), now)
-    })
+    .filter(|(k, _)| stack.has(*k))
+    .map(|(k, now)| (k.service(), now))
     .collect();
     let mut exprs: Vec<(String, Path, String)> = Vec::new();
     for (file, groups) in &stack.rules {

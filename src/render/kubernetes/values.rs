@@ -487,13 +487,26 @@ fn in_cluster_url(ctx: &Ctx<'_>, kind: Kind) -> String {
             "http://{}",
             ctx.service_address("alertmanager-operated", 9093)
         ),
-        _ => {
-            let port = match kind {
-                Kind::Loki | Kind::Elasticsearch => kind.port("http"),
-                Kind::Jaeger => kind.port("ui"),
-                _ => None,
-            }
-            .map_or(80, |p| p.container);
+        Kind::Grafana
+        | Kind::Loki
+        | Kind::Promtail
+        | Kind::Alloy
+        | Kind::Jaeger
+        | Kind::NodeExporter
+        | Kind::Cadvisor
+        | Kind::BlackboxExporter
+        | Kind::PostgresExporter
+        | Kind::RedisExporter
+        | Kind::NginxExporter
+        | Kind::Pushgateway
+        | Kind::Elasticsearch
+        | Kind::Logstash
+        | Kind::Kibana => {
+            let port = kind
+                .info()
+                .datasource_port
+                .and_then(|name| kind.port(name))
+                .map_or(80, |p| p.container);
             format!("http://{}", ctx.service_address(kind.service(), port))
         }
     }
