@@ -19,6 +19,7 @@ pub mod model;
 pub mod plan;
 pub mod profiles;
 pub mod render;
+pub mod resolve;
 pub mod secrets;
 pub mod verify;
 pub mod yaml;

@@ -50,7 +50,7 @@ pub fn generated_files(stack: &Stack) -> Vec<(String, String)> {
         .secrets
         .iter()
         .filter(|(_, s)| s.generate == Some(true))
-        .map(|(name, _)| (name.clone(), crate::check::files::secret_file(stack, name)))
+        .map(|(name, _)| (name.clone(), crate::resolve::secret_file(stack, name)))
         .collect()
 }
 
@@ -63,7 +63,7 @@ pub fn materialise(stack: &Stack, dir: &Path) -> Result<Vec<Written>, SecretErro
     let root = StackDir::open(dir)?;
     let mut written = Vec::new();
     for (name, secret) in &stack.secrets {
-        let rel = crate::check::files::secret_file(stack, name);
+        let rel = crate::resolve::secret_file(stack, name);
         let rel = rel.trim_start_matches("./").to_string();
         if !atomic::is_normalized(&rel) {
             if std::fs::symlink_metadata(dir.join(&rel)).is_ok() {
@@ -101,7 +101,7 @@ pub fn values(stack: &Stack, dir: &Path) -> Vec<String> {
         .secrets
         .keys()
         .filter_map(|name| {
-            let path = dir.join(crate::check::files::secret_file(stack, name));
+            let path = dir.join(crate::resolve::secret_file(stack, name));
             crate::fsutil::read_regular_text(&path, crate::fsutil::MAX_SECRET_BYTES).ok()
         })
         .filter(|v| !v.trim().is_empty())

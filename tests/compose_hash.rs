@@ -18,7 +18,7 @@ use std::process::Command;
 
 fn deployment(text: &str, dir: &Path) -> Deployment {
     let loaded = stackctl::load::load_text("stack.yaml", text.to_string());
-    let stack = loaded.stack.expect("loads");
+    let stack = stackctl::resolve::Resolved::from_loaded(&loaded).expect("loads");
     let inputs = stackctl::commands::render::read_inputs(&stack, dir).expect("inputs");
     stackctl::plan::plan(&stack, &inputs)
 }

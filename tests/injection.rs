@@ -108,6 +108,7 @@ fn holds_payload(v: &Value) -> bool {
 }
 
 fn trees(stack: &stackctl::model::Stack, dir: &std::path::Path) -> BTreeMap<String, String> {
+    let stack = &stackctl::resolve::Resolved::check(stack.clone()).expect("spec resolves");
     let inputs = stackctl::commands::render::read_inputs(stack, dir).expect("inputs");
     let deployment = stackctl::plan::plan(stack, &inputs);
     let mut all: BTreeMap<String, String> = stackctl::render::compose_tree(&deployment)

@@ -343,7 +343,8 @@ fn run_case(dir: &Path, bytes: &[u8], depth: Depth) -> Result<Verdict, String> {
         }
         return Ok(Verdict::Rejected);
     }
-    let stack = loaded.stack.as_ref().ok_or("accepted without a stack")?;
+    let stack =
+        &stackctl::resolve::Resolved::from_loaded(&loaded).ok_or("accepted without a stack")?;
     let inputs =
         stackctl::commands::render::read_inputs(stack, dir).map_err(|e| format!("{e:#}"))?;
     let deployment = stackctl::plan::plan(stack, &inputs);

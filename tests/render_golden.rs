@@ -10,7 +10,7 @@ fn tree_text(text: &str, dir: &Path) -> String {
     let loaded = stackctl::load::load_text("stack.yaml", text.to_string());
     let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
     assert!(errors.is_empty(), "{errors:?}");
-    let stack = loaded.stack.expect("loads");
+    let stack = stackctl::resolve::Resolved::from_loaded(&loaded).expect("loads");
     let inputs = stackctl::commands::render::read_inputs(&stack, dir).expect("inputs");
     let deployment = stackctl::plan::plan(&stack, &inputs);
     let tree = stackctl::render::compose_tree(&deployment);

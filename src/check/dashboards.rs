@@ -5,67 +5,7 @@ use super::{Findings, duplicates};
 use crate::model::stack::{DatasourceKind, PanelKind};
 use crate::model::{Kind, Stack};
 use crate::path;
-
-/// The datasources Grafana gets: the spec's list, or one per enabled component.
-pub fn effective_datasources(stack: &Stack) -> Vec<crate::model::stack::Datasource> {
-    if let Some(list) = &stack.datasources {
-        return list.clone();
-    }
-    let mut out = Vec::new();
-    let derive =
-        |kind: DatasourceKind, name: &str, default: bool| crate::model::stack::Datasource {
-            name: name.to_string(),
-            uid: kind.as_str().to_string(),
-            kind,
-            url: None,
-            default: Some(default),
-            editable: None,
-            index: None,
-            time_field: None,
-        };
-    if stack.has(Kind::Prometheus) {
-        out.push(derive(DatasourceKind::Prometheus, "Prometheus", true));
-    }
-    if stack.has(Kind::Loki) {
-        out.push(derive(DatasourceKind::Loki, "Loki", false));
-    }
-    if stack.has(Kind::Jaeger) {
-        out.push(derive(DatasourceKind::Jaeger, "Jaeger", false));
-    }
-    if stack.has(Kind::Alertmanager) {
-        out.push(derive(DatasourceKind::Alertmanager, "Alertmanager", false));
-    }
-    if stack.has(Kind::Elasticsearch) {
-        let mut es = derive(DatasourceKind::Elasticsearch, "Elasticsearch", false);
-        es.index = Some(default_log_index(stack));
-        out.push(es);
-    }
-    out
-}
-
-/// The index pattern the logs land in: the first Logstash pipeline's index as a wildcard.
-pub fn default_log_index(stack: &Stack) -> String {
-    stack
-        .components
-        .logstash
-        .as_ref()
-        .and_then(|l| l.pipelines.values().next())
-        .map(|p| {
-            let base = p.index.split("%{").next().unwrap_or(&p.index);
-            format!("{}*", base.trim_end_matches(['-', '.']).to_string() + "-")
-        })
-        .unwrap_or_else(|| "logs-*".to_string())
-}
-
-pub fn component_for(kind: DatasourceKind) -> Kind {
-    match kind {
-        DatasourceKind::Prometheus => Kind::Prometheus,
-        DatasourceKind::Loki => Kind::Loki,
-        DatasourceKind::Jaeger => Kind::Jaeger,
-        DatasourceKind::Elasticsearch => Kind::Elasticsearch,
-        DatasourceKind::Alertmanager => Kind::Alertmanager,
-    }
-}
+pub use crate::resolve::datasources::{component_for, default_log_index, effective_datasources};
 
 pub fn check(stack: &Stack, index: &super::promql::Index<'_>, found: &mut Findings) {
     queries(stack, index, found);

@@ -72,7 +72,8 @@ fn exposure(stack: &Stack, found: &mut Findings) {
 
 fn privileges(stack: &Stack, found: &mut Findings) {
     // The plan without rules and dashboards: cheap, and the same services.
-    let deployment = plan::plan(&shallow(stack), &plan::Inputs::default());
+    let preview = crate::resolve::Resolved::preview(shallow(stack));
+    let deployment = plan::plan(&preview, &plan::Inputs::default());
     for service in &deployment.services {
         let Some(kind) = service.kind else { continue };
         let mut what = Vec::new();

@@ -15,14 +15,7 @@ use crate::model::Stack;
 use crate::path;
 use std::path::Path;
 
-/// Where a secret's value lives, relative to the stack directory.
-pub fn secret_file(stack: &Stack, name: &str) -> String {
-    stack
-        .secrets
-        .get(name)
-        .and_then(|s| s.file.clone())
-        .unwrap_or_else(|| format!("secrets/{name}"))
-}
+pub use crate::resolve::secret_file;
 
 /// `strict`: an empty or missing credential in use is an error (for
 /// `up --strict-credentials`), else a note.

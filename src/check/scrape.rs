@@ -131,7 +131,7 @@ fn check_target(stack: &Stack, found: &mut Findings, target: &str, at: crate::ya
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let port: u16 = port.parse().unwrap_or_default();
     if matches!(host, "localhost" | "127.0.0.1" | "::1") {
-        let own = Kind::Prometheus.port("web").map_or(9090, |p| p.container);
+        let own = crate::components::prometheus::WEB;
         if port != own {
             found.warning(
                 at,

@@ -25,38 +25,35 @@ pub fn prepare(
         namespace: None,
         release: None,
     };
-    if super::render::run_held(dir, opts, held)? == super::Exit::Failed {
+    let Some(planned) = super::render::load_and_plan(dir)? else {
+        eprintln!("nothing was written");
+        return Ok(None);
+    };
+    if super::render::run_held(dir, opts, &planned, held)? == super::Exit::Failed {
         return Ok(None);
     }
     // Render has printed the warnings; print only what strictness adds.
-    let strict = super::load_stack(dir, strict_credentials)?;
-    let errors: Vec<_> = strict.diagnostics.iter().filter(|d| d.is_error()).collect();
+    let errors = if strict_credentials {
+        super::strict_credential_errors(&planned.loaded, dir)
+    } else {
+        Vec::new()
+    };
     for d in &errors {
         eprint!(
             "{}",
-            crate::diag::render_text(d, &strict.file, &strict.text)
+            crate::diag::render_text(d, &planned.loaded.file, &planned.loaded.text)
         );
     }
     if !errors.is_empty() {
         eprintln!(
             "{}: {} error(s): `stackctl up` needs them fixed first; checking the rest as well",
-            strict.file,
+            planned.loaded.file,
             errors.len()
         );
     }
-    // The strict errors are about secrets' contents; the lenient spec (which
-    // render just accepted) still gives the plan preflight checks against.
-    let lenient;
-    let stack = match &strict.stack {
-        Some(stack) => stack,
-        None => {
-            lenient = super::load_stack(dir, false)?;
-            match &lenient.stack {
-                Some(stack) => stack,
-                None => return Ok(None),
-            }
-        }
-    };
+    // The strict errors are about secrets' contents; the spec (which render
+    // just accepted) still gives the plan preflight checks against.
+    let stack = planned.resolved.stack();
     for r in crate::check::receiver_credentials::undeliverable_in(stack, dir) {
         let files: Vec<String> = r.files.iter().map(|f| format!("`{f}`")).collect();
         eprintln!(
@@ -81,8 +78,8 @@ pub fn prepare(
             }
         }
     }
-    let inputs = super::render::read_inputs(stack, dir)?;
-    Ok(Some((crate::plan::plan(stack, &inputs), errors.len())))
+    let count = errors.len();
+    Ok(Some((planned.deployment, count)))
 }
 
 pub fn absolute(dir: &Path) -> anyhow::Result<PathBuf> {
@@ -114,11 +111,9 @@ pub fn engine_error(e: EngineError) -> anyhow::Error {
 pub fn existing_plan(dir: &Path) -> anyhow::Result<(Deployment, bool)> {
     let loaded = super::load_stack(dir, false);
     if let Ok(loaded) = &loaded {
-        if !loaded.has_errors() {
-            if let Some(stack) = &loaded.stack {
-                let inputs = super::render::read_inputs(stack, dir)?;
-                return Ok((crate::plan::plan(stack, &inputs), true));
-            }
+        if let Some(resolved) = crate::resolve::Resolved::from_loaded(loaded) {
+            let inputs = super::render::read_inputs(&resolved, dir)?;
+            return Ok((crate::plan::plan(&resolved, &inputs), true));
         }
         if let Some(stack) = &loaded.stack {
             return Ok((empty(&stack.name), false));

@@ -185,6 +185,21 @@ pub fn load_stack(dir: &Path, strict: bool) -> anyhow::Result<Loaded> {
     Ok(loaded)
 }
 
+/// What `up --strict-credentials` adds to a spec that loaded without errors:
+/// the checks of the secret files, with an empty credential in use an error.
+pub fn strict_credential_errors(loaded: &Loaded, dir: &Path) -> Vec<Diagnostic> {
+    let (Some(stack), Some(tree)) = (&loaded.stack, &loaded.tree) else {
+        return Vec::new();
+    };
+    let mut found = crate::check::files::check(stack, dir, true);
+    for d in &mut found {
+        d.resolve(tree);
+    }
+    diag::sort(&mut found);
+    found.retain(Diagnostic::is_error);
+    found
+}
+
 /// Prints diagnostics to stderr, then a one-line summary.
 pub fn print_diagnostics(loaded: &Loaded) {
     eprint!(

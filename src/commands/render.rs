@@ -6,6 +6,7 @@ use super::{Exit, load_stack, print_diagnostics};
 use crate::cli::Target;
 use crate::render::write::manifest::Protected;
 use crate::render::write::{self, Change};
+use crate::resolve::Resolved;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -18,28 +19,48 @@ pub struct Options<'a> {
     pub release: Option<&'a str>,
 }
 
-/// The rendered tree for a valid spec, or `None` (diagnostics printed) when
-/// the spec has errors.
-pub fn build_tree(
-    dir: &Path,
-    opts: &Options<'_>,
-) -> anyhow::Result<Option<(crate::render::Tree, crate::model::Stack)>> {
+/// A stack directory loaded, checked, resolved and planned, once: what
+/// `render`, `up` and `verify` start from.
+pub struct Planned {
+    pub loaded: crate::load::Loaded,
+    pub resolved: Resolved,
+    pub deployment: crate::plan::Deployment,
+}
+
+/// Loads `DIR/stack.yaml` and prints its diagnostics; for a valid spec,
+/// resolves and plans it. `None` when the spec has errors.
+pub fn load_and_plan(dir: &Path) -> anyhow::Result<Option<Planned>> {
     let loaded = load_stack(dir, false)?;
     print_diagnostics(&loaded);
-    if loaded.has_errors() {
-        return Ok(None);
-    }
-    let Some(stack) = loaded.stack.clone() else {
+    let Some(resolved) = Resolved::from_loaded(&loaded) else {
         return Ok(None);
     };
-    let inputs = read_inputs(&stack, dir)?;
-    let deployment = crate::plan::plan(&stack, &inputs);
+    let inputs = read_inputs(&resolved, dir)?;
+    let deployment = crate::plan::plan(&resolved, &inputs);
+    Ok(Some(Planned {
+        loaded,
+        resolved,
+        deployment,
+    }))
+}
+
+/// The rendered tree of a planned stack, or `None` (findings printed) when
+/// the Kubernetes target refuses it.
+pub fn build_tree(
+    planned: &Planned,
+    opts: &Options<'_>,
+) -> anyhow::Result<Option<crate::render::Tree>> {
+    let Planned {
+        loaded,
+        resolved: stack,
+        deployment,
+    } = planned;
     let tree = match opts.target {
-        Target::Compose => crate::render::compose_tree(&deployment),
+        Target::Compose => crate::render::compose_tree(deployment),
         Target::Kubernetes => {
             let (tree, findings) = crate::render::kubernetes::tree(
-                &stack,
-                &deployment,
+                stack,
+                deployment,
                 &crate::render::kubernetes::Options {
                     namespace: opts.namespace,
                     release: opts.release,
@@ -62,7 +83,7 @@ pub fn build_tree(
             tree
         }
     };
-    Ok(Some((tree, stack)))
+    Ok(Some(tree))
 }
 
 /// Files the spec refers to (dashboard JSON), read once here so planning stays pure.
@@ -89,29 +110,37 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
     } else {
         Some(crate::lock::acquire(dir, "render")?)
     };
-    render_under(dir, opts, lock.as_ref())
+    let Some(planned) = load_and_plan(dir)? else {
+        eprintln!("nothing was written");
+        return Ok(Exit::Failed);
+    };
+    render_under(dir, opts, &planned, lock.as_ref())
 }
 
-/// `render` for a command that already holds the directory's lock (`up`):
-/// the handle is the proof; the lock is not taken twice.
+/// `render` of an already planned stack for a command that holds the
+/// directory's lock (`up`): the handle is the proof; the lock is not taken
+/// twice, and the spec is not read twice.
 pub fn run_held(
     dir: &Path,
     opts: Options<'_>,
+    planned: &Planned,
     held: &crate::lock::StackLock,
 ) -> anyhow::Result<Exit> {
-    render_under(dir, opts, Some(held))
+    render_under(dir, opts, planned, Some(held))
 }
 
 fn render_under(
     dir: &Path,
     opts: Options<'_>,
+    planned: &Planned,
     _held: Option<&crate::lock::StackLock>,
 ) -> anyhow::Result<Exit> {
-    let Some((tree, stack)) = build_tree(dir, &opts)? else {
+    let Some(tree) = build_tree(planned, &opts)? else {
         eprintln!("nothing was written");
         return Ok(Exit::Failed);
     };
-    let plan = write::plan_changes(dir, &tree, &Protected::for_stack(&stack))?;
+    let stack = &planned.resolved;
+    let plan = write::plan_changes(dir, &tree, &Protected::for_stack(stack))?;
     for (entry, why) in &plan.known.ignored {
         eprintln!("warning: ignored manifest entry `{entry}`: {why}");
     }
@@ -153,7 +182,7 @@ fn render_under(
         return Ok(Exit::Ok);
     }
     let blocked = plan.blocked(opts.force);
-    let vanished = vanished_secrets(&stack, dir, &plan.known.generated_secrets);
+    let vanished = vanished_secrets(stack, dir, &plan.known.generated_secrets);
     if !blocked.is_empty() || (!vanished.is_empty() && !opts.force) {
         for c in &blocked {
             match c.change {
@@ -176,10 +205,10 @@ fn render_under(
         eprintln!("nothing was written");
         return Ok(Exit::Failed);
     }
-    for removed in plan.clean_stale_temps(&tree, &secret_files(&stack)) {
+    for removed in plan.clean_stale_temps(&tree, &secret_files(stack)) {
         eprintln!("removed {removed} (left by a render that did not finish)");
     }
-    for w in crate::secrets::materialise(&stack, dir)? {
+    for w in crate::secrets::materialise(stack, dir)? {
         if vanished.iter().any(|(name, _)| *name == w.name) {
             eprintln!(
                 "warning: generated a new `{}` ({}); change it wherever the old one is stored (Grafana keeps its admin password in its volume)",
@@ -197,7 +226,7 @@ fn render_under(
             }
         );
     }
-    let generated: BTreeSet<String> = crate::secrets::generated_files(&stack)
+    let generated: BTreeSet<String> = crate::secrets::generated_files(stack)
         .into_iter()
         .map(|(_, file)| file)
         .filter(|file| std::fs::symlink_metadata(dir.join(file)).is_ok())
@@ -241,12 +270,8 @@ fn vanished_secrets(
         .collect()
 }
 
-fn secret_files(stack: &crate::model::Stack) -> Vec<String> {
-    stack
-        .secrets
-        .keys()
-        .map(|name| crate::check::files::secret_file(stack, name))
-        .collect()
+fn secret_files(stack: &Resolved) -> Vec<String> {
+    stack.secret_files().values().cloned().collect()
 }
 
 fn describe(change: &Change) -> &'static str {

@@ -120,7 +120,10 @@ mod tests {
     fn jobs_are_counted_apart_from_services() {
         let profile = crate::profiles::find("minimal").unwrap();
         let loaded = crate::load::load_text("stack.yaml", profile.text.to_string());
-        let d = crate::plan::plan(loaded.stack.as_ref().unwrap(), &Default::default());
+        let d = crate::plan::plan(
+            &crate::resolve::Resolved::from_loaded(&loaded).expect("valid spec"),
+            &Default::default(),
+        );
         assert_eq!(
             up_line(&d, &["5 created".to_string()], 6.24),
             "`minimal` is up: 4 services healthy, 1 job completed (5 created) in 6.2s"

@@ -37,13 +37,10 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
         );
     }
     let loaded = load_stack(dir, false)?;
-    if loaded.has_errors() {
+    let Some(stack) = crate::resolve::Resolved::from_loaded(&loaded) else {
         print_diagnostics(&loaded);
         eprintln!("verify needs a valid spec to know what to check; nothing was probed");
         return Ok(Exit::Failed);
-    }
-    let Some(stack) = loaded.stack else {
-        anyhow::bail!("the spec did not load");
     };
     let overrides = endpoints::parse_overrides(opts.urls, &stack).map_err(anyhow::Error::msg)?;
     let only: Vec<Kind> = opts
@@ -55,14 +52,13 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
     let inputs = super::render::read_inputs(&stack, dir)?;
     let deployment = crate::plan::plan(&stack, &inputs);
     let secrets: verify::Secrets = stack
-        .secrets
-        .keys()
-        .map(|name| {
-            let file = crate::check::files::secret_file(&stack, name);
+        .secret_files()
+        .iter()
+        .map(|(name, file)| {
             // Bounded, regular files only: a FIFO or `/dev/zero` here must
             // neither hang verify past `--timeout` nor fill memory.
             let value =
-                crate::fsutil::read_regular_text(&dir.join(&file), crate::fsutil::MAX_SECRET_BYTES)
+                crate::fsutil::read_regular_text(&dir.join(file), crate::fsutil::MAX_SECRET_BYTES)
                     .map(|v| v.trim_end_matches(['\n', '\r']).to_string())
                     .map_err(|e| format!("cannot read secret file: {e}"));
             (name.clone(), value)

@@ -22,13 +22,21 @@ component!(
     }
 );
 
+/// Container port of the web UI and API.
+pub const WEB: u16 = 9093;
+
+/// `host:port` of the API Prometheus and Loki's ruler send alerts to.
+pub fn address() -> String {
+    format!("{}:{WEB}", INFO.service)
+}
+
 pub static INFO: Info = Info {
     kind: Kind::Alertmanager,
     key: "alertmanager",
     service: "alertmanager",
     image: "prom/alertmanager",
     version: "v0.34.0",
-    ports: &[tcp("web", 9093), internal("cluster", 9094)],
+    ports: &[tcp("web", WEB), internal("cluster", 9094)],
     metrics: Some(("web", "/metrics")),
     ready: Some(("web", "/-/ready")),
     data_dir: Some("/alertmanager"),

@@ -25,13 +25,16 @@ component!(
     }
 );
 
+/// Container port of the web UI and API.
+pub const WEB: u16 = 3000;
+
 pub static INFO: Info = Info {
     kind: Kind::Grafana,
     key: "grafana",
     service: "grafana",
     image: "grafana/grafana",
     version: "13.2.0",
-    ports: &[tcp("web", 3000)],
+    ports: &[tcp("web", WEB)],
     metrics: Some(("web", "/metrics")),
     ready: Some(("web", "/api/health")),
     data_dir: Some("/var/lib/grafana"),

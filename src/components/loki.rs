@@ -22,13 +22,24 @@ component!(
     }
 );
 
+/// Container port of the HTTP API (push, query, readiness).
+pub const HTTP: u16 = 3100;
+
+/// Container port of the gRPC.
+pub const GRPC: u16 = 9096;
+
+/// Where log shippers push (Loki's push API).
+pub fn push_url() -> String {
+    format!("http://{}:{HTTP}/loki/api/v1/push", INFO.service)
+}
+
 pub static INFO: Info = Info {
     kind: Kind::Loki,
     key: "loki",
     service: "loki",
     image: "grafana/loki",
     version: "3.7.6",
-    ports: &[tcp("http", 3100), internal("grpc", 9096)],
+    ports: &[tcp("http", HTTP), internal("grpc", GRPC)],
     metrics: Some(("http", "/metrics")),
     ready: Some(("http", "/ready")),
     data_dir: Some("/loki"),

@@ -37,13 +37,16 @@ component!(
     }
 );
 
+/// Container port of the web UI and API.
+pub const WEB: u16 = 9090;
+
 pub static INFO: Info = Info {
     kind: Kind::Prometheus,
     key: "prometheus",
     service: "prometheus",
     image: "prom/prometheus",
     version: "v3.14.0",
-    ports: &[tcp("web", 9090)],
+    ports: &[tcp("web", WEB)],
     metrics: Some(("web", "/metrics")),
     ready: Some(("web", "/-/ready")),
     data_dir: Some("/prometheus"),

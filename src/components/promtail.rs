@@ -11,13 +11,16 @@ component!(
     Promtail {}
 );
 
+/// Container port of the HTTP API (push, query, readiness).
+pub const HTTP: u16 = 9080;
+
 pub static INFO: Info = Info {
     kind: Kind::Promtail,
     key: "promtail",
     service: "promtail",
     image: "grafana/promtail",
     version: "3.6.15",
-    ports: &[internal("http", 9080)],
+    ports: &[internal("http", HTTP)],
     metrics: Some(("http", "/metrics")),
     ready: Some(("http", "/ready")),
     data_dir: Some("/var/lib/promtail"),

@@ -211,7 +211,10 @@ mod tests {
     fn metrics_follow_the_route_prefix() {
         let profile = crate::profiles::find("minimal").unwrap();
         let loaded = crate::load::load_text("stack.yaml", profile.text.to_string());
-        let d = crate::plan::plan(loaded.stack.as_ref().unwrap(), &Default::default());
+        let d = crate::plan::plan(
+            &crate::resolve::Resolved::from_loaded(&loaded).expect("valid spec"),
+            &Default::default(),
+        );
         let mut s = d.service("prometheus").unwrap().clone();
         let mut path = |args: &[&str]| {
             s.command = args.iter().map(|a| a.to_string()).collect();

@@ -98,8 +98,11 @@ impl Components {
     }
 }
 
+/// The former name of `Component`.
+pub type Resolved<'a> = Component<'a>;
+
 /// One enabled component with its defaults applied.
-pub struct Resolved<'a> {
+pub struct Component<'a> {
     pub kind: Kind,
     pub common: Common<'a>,
     pub version: Version,
@@ -107,7 +110,7 @@ pub struct Resolved<'a> {
 
 impl Stack {
     /// The resolved view of a component, when it is enabled.
-    pub fn component(&self, kind: Kind) -> Option<Resolved<'_>> {
+    pub fn component(&self, kind: Kind) -> Option<Component<'_>> {
         if !self.components.enabled(kind) {
             return None;
         }
@@ -116,7 +119,7 @@ impl Stack {
             .version
             .cloned()
             .unwrap_or_else(|| default_version(kind));
-        Some(Resolved {
+        Some(Component {
             kind,
             common,
             version,
@@ -137,6 +140,13 @@ impl Stack {
 
     pub fn bind_address(&self) -> &str {
         self.defaults.bind_address.as_deref().unwrap_or("127.0.0.1")
+    }
+
+    /// Grafana's admin user.
+    pub fn grafana_admin_user(&self) -> String {
+        let spec = self.components.grafana.as_ref();
+        spec.and_then(|g| g.admin_user.clone())
+            .unwrap_or_else(|| "admin".into())
     }
 
     /// Secret with Grafana's admin password.
@@ -210,7 +220,7 @@ impl Stack {
     pub fn grafana_uses_stack_es(&self) -> bool {
         self.has(Kind::Grafana)
             && self.has(Kind::Elasticsearch)
-            && crate::check::dashboards::effective_datasources(self)
+            && crate::resolve::datasources::effective_datasources(self)
                 .iter()
                 .any(|d| {
                     d.kind == crate::model::stack::DatasourceKind::Elasticsearch && d.url.is_none()
@@ -223,7 +233,7 @@ pub fn default_version(kind: Kind) -> Version {
     Version::parse(kind.info().version).expect("catalog versions parse")
 }
 
-impl Resolved<'_> {
+impl Component<'_> {
     /// The full image reference: registry mirror, repository, tag.
     pub fn image(&self, registry: Option<&str>) -> String {
         let repo = match self.common.image {

@@ -4,14 +4,15 @@
 //! parser of 0.27+).
 
 use super::{Deployment, Service, obj};
-use crate::model::Stack;
-use crate::model::catalog::Resolved;
+use crate::resolve::Resolved;
+
+use crate::model::catalog::Component;
 use crate::model::stack::{Alerting, Receiver, Route};
 use serde_json::{Map, Value, json};
 
 pub const CONFIG: &str = "alertmanager/alertmanager.yml";
 
-pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     let Some(spec) = &stack.components.alertmanager else {
         return;
     };
@@ -42,7 +43,7 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     }
     service.command.extend(c.common.extra_args.iter().cloned());
     service.mount_config("alertmanager", "/etc/alertmanager");
-    service.wget_healthcheck(c.kind.port("web").map_or(9093, |p| p.container), "/-/ready");
+    service.wget_healthcheck(crate::components::alertmanager::WEB, "/-/ready");
 
     if let Some(alerting) = &stack.alerting {
         let config = config(alerting, &mut service);

@@ -10,8 +10,9 @@
 //! it as data and is quoted by the `alloy_str` filter, never pasted as source.
 
 use super::{Condition, Deployment, Service};
-use crate::model::Stack;
-use crate::model::catalog::Resolved;
+use crate::resolve::Resolved;
+
+use crate::model::catalog::Component;
 use crate::model::stack::LogSource;
 use serde::Serialize;
 
@@ -43,7 +44,7 @@ struct StageView {
     format: Option<String>,
 }
 
-pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     let mut service = Service::for_component(stack, c);
     let http = c.kind.port("http").map_or(12345, |p| p.container);
     service.command = vec![
@@ -98,7 +99,7 @@ pub fn config(sources: &[LogSource], project: &str) -> String {
         TEMPLATE,
         minijinja::context! {
             sources => minijinja::value::Serde(&views),
-            loki_url => "http://loki:3100/loki/api/v1/push",
+            loki_url => crate::components::loki::push_url(),
             docker_host => format!("unix://{DOCKER_SOCKET}"),
         },
     ) {

@@ -327,7 +327,7 @@ fn elasticsearch_target(
 ) {
     let time_field = ds
         .and_then(|d| d.time_field.clone())
-        .unwrap_or_else(|| "@timestamp".into());
+        .unwrap_or_else(|| crate::resolve::datasources::DEFAULT_TIME_FIELD.into());
     let metric = q.metric.unwrap_or(if panel.kind == PanelKind::Logs {
         EsMetric::Logs
     } else {

@@ -10,8 +10,9 @@
 //! appears in a rendered file.
 
 use super::{Condition, Deployment, Healthcheck, Service};
-use crate::model::catalog::Resolved;
-use crate::model::{Kind, Stack};
+use crate::model::Kind;
+use crate::model::catalog::Component;
+use crate::resolve::Resolved;
 use serde_json::json;
 
 pub const SETUP_SERVICE: &str = "elasticsearch-setup";
@@ -46,13 +47,14 @@ pub struct EsUser {
 }
 
 /// The least-privilege users of the stack's consumers of Elasticsearch.
-pub fn users(stack: &Stack) -> Vec<EsUser> {
+pub fn users(stack: &Resolved) -> Vec<EsUser> {
     let mut out = Vec::new();
     if !stack.has(Kind::Elasticsearch) {
         return out;
     }
     if stack.grafana_uses_stack_es() {
-        let mut names: Vec<String> = crate::check::dashboards::effective_datasources(stack)
+        let mut names: Vec<String> = stack
+            .datasources()
             .iter()
             .filter(|d| {
                 d.kind == crate::model::stack::DatasourceKind::Elasticsearch && d.url.is_none()
@@ -60,7 +62,7 @@ pub fn users(stack: &Stack) -> Vec<EsUser> {
             .map(|d| {
                 d.index
                     .clone()
-                    .unwrap_or_else(|| crate::check::dashboards::default_log_index(stack))
+                    .unwrap_or_else(|| stack.log_index().to_string())
             })
             .collect();
         names.sort();
@@ -191,7 +193,7 @@ pub(super) fn shell_check(command: String) -> Healthcheck {
     }
 }
 
-pub fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+pub fn elasticsearch(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     let spec = stack.components.elasticsearch.clone().unwrap_or_default();
     let mut service = Service::for_component(stack, c);
     let secret = stack.elastic_secret();
@@ -225,7 +227,7 @@ pub fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
 
     // The one-shot setup job, on the Elasticsearch image (it has bash and curl).
     let kibana = stack.has(Kind::Kibana).then(|| stack.kibana_secret());
-    let index = crate::check::dashboards::default_log_index(stack);
+    let index = stack.log_index().to_string();
     let retention = spec.log_retention.as_ref().map(|r| es_duration(r.millis()));
     let script = render(
         include_str!("../../templates/elasticsearch-setup.sh.j2"),
@@ -267,7 +269,7 @@ pub fn elasticsearch(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     d.services.push(setup);
 }
 
-pub(super) fn one_shot(stack: &Stack, name: &str, image: String, script: &str) -> Service {
+pub(super) fn one_shot(stack: &Resolved, name: &str, image: String, script: &str) -> Service {
     let dir = script.rsplit_once('/').map_or(script, |(dir, _)| dir);
     let file = script.rsplit('/').next().unwrap_or(script);
     Service {
@@ -303,7 +305,7 @@ pub(super) fn one_shot(stack: &Stack, name: &str, image: String, script: &str) -
 }
 
 impl Service {
-    fn with_restart_of(self, _stack: &Stack) -> Service {
+    fn with_restart_of(self, _stack: &Resolved) -> Service {
         // One-shot jobs never restart, whatever the stack's default policy.
         self
     }
@@ -316,7 +318,7 @@ const PIPELINE_DIR: &str = "/usr/share/logstash/pipeline";
 /// directory mount would hide.
 pub const PIPELINES_YML: &str = "logstash/config/pipelines.yml";
 
-pub fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+pub fn logstash(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     let spec = stack.components.logstash.clone().unwrap_or_default();
     let mut service = Service::for_component(stack, c);
     let password = service.use_secret(&stack.es_logstash_secret());
@@ -389,7 +391,7 @@ pub fn logstash(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     d.services.push(service);
 }
 
-pub fn kibana(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+pub fn kibana(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     let spec = stack.components.kibana.clone().unwrap_or_default();
     let mut service = Service::for_component(stack, c);
     let password = service.use_secret(&stack.kibana_secret());

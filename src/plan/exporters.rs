@@ -3,9 +3,10 @@
 //! `mount-points-exclude` since 1.2, nginx-exporter's `--` flags since 1.0).
 
 use super::{Deployment, Service};
-use crate::model::catalog::Resolved;
+use crate::model::Kind;
+use crate::model::catalog::Component;
 use crate::model::components::{BlackboxModule, Prober};
-use crate::model::{Kind, Stack};
+use crate::resolve::Resolved;
 use serde_json::{Value, json};
 
 pub const BLACKBOX_CONFIG: &str = "blackbox/blackbox.yml";
@@ -13,7 +14,7 @@ pub const BLACKBOX_CONFIG: &str = "blackbox/blackbox.yml";
 /// The reference setups' filter: pseudo and container filesystems are not disks.
 const MOUNT_POINTS_EXCLUDE: &str = "^/(sys|proc|dev|host|etc)($|/)";
 
-pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     let mut service = Service::for_component(stack, c);
     let v = &c.version;
     let primary = c.kind.info().ports.first().map_or(80, |p| p.container);

@@ -3,10 +3,11 @@
 //! stable UIDs, and dashboard providers with stable folder UIDs.
 
 use super::{Condition, Deployment, Service, dashboard, obj};
-use crate::check::dashboards::{component_for, effective_datasources};
-use crate::model::catalog::Resolved;
+use crate::model::Kind;
+use crate::model::catalog::Component;
 use crate::model::stack::DatasourceKind;
-use crate::model::{Kind, Stack};
+use crate::resolve::Resolved;
+use crate::resolve::datasources::{DEFAULT_INDEX, DEFAULT_TIME_FIELD, component_for, default_url};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -15,25 +16,16 @@ pub const PROVIDERS: &str = "grafana/provisioning/dashboards/dashboards.yaml";
 /// Where dashboard JSON lives inside the container.
 const DASHBOARDS_DIR: &str = "/etc/grafana/dashboards";
 
-pub fn plan(stack: &Stack, c: &Resolved<'_>, inputs: &super::Inputs, d: &mut Deployment) {
+pub fn plan(stack: &Resolved, c: &Component<'_>, inputs: &super::Inputs, d: &mut Deployment) {
     let Some(spec) = &stack.components.grafana else {
         return;
     };
     let mut service = Service::for_component(stack, c);
     let v = &c.version;
-    let admin = spec
-        .admin_password_secret
-        .as_deref()
-        .unwrap_or("grafana_admin_password");
-    let key = spec
-        .secret_key_secret
-        .as_deref()
-        .unwrap_or("grafana_secret_key");
+    let admin = &stack.grafana_admin_secret();
+    let key = &stack.grafana_key_secret();
     let env = &mut service.environment;
-    env.insert(
-        "GF_SECURITY_ADMIN_USER".into(),
-        spec.admin_user.clone().unwrap_or_else(|| "admin".into()),
-    );
+    env.insert("GF_SECURITY_ADMIN_USER".into(), stack.grafana_admin_user());
     env.insert(
         "GF_SECURITY_ADMIN_PASSWORD__FILE".into(),
         super::secret_path(admin),
@@ -74,12 +66,9 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, inputs: &super::Inputs, d: &mut Dep
     service.use_secret(key);
     service.mount_config("grafana/provisioning", "/etc/grafana/provisioning");
     service.mount_config("grafana/dashboards", DASHBOARDS_DIR);
-    service.wget_healthcheck(
-        c.kind.port("web").map_or(3000, |p| p.container),
-        "/api/health",
-    );
+    service.wget_healthcheck(crate::components::grafana::WEB, "/api/health");
 
-    let sources = effective_datasources(stack);
+    let sources = stack.datasources();
     let list: Vec<Value> = sources
         .iter()
         .map(|ds| {
@@ -132,9 +121,9 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, inputs: &super::Inputs, d: &mut Dep
                 DatasourceKind::Elasticsearch => {
                     json_data.insert(
                         "index".into(),
-                        json!(ds.index.clone().unwrap_or_else(|| "logs-*".into()).replace('$', "$$")),
+                        json!(ds.index.clone().unwrap_or_else(|| DEFAULT_INDEX.into()).replace('$', "$$")),
                     );
-                    json_data.insert("timeField".into(), json!(ds.time_field.clone().unwrap_or_else(|| "@timestamp".into())));
+                    json_data.insert("timeField".into(), json!(ds.time_field.clone().unwrap_or_else(|| DEFAULT_TIME_FIELD.into())));
                     json_data.insert("logMessageField".into(), json!("message"));
                     json_data.insert("logLevelField".into(), json!("level"));
                     if ds.url.is_none() && stack.has(Kind::Elasticsearch) {
@@ -181,8 +170,8 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, inputs: &super::Inputs, d: &mut Dep
                 .files
                 .get(file)
                 .cloned()
-                .map(|text| normalise_dashboard_file(&text, dash, &sources)),
-            None => Some(pretty(&dashboard::to_json(dash, &sources))),
+                .map(|text| normalise_dashboard_file(&text, dash, sources)),
+            None => Some(pretty(&dashboard::to_json(dash, sources))),
         };
         if let Some(json) = json {
             d.files.insert(path, json);
@@ -216,16 +205,6 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, inputs: &super::Inputs, d: &mut Dep
             .insert("grafana/dashboards/.keep".into(), String::new());
     }
     d.services.push(service);
-}
-
-/// The URL Grafana uses to reach a component of the stack.
-pub fn default_url(kind: Kind) -> String {
-    let port = kind
-        .info()
-        .datasource_port
-        .and_then(|name| kind.port(name))
-        .map_or(80, |p| p.container);
-    format!("http://{}:{port}", kind.service())
 }
 
 /// Folder name → directory name and folder UID: lowercase, `-` for anything else.

@@ -3,9 +3,10 @@
 //! bound to 0.0.0.0 explicitly: the collector's defaults are localhost.
 
 use super::{Condition, Deployment, Service};
-use crate::model::catalog::Resolved;
+use crate::model::Kind;
+use crate::model::catalog::Component;
 use crate::model::components::JaegerStorage;
-use crate::model::{Kind, Stack};
+use crate::resolve::Resolved;
 use serde_json::json;
 
 pub const CONFIG: &str = "jaeger/config.yaml";
@@ -23,7 +24,7 @@ fn retention_hours(spec: &crate::model::components::Jaeger) -> String {
     format!("{hours}h")
 }
 
-pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     let Some(spec) = &stack.components.jaeger else {
         return;
     };
@@ -147,7 +148,7 @@ const CLEANER_SCRIPT: &str = "jaeger/cleaner/clean.sh";
 /// `es-index-cleaner` cron job): a small loop on the Elasticsearch image
 /// (bash, curl, GNU date) deletes the old daily indices instead, as
 /// Jaeger's own user.
-fn cleaner(stack: &Stack, spec: &crate::model::components::Jaeger, d: &mut Deployment) {
+fn cleaner(stack: &Resolved, spec: &crate::model::components::Jaeger, d: &mut Deployment) {
     let Some(image) = stack
         .component(Kind::Elasticsearch)
         .map(|es| es.image(stack.defaults.image_registry.as_deref()))

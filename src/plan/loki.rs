@@ -3,13 +3,14 @@
 //! `max_transfer_retries`, `max_look_back_period`, boltdb-shipper) appear.
 
 use super::{Deployment, Service};
-use crate::model::Stack;
-use crate::model::catalog::Resolved;
+use crate::resolve::Resolved;
+
+use crate::model::catalog::Component;
 use serde_json::json;
 
 pub const CONFIG: &str = "loki/loki.yml";
 
-pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     let Some(spec) = &stack.components.loki else {
         return;
     };
@@ -17,8 +18,8 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     service.command = vec!["-config.file=/etc/loki/loki.yml".into()];
     service.command.extend(c.common.extra_args.iter().cloned());
     service.mount_config("loki", "/etc/loki");
-    let http = c.kind.port("http").map_or(3100, |p| p.container);
-    let grpc = c.kind.port("grpc").map_or(9096, |p| p.container);
+    let http = crate::components::loki::HTTP;
+    let grpc = crate::components::loki::GRPC;
     if !c.version.at_least(3, 6, 0) {
         // Images before 3.6 carry busybox; from 3.6 on there is no shell or
         // wget, and readiness is probed from outside (`ready`).
@@ -63,8 +64,8 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
         });
         config["limits_config"]["retention_period"] = json!(period.as_str());
     }
-    if stack.has(crate::model::Kind::Alertmanager) {
-        config["ruler"] = json!({"alertmanager_url": "http://alertmanager:9093"});
+    if let Some(am) = stack.alertmanager_address() {
+        config["ruler"] = json!({"alertmanager_url": format!("http://{am}")});
     }
     d.add_yaml(CONFIG, &config);
     d.services.push(service);

@@ -18,8 +18,9 @@ pub mod prometheus;
 mod promtail;
 pub mod secrets;
 
-use crate::model::catalog::Resolved;
-use crate::model::{Kind, Stack};
+use crate::model::Kind;
+use crate::model::catalog::Component;
+use crate::resolve::Resolved;
 use std::collections::BTreeMap;
 
 /// Where secrets appear inside containers (a read-only volume that the
@@ -142,7 +143,7 @@ pub struct Dependency {
 impl Service {
     /// A service for a component with the settings every component shares:
     /// image, published ports, data volume, resources, restart policy.
-    fn for_component(stack: &Stack, c: &Resolved<'_>) -> Service {
+    fn for_component(stack: &Resolved, c: &Component<'_>) -> Service {
         let info = c.kind.info();
         let mut service = Service {
             name: info.service.to_string(),
@@ -280,7 +281,7 @@ pub fn secret_path(name: &str) -> String {
     format!("{SECRETS_DIR}/{name}")
 }
 
-fn data_volume(c: &Resolved<'_>) -> String {
+fn data_volume(c: &Component<'_>) -> String {
     c.common
         .data_volume
         .map(str::to_string)
@@ -288,16 +289,12 @@ fn data_volume(c: &Resolved<'_>) -> String {
 }
 
 /// Names of the secrets the stack declares, with their files.
-fn secret_files(stack: &Stack) -> BTreeMap<String, String> {
-    stack
-        .secrets
-        .keys()
-        .map(|name| (name.clone(), crate::check::files::secret_file(stack, name)))
-        .collect()
+fn secret_files(stack: &Resolved) -> BTreeMap<String, String> {
+    stack.secret_files().clone()
 }
 
 /// The plan for a stack that passed validation.
-pub fn plan(stack: &Stack, inputs: &Inputs) -> Deployment {
+pub fn plan(stack: &Resolved, inputs: &Inputs) -> Deployment {
     let mut d = Deployment {
         project: stack.name.clone(),
         external_networks: stack.network.attach.clone(),

@@ -3,14 +3,15 @@
 //! `${VAR}` in external labels (so `$` is doubled) and needs no console flags.
 
 use super::{Condition, Deployment, Service, obj};
-use crate::model::catalog::Resolved;
+use crate::model::Kind;
+use crate::model::catalog::Component;
 use crate::model::stack::{Relabel, RuleGroup, ScrapeJob};
-use crate::model::{Kind, Stack};
+use crate::resolve::Resolved;
 use serde_json::{Map, Value, json};
 
 pub const CONFIG: &str = "prometheus/prometheus.yml";
 
-pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     let Some(spec) = &stack.components.prometheus else {
         return;
     };
@@ -51,7 +52,7 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     service.command.extend(c.common.extra_args.iter().cloned());
     service.mount_config("prometheus", "/etc/prometheus");
 
-    let web = Kind::Prometheus.port("web").map_or(9090, |p| p.container);
+    let web = crate::components::prometheus::WEB;
     if v.suffix().is_some_and(|s| s.contains("distroless")) {
         // Distroless images have no wget; promtool can check readiness (2.44+).
         service.healthcheck = Some(super::Healthcheck {
@@ -74,11 +75,10 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     if !stack.rules.is_empty() {
         config.insert("rule_files".into(), json!(["rules/*.yml"]));
     }
-    if stack.has(Kind::Alertmanager) {
-        let port = Kind::Alertmanager.port("web").map_or(9093, |p| p.container);
+    if let Some(am) = stack.alertmanager_address() {
         config.insert(
             "alerting".into(),
-            json!({"alertmanagers": [{"static_configs": [{"targets": [format!("alertmanager:{port}")]}]}]}),
+            json!({"alertmanagers": [{"static_configs": [{"targets": [am]}]}]}),
         );
         service.after("alertmanager", Condition::Started);
     }
@@ -162,7 +162,7 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
 }
 
 fn global(
-    stack: &Stack,
+    stack: &Resolved,
     spec: &crate::model::components::Prometheus,
     v3: bool,
 ) -> Map<String, Value> {
@@ -192,7 +192,7 @@ fn global(
 }
 
 /// One scrape job per enabled component that has metrics.
-fn component_jobs(stack: &Stack) -> Vec<Value> {
+fn component_jobs(stack: &Resolved) -> Vec<Value> {
     let mut jobs = Vec::new();
     for kind in stack.components.enabled_kinds() {
         let Some(c) = stack.component(kind) else {

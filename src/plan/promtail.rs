@@ -2,8 +2,9 @@
 //! `alloy` is the successor). Reads `logs.sources` and pushes to Loki.
 
 use super::{Condition, Deployment, Service};
-use crate::model::Stack;
-use crate::model::catalog::Resolved;
+use crate::resolve::Resolved;
+
+use crate::model::catalog::Component;
 use crate::model::stack::{LogSource, Stage};
 use serde_json::{Value, json};
 
@@ -11,7 +12,7 @@ pub const CONFIG: &str = "promtail/promtail.yml";
 /// Docker's json-file logs, read from the host without the Docker socket.
 pub const DOCKER_LOGS: &str = "/var/lib/docker/containers";
 
-pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
+pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     let mut service = Service::for_component(stack, c);
     service.command = vec!["-config.file=/etc/promtail/promtail.yml".into()];
     service.command.extend(c.common.extra_args.iter().cloned());
@@ -20,12 +21,12 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
         service.host_mount(&dir, &dir);
     }
     service.after("loki", Condition::Started);
-    let http = c.kind.port("http").map_or(9080, |p| p.container);
+    let http = crate::components::promtail::HTTP;
     let jobs: Vec<Value> = stack.logs.sources.iter().map(job).collect();
     let config = json!({
         "server": {"http_listen_port": http, "grpc_listen_port": 0},
         "positions": {"filename": "/var/lib/promtail/positions.yaml"},
-        "clients": [{"url": "http://loki:3100/loki/api/v1/push"}],
+        "clients": [{"url": crate::components::loki::push_url()}],
         "scrape_configs": jobs,
     });
     d.add_yaml(CONFIG, &config);

@@ -22,7 +22,8 @@
 //! and `stackctl up` alike.
 
 use super::{Condition, Deployment, Mount, MountSource, SECRETS_DIR, Service};
-use crate::model::{Kind, Stack};
+use crate::model::Kind;
+use crate::resolve::Resolved;
 
 /// The one-shot job that installs the secrets.
 pub const INIT_SERVICE: &str = "secrets-init";
@@ -101,7 +102,7 @@ pub fn volume_for(service: &str) -> String {
 
 /// Adds the job, the volumes and the mounts. Called once every service (and
 /// `d.secrets`) is known; does nothing when no service reads a secret.
-pub fn deliver(stack: &Stack, d: &mut Deployment) {
+pub fn deliver(stack: &Resolved, d: &mut Deployment) {
     let owned = owned_volumes(d);
     if d.secrets.is_empty() && owned.is_empty() {
         return;
@@ -209,7 +210,7 @@ fn owned_volumes(d: &Deployment) -> Vec<(String, u32, String)> {
 
 /// The image of the first deployed service that has a shell; else the
 /// Prometheus image the stack would use.
-fn image(stack: &Stack, d: &Deployment) -> String {
+fn image(stack: &Resolved, d: &Deployment) -> String {
     for kind in SHELL_KINDS {
         if let Some(s) = d.services.iter().find(|s| s.kind == Some(kind)) {
             return s.image.clone();
@@ -231,7 +232,10 @@ mod tests {
         let loaded = crate::load::load_text("stack.yaml", yaml.to_string());
         let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
         assert!(errors.is_empty(), "{errors:?}");
-        super::super::plan(&loaded.stack.unwrap(), &super::super::Inputs::default())
+        super::super::plan(
+            &crate::resolve::Resolved::from_loaded(&loaded).expect("valid spec"),
+            &super::super::Inputs::default(),
+        )
     }
 
     const GRAFANA_AND_PROMETHEUS: &str = "stackctl: 1\nname: t\nsecrets:\n  grafana_admin_password: {generate: true}\n  grafana_secret_key: {generate: true}\ncomponents:\n  prometheus: {}\n  grafana: {}\n";

@@ -7,7 +7,10 @@ fn plan_of(yaml: &str) -> Deployment {
     let loaded = crate::load::load_text("stack.yaml", yaml.to_string());
     let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
     assert!(errors.is_empty(), "{errors:?}");
-    plan(&loaded.stack.unwrap(), &Inputs::default())
+    plan(
+        &crate::resolve::Resolved::from_loaded(&loaded).expect("valid spec"),
+        &Inputs::default(),
+    )
 }
 
 fn spec(components: &str) -> String {

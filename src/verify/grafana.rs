@@ -29,9 +29,9 @@ pub enum Check {
 
 pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
     let kind = Kind::Grafana;
-    let sources = crate::check::dashboards::effective_datasources(cx.stack);
+    let sources = cx.stack.datasources();
     let mut names: Vec<String> = Vec::new();
-    for ds in &sources {
+    for ds in sources {
         names.push(format!("datasource `{}`", ds.uid));
         names.push(format!("datasource `{}` health", ds.uid));
     }

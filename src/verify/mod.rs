@@ -35,7 +35,7 @@ pub use probe::Probe;
 pub use runner::Options;
 pub use yamlvalue::parse_yaml;
 
-use crate::model::{Kind, Stack};
+use crate::model::Kind;
 use crate::plan::Deployment;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -45,7 +45,7 @@ pub type Secrets = BTreeMap<String, Result<String, String>>;
 
 /// Everything the checks are derived from.
 pub struct Context<'a> {
-    pub stack: &'a Stack,
+    pub stack: &'a crate::resolve::Resolved,
     pub deployment: &'a Deployment,
     pub endpoints: &'a Endpoints,
     pub secrets: &'a Secrets,
@@ -61,29 +61,16 @@ impl Context<'_> {
     }
 
     fn grafana_auth(&self) -> BasicAuth {
-        let spec = self.stack.components.grafana.as_ref();
         BasicAuth {
-            user: spec
-                .and_then(|g| g.admin_user.clone())
-                .unwrap_or_else(|| "admin".into()),
-            password: self.secret(
-                spec.and_then(|g| g.admin_password_secret.as_deref())
-                    .unwrap_or("grafana_admin_password"),
-            ),
+            user: self.stack.grafana_admin_user(),
+            password: self.secret(&self.stack.grafana_admin_secret()),
         }
     }
 
     fn elastic_auth(&self) -> BasicAuth {
-        let secret = self
-            .stack
-            .components
-            .elasticsearch
-            .as_ref()
-            .and_then(|e| e.password_secret.as_deref())
-            .unwrap_or("elastic_password");
         BasicAuth {
             user: "elastic".into(),
-            password: self.secret(secret),
+            password: self.secret(&self.stack.elastic_secret()),
         }
     }
 

@@ -44,7 +44,7 @@ pub enum VariableSource {
 }
 
 pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
-    let sources = crate::check::dashboards::effective_datasources(cx.stack);
+    let sources = cx.stack.datasources();
     let prometheus_uids: Vec<&str> = sources
         .iter()
         .filter(|d| d.kind == DatasourceKind::Prometheus)

@@ -36,17 +36,17 @@ pub struct Rendered {
 
 /// `render --target kubernetes` without the disk.
 pub fn render(text: &str, dir: &Path, namespace: Option<&str>, release: Option<&str>) -> Rendered {
-    let stack = load(text);
-    let inputs = stackctl::commands::render::read_inputs(&stack, dir).expect("inputs");
-    let deployment = stackctl::plan::plan(&stack, &inputs);
+    let resolved = stackctl::resolve::Resolved::check(load(text)).expect("spec resolves");
+    let inputs = stackctl::commands::render::read_inputs(&resolved, dir).expect("inputs");
+    let deployment = stackctl::plan::plan(&resolved, &inputs);
     let (tree, findings) = stackctl::render::kubernetes::tree(
-        &stack,
+        &resolved,
         &deployment,
         &stackctl::render::kubernetes::Options { namespace, release },
     )
     .expect("renders");
     Rendered {
-        stack,
+        stack: resolved.stack().clone(),
         deployment,
         tree,
         findings,

@@ -481,8 +481,8 @@ fn dashboard_title(deployment: &stackctl::plan::Deployment, uid: &str) -> String
 pub fn load(dir: &std::path::Path) -> (Stack, stackctl::plan::Deployment) {
     let loaded =
         stackctl::load::load_file(&dir.join("stack.yaml"), "stack.yaml").expect("spec loads");
-    let stack = loaded.stack.expect("spec is valid");
+    let stack = stackctl::resolve::Resolved::from_loaded(&loaded).expect("spec is valid");
     let inputs = stackctl::commands::render::read_inputs(&stack, dir).expect("inputs");
     let deployment = stackctl::plan::plan(&stack, &inputs);
-    (stack, deployment)
+    (stack.stack().clone(), deployment)
 }

@@ -431,7 +431,7 @@ alerting:
     fn renders_receivers_routes_and_intervals() {
         let loaded = crate::load::load_text("stack.yaml", SPEC.to_string());
         assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-        let stack = loaded.stack.unwrap();
+        let stack = crate::resolve::Resolved::from_loaded(&loaded).expect("valid spec");
         let mut ctx = Ctx::new(
             &stack,
             &super::super::Options {

@@ -8,11 +8,11 @@
 //! expands `$VAR` in provisioned datasources, so a literal `$` is `$$`.
 
 use super::{Ctx, dashboards};
-use crate::check::dashboards::{component_for, effective_datasources};
 use crate::model::components::Common;
 use crate::model::stack::{Datasource, DatasourceKind};
 use crate::model::{Kind, Stack};
 use crate::path;
+use crate::resolve::datasources::{DEFAULT_INDEX, DEFAULT_TIME_FIELD, component_for, is_own};
 use serde_json::{Map, Value, json};
 
 /// kube-prometheus-stack's own node-exporter filters, kept when the spec
@@ -278,7 +278,7 @@ fn grafana(ctx: &mut Ctx<'_>) -> Value {
         "image".into(),
         image(&c.image(stack.defaults.image_registry.as_deref())),
     );
-    let admin_user = spec.admin_user.clone().unwrap_or_else(|| "admin".into());
+    let admin_user = stack.grafana_admin_user();
     let admin_secret = stack.grafana_admin_secret();
     let key_secret = stack.grafana_key_secret();
     // The chart reads user and password from one existing Secret; its default
@@ -367,8 +367,8 @@ fn grafana(ctx: &mut Ctx<'_>) -> Value {
 /// renamed to the spec's names and UIDs) and the rest as `additionalDataSources`.
 fn datasources(ctx: &mut Ctx<'_>, env_from: &mut Map<String, Value>) -> (Value, Vec<Value>) {
     let stack: &Stack = ctx.stack;
-    let sources = effective_datasources(stack);
-    let own = |ds: &Datasource| ds.url.is_none() && stack.has(component_for(ds.kind));
+    let sources = ctx.stack.datasources();
+    let own = |ds: &Datasource| is_own(stack, ds);
     let prometheus = sources
         .iter()
         .find(|ds| ds.kind == DatasourceKind::Prometheus && own(ds));
@@ -398,7 +398,7 @@ fn datasources(ctx: &mut Ctx<'_>, env_from: &mut Map<String, Value>) -> (Value, 
         .find(|s| s.kind == DatasourceKind::Jaeger)
         .map(|s| s.uid.clone());
     let mut additional = Vec::new();
-    for ds in &sources {
+    for ds in sources {
         if prometheus.is_some_and(|p| p.uid == ds.uid)
             || alertmanager.is_some_and(|a| a.uid == ds.uid)
         {
@@ -441,11 +441,15 @@ fn datasources(ctx: &mut Ctx<'_>, env_from: &mut Map<String, Value>) -> (Value, 
                 json_data.insert("handleGrafanaManagedAlerts".into(), json!(false));
             }
             DatasourceKind::Elasticsearch => {
-                let index = ds.index.clone().unwrap_or_else(|| "logs-*".into());
+                let index = ds.index.clone().unwrap_or_else(|| DEFAULT_INDEX.into());
                 json_data.insert("index".into(), json!(index.replace('$', "$$")));
                 json_data.insert(
                     "timeField".into(),
-                    json!(ds.time_field.clone().unwrap_or_else(|| "@timestamp".into())),
+                    json!(
+                        ds.time_field
+                            .clone()
+                            .unwrap_or_else(|| DEFAULT_TIME_FIELD.into())
+                    ),
                 );
                 json_data.insert("logMessageField".into(), json!("message"));
                 json_data.insert("logLevelField".into(), json!("level"));
@@ -481,11 +485,14 @@ fn in_cluster_url(ctx: &Ctx<'_>, kind: Kind) -> String {
         // The operator's governing Services for the StatefulSets it runs.
         Kind::Prometheus => format!(
             "http://{}",
-            ctx.service_address("prometheus-operated", 9090)
+            ctx.service_address("prometheus-operated", crate::components::prometheus::WEB)
         ),
         Kind::Alertmanager => format!(
             "http://{}",
-            ctx.service_address("alertmanager-operated", 9093)
+            ctx.service_address(
+                "alertmanager-operated",
+                crate::components::alertmanager::WEB
+            )
         ),
         Kind::Grafana
         | Kind::Loki
@@ -778,7 +785,7 @@ alerting:
 "#;
         let loaded = crate::load::load_text("stack.yaml", spec.to_string());
         assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-        let stack = loaded.stack.unwrap();
+        let stack = crate::resolve::Resolved::from_loaded(&loaded).expect("valid spec");
         let mut ctx = Ctx::new(
             &stack,
             &super::super::Options {

@@ -80,7 +80,7 @@ impl Protected {
         let mut files: BTreeSet<String> = stack
             .secrets
             .keys()
-            .map(|name| crate::check::files::secret_file(stack, name))
+            .map(|name| crate::resolve::secret_file(stack, name))
             .collect();
         files.insert(SPEC.to_string());
         Protected { files }
@@ -313,7 +313,7 @@ mod tests {
     fn generated_paths_are_recognised() {
         for profile in crate::profiles::PROFILES {
             let loaded = crate::load::load_text("stack.yaml", profile.text.to_string());
-            let stack = loaded.stack.expect("profile loads");
+            let stack = crate::resolve::Resolved::from_loaded(&loaded).expect("profile loads");
             let deployment = crate::plan::plan(&stack, &crate::plan::Inputs::default());
             let tree = crate::render::compose_tree(&deployment);
             let protected = Protected::for_stack(&stack);
