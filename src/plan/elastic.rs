@@ -120,7 +120,7 @@ pub fn users(stack: &Resolved) -> Vec<EsUser> {
     out
 }
 
-pub(super) fn es_url() -> String {
+pub(crate) fn es_url() -> String {
     format!(
         "http://elasticsearch:{}",
         Kind::Elasticsearch
@@ -138,7 +138,7 @@ fn environment() -> minijinja::Environment<'static> {
     env
 }
 
-pub(super) fn render(template: &str, ctx: minijinja::Value) -> String {
+pub(crate) fn render(template: &str, ctx: minijinja::Value) -> String {
     environment()
         .render_str(template, ctx)
         .unwrap_or_else(|e| format!("# stackctl bug: template failed to render: {e}\n"))
@@ -182,7 +182,7 @@ fn comment(value: &str) -> String {
         .collect()
 }
 
-pub(super) fn shell_check(command: String) -> Healthcheck {
+pub(crate) fn shell_check(command: String) -> Healthcheck {
     Healthcheck {
         test: vec![command],
         shell: true,
@@ -269,7 +269,7 @@ pub fn elasticsearch(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     d.services.push(setup);
 }
 
-pub(super) fn one_shot(stack: &Resolved, name: &str, image: String, script: &str) -> Service {
+pub(crate) fn one_shot(stack: &Resolved, name: &str, image: String, script: &str) -> Service {
     let dir = script.rsplit_once('/').map_or(script, |(dir, _)| dir);
     let file = script.rsplit('/').next().unwrap_or(script);
     Service {

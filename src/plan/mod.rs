@@ -6,17 +6,17 @@
 //! Pure: no filesystem, no network. Files referenced by the spec (dashboard
 //! JSON) are passed in through `Inputs` by the command layer.
 
-mod alertmanager;
-mod alloy;
 pub mod dashboard;
-mod elastic;
+pub(crate) mod elastic;
 pub mod exporters;
-mod grafana;
-mod jaeger;
-mod loki;
-pub mod prometheus;
-mod promtail;
 pub mod secrets;
+
+// Components planned by their own modules, under their old paths.
+pub use crate::components::{
+    alertmanager::plan as alertmanager, alloy::plan as alloy, grafana::plan as grafana,
+    jaeger::plan as jaeger, loki::plan as loki, prometheus::plan as prometheus,
+    promtail::plan as promtail,
+};
 
 use crate::model::Kind;
 use crate::model::catalog::Component;
@@ -143,7 +143,7 @@ pub struct Dependency {
 impl Service {
     /// A service for a component with the settings every component shares:
     /// image, published ports, data volume, resources, restart policy.
-    fn for_component(stack: &Resolved, c: &Component<'_>) -> Service {
+    pub(crate) fn for_component(stack: &Resolved, c: &Component<'_>) -> Service {
         let info = c.kind.info();
         let mut service = Service {
             name: info.service.to_string(),
@@ -225,7 +225,7 @@ impl Service {
 
     /// Mounts a generated config directory read-only. Directories, not single
     /// files: an atomic rename on the host would not reach a file bind mount.
-    fn mount_config(&mut self, dir: &str, target: &str) {
+    pub(crate) fn mount_config(&mut self, dir: &str, target: &str) {
         self.mounts.push(Mount {
             source: MountSource::Generated(dir.to_string()),
             target: target.to_string(),
@@ -233,7 +233,7 @@ impl Service {
         });
     }
 
-    fn host_mount(&mut self, source: &str, target: &str) {
+    pub(crate) fn host_mount(&mut self, source: &str, target: &str) {
         self.mounts.push(Mount {
             source: MountSource::Host(source.to_string()),
             target: target.to_string(),
@@ -241,14 +241,14 @@ impl Service {
         });
     }
 
-    fn use_secret(&mut self, name: &str) -> String {
+    pub(crate) fn use_secret(&mut self, name: &str) -> String {
         if !self.secrets.iter().any(|s| s == name) {
             self.secrets.push(name.to_string());
         }
         secret_path(name)
     }
 
-    fn after(&mut self, service: &str, condition: Condition) {
+    pub(crate) fn after(&mut self, service: &str, condition: Condition) {
         if !self.depends_on.iter().any(|d| d.service == service) {
             self.depends_on.push(Dependency {
                 service: service.to_string(),
@@ -259,7 +259,7 @@ impl Service {
 
     /// An in-container check with busybox/alpine `wget`, which the upstream
     /// images of this service ship.
-    fn wget_healthcheck(&mut self, port: u16, path: &str) {
+    pub(crate) fn wget_healthcheck(&mut self, port: u16, path: &str) {
         self.healthcheck = Some(Healthcheck {
             test: vec![
                 "wget".into(),
@@ -373,7 +373,7 @@ impl Deployment {
     }
 
     /// Adds a generated YAML file, headed by a line that says where it comes from.
-    fn add_yaml(&mut self, path: &str, value: &serde_json::Value) {
+    pub(crate) fn add_yaml(&mut self, path: &str, value: &serde_json::Value) {
         self.files.insert(
             path.to_string(),
             format!(

@@ -1,6 +1,9 @@
 //! Grafana.
 //!
-//! Its settings under `components.grafana` and its catalog entry.
+//! Its settings under `components.grafana`, its catalog entry and its plan
+//! (`plan.rs`: services and config files).
+
+pub mod plan;
 
 use super::Kind;
 use crate::model::catalog::{Info, tcp};

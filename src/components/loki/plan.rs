@@ -2,7 +2,7 @@
 //! compactor retention. None of the keys Loki 3 removed (`shared_store`,
 //! `max_transfer_retries`, `max_look_back_period`, boltdb-shipper) appear.
 
-use super::{Deployment, Service};
+use crate::plan::{Deployment, Service};
 use crate::resolve::Resolved;
 
 use crate::model::catalog::Component;

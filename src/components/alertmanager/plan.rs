@@ -3,7 +3,7 @@
 //! in the `matchers` syntax with quoted values (valid for 0.22 and the UTF-8
 //! parser of 0.27+).
 
-use super::{Deployment, Service, obj};
+use crate::plan::{Deployment, Service, obj};
 use crate::resolve::Resolved;
 
 use crate::model::catalog::Component;

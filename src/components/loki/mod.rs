@@ -1,6 +1,9 @@
 //! Loki, single binary with filesystem storage.
 //!
-//! Its settings under `components.loki` and its catalog entry.
+//! Its settings under `components.loki`, its catalog entry and its plan
+//! (`plan.rs`: services and config files).
+
+pub mod plan;
 
 use super::Kind;
 use crate::model::catalog::{Info, internal, tcp};

@@ -1,6 +1,9 @@
 //! Prometheus server.
 //!
-//! Its settings under `components.prometheus` and its catalog entry.
+//! Its settings under `components.prometheus`, its catalog entry and its plan
+//! (`plan.rs`: services and config files).
+
+pub mod plan;
 
 use super::Kind;
 use crate::model::catalog::{Info, tcp};

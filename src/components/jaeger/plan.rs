@@ -2,10 +2,10 @@
 //! (and, when asked, the legacy Jaeger and Zipkin protocols). Every listener is
 //! bound to 0.0.0.0 explicitly: the collector's defaults are localhost.
 
-use super::{Condition, Deployment, Service};
 use crate::model::Kind;
 use crate::model::catalog::Component;
 use crate::model::components::JaegerStorage;
+use crate::plan::{Condition, Deployment, Service};
 use crate::resolve::Resolved;
 use serde_json::json;
 
@@ -42,8 +42,8 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
             json!({"memory": {"max_traces": spec.max_traces.unwrap_or(100_000)}})
         }
         JaegerStorage::Badger => {
-            service.mounts.push(super::Mount {
-                source: super::MountSource::Volume(
+            service.mounts.push(crate::plan::Mount {
+                source: crate::plan::MountSource::Volume(
                     c.common
                         .data_volume
                         .map_or_else(|| "jaeger_data".to_string(), str::to_string),
@@ -70,16 +70,16 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
             // stays yellow forever. Each kind of index gets the setting.
             let single = json!({"replicas": 0});
             let mut es = json!({"server_urls": [url], "indices": {
-                "index_prefix": super::elastic::JAEGER_INDEX_PREFIX,
+                "index_prefix": crate::plan::elastic::JAEGER_INDEX_PREFIX,
                 "spans": single, "services": single, "dependencies": single, "sampling": single,
             }});
             if stack.jaeger_uses_stack_es() {
                 // Its own user, limited to its indices; it exists once the
                 // setup job has run.
                 let secret = stack.es_jaeger_secret();
-                es["auth"] = json!({"basic": {"username": super::elastic::JAEGER_USER, "password_file": service.use_secret(&secret)}});
+                es["auth"] = json!({"basic": {"username": crate::plan::elastic::JAEGER_USER, "password_file": service.use_secret(&secret)}});
                 service.after(
-                    super::elastic::SETUP_SERVICE,
+                    crate::plan::elastic::SETUP_SERVICE,
                     Condition::CompletedSuccessfully,
                 );
             }
@@ -160,18 +160,18 @@ fn cleaner(stack: &Resolved, spec: &crate::model::components::Jaeger, d: &mut De
         .as_ref()
         .map_or(7, |r| r.millis().div_ceil(86_400_000).max(1));
     let secret = stack.es_jaeger_secret();
-    let script = super::elastic::render(
-        include_str!("../../templates/jaeger-index-cleaner.sh.j2"),
+    let script = crate::plan::elastic::render(
+        include_str!("../../../templates/jaeger-index-cleaner.sh.j2"),
         minijinja::context! {
-            es_url => super::elastic::es_url(),
+            es_url => crate::plan::elastic::es_url(),
             days => days,
-            user => super::elastic::JAEGER_USER,
-            secret => super::secret_path(&secret),
-            pattern => format!("{}-jaeger-*", super::elastic::JAEGER_INDEX_PREFIX),
+            user => crate::plan::elastic::JAEGER_USER,
+            secret => crate::plan::secret_path(&secret),
+            pattern => format!("{}-jaeger-*", crate::plan::elastic::JAEGER_INDEX_PREFIX),
         },
     );
     d.files.insert(CLEANER_SCRIPT.into(), script);
-    let mut job = super::elastic::one_shot(stack, CLEANER_SERVICE, image, CLEANER_SCRIPT);
+    let mut job = crate::plan::elastic::one_shot(stack, CLEANER_SERVICE, image, CLEANER_SCRIPT);
     job.one_shot = false;
     job.restart = stack
         .defaults
@@ -180,10 +180,10 @@ fn cleaner(stack: &Resolved, spec: &crate::model::components::Jaeger, d: &mut De
         .to_string();
     job.use_secret(&secret);
     job.after(
-        super::elastic::SETUP_SERVICE,
+        crate::plan::elastic::SETUP_SERVICE,
         Condition::CompletedSuccessfully,
     );
-    let mut check = super::elastic::shell_check("test -f /tmp/stackctl-cleaned".into());
+    let mut check = crate::plan::elastic::shell_check("test -f /tmp/stackctl-cleaned".into());
     check.start_period_s = 60;
     job.healthcheck = Some(check);
     d.services.push(job);

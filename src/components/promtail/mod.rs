@@ -1,6 +1,9 @@
 //! Promtail, the legacy log shipper (end of life since 2026-03-02).
 //!
-//! Its settings under `components.promtail` and its catalog entry.
+//! Its settings under `components.promtail`, its catalog entry and its plan
+//! (`plan.rs`: services and config files).
+
+pub mod plan;
 
 use super::Kind;
 use crate::model::catalog::{Info, internal};

@@ -9,7 +9,7 @@
 //! The config is laid out by a minijinja template; every user string reaches
 //! it as data and is quoted by the `alloy_str` filter, never pasted as source.
 
-use super::{Condition, Deployment, Service};
+use crate::plan::{Condition, Deployment, Service};
 use crate::resolve::Resolved;
 
 use crate::model::catalog::Component;
@@ -19,7 +19,7 @@ use serde::Serialize;
 pub const CONFIG: &str = "alloy/config.alloy";
 /// The Docker Engine socket, at the same path inside the container.
 pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
-const TEMPLATE: &str = include_str!("../../templates/config.alloy.j2");
+const TEMPLATE: &str = include_str!("../../../templates/config.alloy.j2");
 
 #[derive(Serialize)]
 struct SourceView {
@@ -63,7 +63,7 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
         .iter()
         .cloned()
         .partition(|s| s.docker == Some(true));
-    for dir in super::promtail::host_dirs(&files) {
+    for dir in crate::plan::promtail::host_dirs(&files) {
         service.host_mount(&dir, &dir);
     }
     if !docker.is_empty() {

@@ -2,10 +2,10 @@
 //! entry of `rules:`. Output follows the pinned version: Prometheus 3 expands
 //! `${VAR}` in external labels (so `$` is doubled) and needs no console flags.
 
-use super::{Condition, Deployment, Service, obj};
 use crate::model::Kind;
 use crate::model::catalog::Component;
 use crate::model::stack::{Relabel, RuleGroup, ScrapeJob};
+use crate::plan::{Condition, Deployment, Service, obj};
 use crate::resolve::Resolved;
 use serde_json::{Map, Value, json};
 
@@ -55,7 +55,7 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     let web = crate::components::prometheus::WEB;
     if v.suffix().is_some_and(|s| s.contains("distroless")) {
         // Distroless images have no wget; promtool can check readiness (2.44+).
-        service.healthcheck = Some(super::Healthcheck {
+        service.healthcheck = Some(crate::plan::Healthcheck {
             test: vec!["/bin/promtool".into(), "check".into(), "ready".into()],
             shell: false,
             interval_s: 10,

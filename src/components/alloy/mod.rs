@@ -1,6 +1,9 @@
 //! Grafana Alloy, the log shipper that replaces Promtail.
 //!
-//! Its settings under `components.alloy` and its catalog entry.
+//! Its settings under `components.alloy`, its catalog entry and its plan
+//! (`plan.rs`: services and config files).
+
+pub mod plan;
 
 use super::Kind;
 use crate::model::catalog::{Info, tcp};

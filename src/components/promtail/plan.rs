@@ -1,7 +1,7 @@
 //! Promtail, the legacy shipper the references use (end of life 2026-03-02;
 //! `alloy` is the successor). Reads `logs.sources` and pushes to Loki.
 
-use super::{Condition, Deployment, Service};
+use crate::plan::{Condition, Deployment, Service};
 use crate::resolve::Resolved;
 
 use crate::model::catalog::Component;

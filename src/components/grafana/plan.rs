@@ -2,10 +2,10 @@
 //! access, analytics and update checks off), provisioned datasources with
 //! stable UIDs, and dashboard providers with stable folder UIDs.
 
-use super::{Condition, Deployment, Service, dashboard, obj};
 use crate::model::Kind;
 use crate::model::catalog::Component;
 use crate::model::stack::DatasourceKind;
+use crate::plan::{Condition, Deployment, Service, dashboard, obj};
 use crate::resolve::Resolved;
 use crate::resolve::datasources::{DEFAULT_INDEX, DEFAULT_TIME_FIELD, component_for, default_url};
 use serde_json::{Value, json};
@@ -16,7 +16,7 @@ pub const PROVIDERS: &str = "grafana/provisioning/dashboards/dashboards.yaml";
 /// Where dashboard JSON lives inside the container.
 const DASHBOARDS_DIR: &str = "/etc/grafana/dashboards";
 
-pub fn plan(stack: &Resolved, c: &Component<'_>, inputs: &super::Inputs, d: &mut Deployment) {
+pub fn plan(stack: &Resolved, c: &Component<'_>, inputs: &crate::plan::Inputs, d: &mut Deployment) {
     let Some(spec) = &stack.components.grafana else {
         return;
     };
@@ -28,11 +28,11 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, inputs: &super::Inputs, d: &mut
     env.insert("GF_SECURITY_ADMIN_USER".into(), stack.grafana_admin_user());
     env.insert(
         "GF_SECURITY_ADMIN_PASSWORD__FILE".into(),
-        super::secret_path(admin),
+        crate::plan::secret_path(admin),
     );
     env.insert(
         "GF_SECURITY_SECRET_KEY__FILE".into(),
-        super::secret_path(key),
+        crate::plan::secret_path(key),
     );
     env.insert("GF_USERS_ALLOW_SIGN_UP".into(), "false".into());
     env.insert("GF_AUTH_ANONYMOUS_ENABLED".into(), "false".into());
@@ -132,7 +132,7 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, inputs: &super::Inputs, d: &mut
                         // Its own read-only user (created by the setup job), not `elastic`.
                         let secret = stack.es_grafana_secret();
                         m.insert("basicAuth".into(), json!(true));
-                        m.insert("basicAuthUser".into(), json!(super::elastic::GRAFANA_USER));
+                        m.insert("basicAuthUser".into(), json!(crate::plan::elastic::GRAFANA_USER));
                         m.insert(
                             "secureJsonData".into(),
                             json!({"basicAuthPassword": format!("$__file{{{}}}", service.use_secret(&secret))}),

@@ -1,6 +1,9 @@
 //! Alertmanager.
 //!
-//! Its settings under `components.alertmanager` and its catalog entry.
+//! Its settings under `components.alertmanager`, its catalog entry and its plan
+//! (`plan.rs`: services and config files).
+
+pub mod plan;
 
 use super::Kind;
 use crate::model::catalog::{Info, internal, tcp};

@@ -1,6 +1,9 @@
 //! Jaeger v2 (OpenTelemetry Collector based), receiving OTLP.
 //!
-//! Its settings under `components.jaeger` and its catalog entry.
+//! Its settings under `components.jaeger`, its catalog entry and its plan
+//! (`plan.rs`: services and config files).
+
+pub mod plan;
 
 use super::Kind;
 use crate::model::catalog::{Info, PortInfo, internal, tcp};
