@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod serial;
+
 pub fn stackctl() -> Command {
     Command::new(env!("CARGO_BIN_EXE_stackctl"))
 }
