@@ -1,14 +1,16 @@
 //! Alertmanager: alive and ready; has loaded a config with the receivers the
 //! spec declares; serves those receivers; and, when clustered, has peers.
 
-use super::Context;
 use super::check::Finding;
+use super::context::Context;
 use super::http::{Http, join};
-use super::probe::{Probe, Work, all};
+use super::probe::{Attempt, Probe, Work};
+use super::shared::all;
 use super::yamlvalue::{parse_yaml, str_at};
 use crate::model::Kind;
 use serde_json::Value;
 use std::collections::BTreeSet;
+use tokio::time::Instant;
 
 #[derive(Debug, Clone)]
 pub enum Check {
@@ -50,23 +52,29 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
         kind,
         checks,
         Some(join(&base, "/api/v2/status")),
-        Work::Alertmanager(Check::Status {
+        Check::Status {
             base: base.clone(),
             receivers: receivers.clone(),
             clustered,
-        }),
+        },
     ));
     if !receivers.is_empty() {
         out.push(Probe::new(
             kind,
             vec!["receivers".into()],
             Some(join(&base, "/api/v2/receivers")),
-            Work::Alertmanager(Check::Receivers { base, receivers }),
+            Check::Receivers { base, receivers },
         ));
     }
 }
 
-pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
+impl Work for Check {
+    fn run<'a>(&'a self, http: &'a Http, checks: &'a [String], _: Instant) -> Attempt<'a> {
+        Box::pin(run(self, http, checks))
+    }
+}
+
+async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
     match check {
         Check::Status {
             base,

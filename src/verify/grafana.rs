@@ -2,13 +2,15 @@
 //! passes its health check; every dashboard of the spec is provisioned.
 //! Calls authenticate as the admin user with the password from its secret file.
 
-use super::Context;
 use super::check::Finding;
+use super::context::Context;
 use super::http::{BasicAuth, Http, join};
-use super::probe::{Probe, Work, all};
+use super::probe::{Attempt, Probe, Work};
+use super::shared::all;
 use super::yamlvalue::str_at;
 use crate::model::Kind;
 use serde_json::Value;
+use tokio::time::Instant;
 
 #[derive(Debug, Clone)]
 pub enum Check {
@@ -56,13 +58,13 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
                 format!("datasource `{}` health", ds.uid),
             ],
             Some(join(&base, &format!("/api/datasources/uid/{}", ds.uid))),
-            Work::Grafana(Check::Datasource {
+            Check::Datasource {
                 base: base.clone(),
                 auth: auth.clone(),
                 uid: ds.uid.clone(),
                 name: ds.name.clone(),
                 kind: ds.kind.as_str().to_string(),
-            }),
+            },
         ));
     }
     for dash in &cx.stack.dashboards {
@@ -73,17 +75,23 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
             kind,
             vec![format!("dashboard `{}`", dash.uid)],
             Some(join(&base, &format!("/api/dashboards/uid/{}", dash.uid))),
-            Work::Grafana(Check::Dashboard {
+            Check::Dashboard {
                 base: base.clone(),
                 auth: auth.clone(),
                 uid: dash.uid.clone(),
                 title,
-            }),
+            },
         ));
     }
 }
 
-pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
+impl Work for Check {
+    fn run<'a>(&'a self, http: &'a Http, checks: &'a [String], _: Instant) -> Attempt<'a> {
+        Box::pin(run(self, http, checks))
+    }
+}
+
+async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
     match check {
         Check::Datasource {
             base,

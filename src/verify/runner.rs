@@ -182,7 +182,7 @@ async fn attempt_until(probe: &Probe, http: &Http, timeout: Duration, retry: Ret
         {
             Ok(f) => (f, false),
             Err(_) => (
-                super::probe::all(
+                super::shared::all(
                     &probe.checks,
                     format!(
                         "no complete answer within {}s{}",
