@@ -145,11 +145,12 @@ fn missing_finding(
         Finding::fail(
             check,
             format!(
-                "receiver{} {} not {place}\n  = help: run `stackctl render`, then restart or reload Alertmanager",
+                "receiver{} {} not {place}",
                 if missing.len() == 1 { "" } else { "s" },
                 missing.join(", ")
             ),
         )
+        .with_hint("run `stackctl render`, then restart or reload Alertmanager")
     }
 }
 
@@ -182,9 +183,10 @@ mod tests {
     fn config_must_carry_every_declared_receiver() {
         let status = json!({"config": {"original": "route:\n  receiver: a\nreceivers:\n- name: a\n"}, "cluster": {"status": "disabled", "peers": []}});
         let f = config_finding("config loaded", &status, &["a".into(), "b".into()]);
+        assert_eq!(f.message, "receiver `b` not in the loaded config");
         assert_eq!(
-            f.message,
-            "receiver `b` not in the loaded config\n  = help: run `stackctl render`, then restart or reload Alertmanager"
+            f.hint.as_deref(),
+            Some("run `stackctl render`, then restart or reload Alertmanager")
         );
         assert_eq!(
             config_finding("c", &status, &["a".into()]).message,

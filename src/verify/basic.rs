@@ -4,6 +4,7 @@
 
 use super::check::Finding;
 use super::context::Context;
+use super::endpoints::Unreachable;
 use super::exposition;
 use super::http::{BasicAuth, Http, join};
 use super::probe::{Attempt, Probe, Work};
@@ -133,11 +134,11 @@ pub fn web_health(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) -> Option<
     }
 }
 
-pub fn unreachable(cx: &Context<'_>, kind: Kind, check: &str, reason: String) -> Probe {
+pub fn unreachable(cx: &Context<'_>, kind: Kind, check: &str, reason: Unreachable) -> Probe {
     let scraped = cx.stack.has(Kind::Prometheus)
         && cx.stack.component(kind).is_some_and(|c| c.scrape_enabled());
     if scraped {
-        let first = reason.lines().next().unwrap_or_default().to_string();
+        let first = reason.message;
         Probe::fixed(
             kind,
             vec![check.into()],
@@ -173,12 +174,12 @@ pub async fn get(
         Err(e) => return Finding::fail(check, e),
     };
     if !reply.ok() {
-        let hint = if reply.status == 401 && auth.is_some() {
-            "\n  = help: the password in the secret file is not the one the service uses"
+        let failed = Finding::fail(check, format!("{url} answered {}", reply.describe()));
+        return if reply.status == 401 && auth.is_some() {
+            failed.with_hint("the password in the secret file is not the one the service uses")
         } else {
-            ""
+            failed
         };
-        return Finding::fail(check, format!("{url} answered {}{hint}", reply.describe()));
     }
     if expect == Expect::Success {
         return Finding::pass(check, format!("HTTP {}", reply.status));

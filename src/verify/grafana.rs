@@ -132,11 +132,10 @@ async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
                 },
                 404 => Finding::fail(
                     &checks[0],
-                    format!(
-                        "Grafana has no datasource with UID `{uid}`\n  = help: check grafana/provisioning/datasources and Grafana's log"
-                    ),
-                ),
-                _ => return all(checks, denied(&url, &reply)),
+                    format!("Grafana has no datasource with UID `{uid}`"),
+                )
+                .with_hint("check grafana/provisioning/datasources and Grafana's log"),
+                _ => return checks.iter().map(|c| denied(c, &url, &reply)).collect(),
             };
             if exists.status != super::check::Status::Pass {
                 return vec![
@@ -189,11 +188,10 @@ async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
                 },
                 404 => Finding::fail(
                     &checks[0],
-                    format!(
-                        "Grafana has no dashboard with UID `{uid}`\n  = help: check grafana/provisioning/dashboards and Grafana's log"
-                    ),
-                ),
-                _ => Finding::fail(&checks[0], denied(&url, &reply)),
+                    format!("Grafana has no dashboard with UID `{uid}`"),
+                )
+                .with_hint("check grafana/provisioning/dashboards and Grafana's log"),
+                _ => denied(&checks[0], &url, &reply),
             };
             vec![finding]
         }
@@ -229,13 +227,16 @@ fn dashboard_finding(check: &str, body: &Value, title: Option<&str>) -> Finding 
     )
 }
 
-fn denied(url: &str, reply: &super::http::Reply) -> String {
-    let hint = if reply.status == 401 || reply.status == 403 {
-        "\n  = help: verify logs in as the admin user with the password from its secret file; was it changed in Grafana?"
+/// A refused or failed call; a refusal says which login verify used.
+fn denied(check: &str, url: &str, reply: &super::http::Reply) -> Finding {
+    let failed = Finding::fail(check, format!("{url} answered {}", reply.describe()));
+    if reply.status == 401 || reply.status == 403 {
+        failed.with_hint(
+            "verify logs in as the admin user with the password from its secret file; was it changed in Grafana?",
+        )
     } else {
-        ""
-    };
-    format!("{url} answered {}{hint}", reply.describe())
+        failed
+    }
 }
 
 #[cfg(test)]

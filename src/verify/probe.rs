@@ -8,6 +8,7 @@
 //! it, never the other way round.
 
 use super::check::{Finding, Status};
+use super::endpoints::Unreachable;
 use super::http::Http;
 use crate::model::Kind;
 use std::fmt::Debug;
@@ -60,11 +61,27 @@ impl Probe {
 
     /// Checks whose answer is known without asking the network.
     pub fn fixed(kind: Kind, checks: Vec<String>, status: Status, message: String) -> Probe {
-        Probe::new(kind, checks, None, Fixed { status, message })
+        let hint = None;
+        Probe::new(
+            kind,
+            checks,
+            None,
+            Fixed {
+                status,
+                message,
+                hint,
+            },
+        )
     }
 
-    pub fn unreachable(kind: Kind, checks: Vec<String>, reason: String) -> Probe {
-        Probe::fixed(kind, checks, Status::Fail, reason)
+    /// Checks the host cannot run: each fails with the reason and its hint.
+    pub fn unreachable(kind: Kind, checks: Vec<String>, reason: Unreachable) -> Probe {
+        let fixed = Fixed {
+            status: Status::Fail,
+            message: reason.message,
+            hint: Some(reason.hint),
+        };
+        Probe::new(kind, checks, None, fixed)
     }
 
     pub fn retryable(&self) -> bool {
@@ -82,6 +99,7 @@ impl Probe {
 struct Fixed {
     status: Status,
     message: String,
+    hint: Option<String>,
 }
 
 impl Work for Fixed {
@@ -92,6 +110,7 @@ impl Work for Fixed {
                 check: c.clone(),
                 status: self.status,
                 message: self.message.clone(),
+                hint: self.hint.clone(),
                 pending: false,
             })
             .collect();

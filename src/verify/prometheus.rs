@@ -242,13 +242,16 @@ async fn config(http: &Http, base: &str, expected: &Value, check: &str) -> Vec<F
             format!("matches the rendered {CONFIG_FILE} ({jobs} scrape jobs)"),
         )]
     } else {
-        vec![Finding::fail(
-            check,
-            format!(
-                "the running config differs from the rendered {CONFIG_FILE}: {}\n  = help: run `stackctl render`, then restart or reload Prometheus",
-                problems.join("; ")
-            ),
-        )]
+        vec![
+            Finding::fail(
+                check,
+                format!(
+                    "the running config differs from the rendered {CONFIG_FILE}: {}",
+                    problems.join("; ")
+                ),
+            )
+            .with_hint("run `stackctl render`, then restart or reload Prometheus"),
+        ]
     }
 }
 
@@ -542,12 +545,8 @@ fn probe_success_finding(job: &Job, up: Finding, data: &Value) -> Finding {
             format!("{}/{} probes succeeded", series.len(), series.len()),
         )
     } else {
-        Finding::fail(
-            up.check,
-            format!(
-                "{}\n  = help: the exporter answers, but the endpoint it probes does not; `curl 'http://BLACKBOX/probe?target=…&module=…&debug=true'` shows why",
-                failed.join("\n")
-            ),
+        Finding::fail(up.check, failed.join("\n")).with_hint(
+            "the exporter answers, but the endpoint it probes does not; `curl 'http://BLACKBOX/probe?target=…&module=…&debug=true'` shows why",
         )
     }
 }

@@ -233,6 +233,7 @@ fn to_results(
         check: f.check,
         status: f.status,
         message: f.message,
+        hint: f.hint,
         url: probe.url.clone(),
         probe: index,
         elapsed,

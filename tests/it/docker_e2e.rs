@@ -669,9 +669,23 @@ fn verify_names_a_secret_the_process_cannot_read_and_a_server_stopped_mid_wait()
         "secret `smtp_password` readable".into(),
     )];
     assert_eq!(status, "fail", "{message}");
+    assert_eq!(
+        message,
+        "the process user cannot read /run/secrets/smtp_password (permission denied)"
+    );
+    // What to do is the check's `hint`, not part of its message.
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("verify JSON");
+    let hint = doc["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["check"] == "secret `smtp_password` readable")
+        .map(|c| c["hint"].clone());
     assert!(
-        message.starts_with("the process user cannot read /run/secrets/smtp_password"),
-        "{message}"
+        hint.as_ref().and_then(|h| h.as_str()).is_some_and(
+            |h| h.starts_with("the `secrets-init` job installs `secrets/smtp_password`")
+        ),
+        "{hint:?}"
     );
     // Every HTTP check of Alertmanager still passes: only this check sees it.
     assert_eq!(checks[&("alertmanager".into(), "ready".into())].0, "pass");

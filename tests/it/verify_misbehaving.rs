@@ -60,11 +60,20 @@ fn checks(out: &str) -> Vec<Value> {
 }
 
 fn message(list: &[Value], service: &str, check: &str) -> String {
+    field(list, service, check, "message")
+}
+
+/// A check's `hint` (what to do), apart from its message.
+fn hint(list: &[Value], service: &str, check: &str) -> String {
+    field(list, service, check, "hint")
+}
+
+fn field(list: &[Value], service: &str, check: &str, name: &str) -> String {
     list.iter()
         .find(|c| c["service"] == service && c["check"] == check)
-        .unwrap_or_else(|| panic!("no {service} {check}"))["message"]
+        .unwrap_or_else(|| panic!("no {service} {check}"))[name]
         .as_str()
-        .unwrap()
+        .unwrap_or_else(|| panic!("{service} {check} has no {name}"))
         .to_string()
 }
 
@@ -109,15 +118,33 @@ fn misbehaving_endpoints_fail_in_bounded_time_with_clear_findings() {
     );
     assert_eq!(
         message(&list, "redis-exporter", "metrics"),
-        "not reachable from the host: `redis-exporter` publishes no ports (`components.redis_exporter.publish: false`)\n  = help: pass `--url redis-exporter=http://HOST:PORT`"
+        "not reachable from the host: `redis-exporter` publishes no ports (`components.redis_exporter.publish: false`)"
+    );
+    assert_eq!(
+        hint(&list, "redis-exporter", "metrics"),
+        "pass `--url redis-exporter=http://HOST:PORT`"
     );
     assert_eq!(
         message(&list, "promtail", "ready"),
-        "not reachable from the host: port `http` (9080) of `promtail` is not published\n  = help: publish it (`components.promtail.ports.http: 9080`) or pass `--url promtail=http://HOST:PORT`"
+        "not reachable from the host: port `http` (9080) of `promtail` is not published"
+    );
+    assert_eq!(
+        hint(&list, "promtail", "ready"),
+        "publish it (`components.promtail.ports.http: 9080`) or pass `--url promtail=http://HOST:PORT`"
     );
     assert_eq!(
         message(&list, "loki", "ready"),
-        "not reachable from the host: `loki` publishes no ports (`components.loki.publish: false`)\n  = help: pass `--url loki=http://HOST:PORT`"
+        "not reachable from the host: `loki` publishes no ports (`components.loki.publish: false`)"
+    );
+    assert_eq!(
+        hint(&list, "loki", "ready"),
+        "pass `--url loki=http://HOST:PORT`"
+    );
+    // A finding without a hint has `"hint": null`.
+    assert!(
+        list.iter()
+            .find(|c| c["service"] == "pushgateway" && c["check"] == "ready")
+            .is_some_and(|c| c["hint"].is_null())
     );
     assert!(
         err.contains("verify: 10 checks, 10 failed, 0 skipped"),
@@ -191,6 +218,11 @@ fn text_table_groups_by_service_and_junit_has_a_testcase_per_check() {
         lines[2],
         "          not reachable from the host: port `http` (9080) of `promtail` is not published"
     );
+    // The hint, under the message as it always was in the table.
+    assert_eq!(
+        lines[3],
+        "            = help: publish it (`components.promtail.ports.http: 9080`) or pass `--url promtail=http://HOST:PORT`"
+    );
     let at = lines
         .iter()
         .position(|l| *l == "pushgateway")
@@ -233,6 +265,13 @@ fn text_table_groups_by_service_and_junit_has_a_testcase_per_check() {
         "{xml}"
     );
     assert!(xml.contains("answered HTTP 500: boom"), "{xml}");
+    // The hint follows the message on a `help:` line (as in validate's
+    // JUnit), never in the failure's message attribute.
+    assert!(
+        xml.contains("<failure message=\"not reachable from the host: port `http` (9080) of `promtail` is not published\" type=\"verify\">not reachable from the host: port `http` (9080) of `promtail` is not published&#10;help: publish it (`components.promtail.ports.http: 9080`) or pass `--url promtail=http://HOST:PORT`</failure>"),
+        "{xml}"
+    );
+    assert!(!xml.contains("= help"), "{xml}");
 }
 
 #[test]

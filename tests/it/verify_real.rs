@@ -490,7 +490,11 @@ fn verify_proves_a_real_stack_and_names_what_breaks() {
     assert_eq!(code, 1);
     assert_eq!(
         check(&report, "prometheus", "config loaded")["message"],
-        "the running config differs from the rendered prometheus/prometheus.yml: scrape job `extra` is not loaded\n  = help: run `stackctl render`, then restart or reload Prometheus"
+        "the running config differs from the rendered prometheus/prometheus.yml: scrape job `extra` is not loaded"
+    );
+    assert_eq!(
+        check(&report, "prometheus", "config loaded")["hint"],
+        "run `stackctl render`, then restart or reload Prometheus"
     );
     assert_eq!(
         check(&report, "prometheus", "scrape job `extra`")["message"],
