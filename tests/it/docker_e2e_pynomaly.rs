@@ -119,7 +119,11 @@ fn docker_ok(args: &[&str]) {
     assert!(ok, "docker {}: {out}{err}", args.join(" "));
 }
 
-/// A host port nothing listens on right now.
+/// A host port nothing listens on right now, for Docker to publish. Unlike
+/// the ports of in-process fakes and child processes (`support::reserve_port`),
+/// it cannot stay bound until used: `up`'s preflight checks that it is free,
+/// and docker-proxy binds it itself. Should another process take it in
+/// between, `up` names the taken port and fails; it never passes wrongly.
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()

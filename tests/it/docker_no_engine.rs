@@ -176,6 +176,8 @@ fn strict_credentials_make_an_empty_notifier_secret_an_error_for_up() {
 #[test]
 fn verify_fails_a_check_per_receiver_that_cannot_deliver() {
     let _gate = common::serial::gate(module_path!());
+    // Only the credential checks are asserted on; nothing needs to answer
+    // (or stay silent) on Alertmanager's port, so it is not held.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -249,12 +249,11 @@ fn prometheus_loads_the_external_label_and_no_injected_remote_write() {
         return;
     };
     let dir = rendered();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Bound until the moment the process starts (see `Reserved`).
+    let reserved = crate::support::reserve_port();
+    let port = reserved.port();
     let data = tempfile::tempdir().unwrap();
+    reserved.release();
     let mut child = Command::new(prometheus)
         .arg(format!(
             "--config.file={}",

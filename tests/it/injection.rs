@@ -510,11 +510,10 @@ fn redis_exporter_reads_its_password_from_a_secret_file() {
         );
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Bound until the moment the process starts (see `Reserved`).
+    let reserved = crate::support::reserve_port();
+    let port = reserved.port();
+    reserved.release();
     let mut child = std::process::Command::new(&exporter)
         .arg(format!(
             "--redis.password-file={}",

@@ -22,7 +22,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use support::{Proc, free_port, wait_ready};
+use support::{Proc, reserve_port, wait_ready};
 
 const FIXTURE: &str = include_str!("../fixtures/profile_rules/pynomaly.test.yml");
 
@@ -177,21 +177,20 @@ fn pynomaly_inhibit_rule_mutes_the_warning_of_a_critical_alert() {
 
 fn inhibit_case(alertmanager: &Path, amtool: &Path, dir: &Path, generation: Generation) {
     let run_dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let am = Proc::start(
-        "alertmanager",
-        alertmanager,
-        &[
-            format!(
-                "--config.file={}",
-                dir.join("alertmanager/alertmanager.yml").display()
-            ),
-            format!("--storage.path={}", run_dir.path().join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            "--cluster.listen-address=".into(),
-        ],
-        run_dir.path(),
-    );
+    // Bound until the moment Alertmanager starts (see `Reserved`).
+    let reserved = reserve_port();
+    let port = reserved.port();
+    let args = [
+        format!(
+            "--config.file={}",
+            dir.join("alertmanager/alertmanager.yml").display()
+        ),
+        format!("--storage.path={}", run_dir.path().join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        "--cluster.listen-address=".into(),
+    ];
+    reserved.release();
+    let am = Proc::start("alertmanager", alertmanager, &args, run_dir.path());
     wait_ready(port, "/-/ready", Duration::from_secs(20), &am);
     let url = format!("--alertmanager.url=http://127.0.0.1:{port}");
     // The guide's rule compares `alertname`: it can only mute an alert whose

@@ -20,7 +20,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::fakes::{self, Dashboard, Datasource};
-use support::{FakeServer, Proc, free_port, wait_ready};
+use support::{FakeServer, Proc, reserve_port, wait_ready};
 
 struct Ports {
     prometheus: u16,
@@ -234,14 +234,24 @@ fn start_node(t: &Tools, run: &Path, port: u16) -> Proc {
 fn verify_proves_a_real_stack_and_names_what_breaks() {
     let _gate = common::serial::gate(module_path!());
     let Some(t) = tools() else { return };
+    // Each port stays bound until its server takes it over (see `Reserved`).
+    let held = [(); 6].map(|_| reserve_port());
     let ports = Ports {
-        prometheus: free_port(),
-        alertmanager: free_port(),
-        node: free_port(),
-        blackbox: free_port(),
-        pushgateway: free_port(),
-        grafana: free_port(),
+        prometheus: held[0].port(),
+        alertmanager: held[1].port(),
+        node: held[2].port(),
+        blackbox: held[3].port(),
+        pushgateway: held[4].port(),
+        grafana: held[5].port(),
     };
+    let [
+        prometheus_port,
+        alertmanager_port,
+        node_port,
+        blackbox_port,
+        pushgateway_port,
+        grafana_port,
+    ] = held;
     let dir = rendered(&spec(&ports, "", "", ""));
     let run_dir = tempfile::tempdir().unwrap();
     let run = run_dir.path();
@@ -273,7 +283,7 @@ fn verify_proves_a_real_stack_and_names_what_breaks() {
         healthy: true,
     };
     let _grafana = FakeServer::on(
-        std::net::TcpListener::bind(("127.0.0.1", ports.grafana)).unwrap(),
+        grafana_port.listener(),
         fakes::grafana(
             password.trim_end(),
             vec![
@@ -295,6 +305,7 @@ fn verify_proves_a_real_stack_and_names_what_breaks() {
         ),
     );
 
+    prometheus_port.release();
     let prometheus = Proc::start(
         "prometheus",
         &t.prometheus,
@@ -308,8 +319,9 @@ fn verify_proves_a_real_stack_and_names_what_breaks() {
         ],
         run,
     );
-    let mut alertmanager = start_alertmanager(&t, dir.path(), run, ports.alertmanager);
-    let mut node = start_node(&t, run, ports.node);
+    let mut alertmanager = start_alertmanager(&t, dir.path(), run, alertmanager_port.release());
+    let mut node = start_node(&t, run, node_port.release());
+    blackbox_port.release();
     let _blackbox = Proc::start(
         "blackbox",
         &t.blackbox,
@@ -322,6 +334,7 @@ fn verify_proves_a_real_stack_and_names_what_breaks() {
         ],
         run,
     );
+    pushgateway_port.release();
     let _pushgateway = Proc::start(
         "pushgateway",
         &t.pushgateway,
@@ -451,6 +464,9 @@ fn verify_proves_a_real_stack_and_names_what_breaks() {
         dir.path().to_path_buf(),
         run.to_path_buf(),
     );
+    // Their old ports are not held while they are down (the checks above
+    // need "connection refused"), so another process could take one in
+    // between; the restart then fails loudly in `wait_ready`, never passes.
     let (am_port, node_port) = (ports.alertmanager, ports.node);
     let late = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(3));
