@@ -89,6 +89,7 @@ fn corpus_files(corpus: &str) -> Vec<String> {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| n.ends_with(".json"))
         .collect();
+    assert!(!files.is_empty(), "no dashboards in the corpus at {corpus}");
     files.sort();
     files
 }
@@ -120,10 +121,10 @@ fn removed_panels(json: &serde_json::Value) -> Vec<String> {
 #[test]
 fn every_corpus_dashboard_gives_exactly_its_real_findings() {
     let Some(corpus) = corpus_dir() else {
-        eprintln!(
-            "skipped: the real dashboard corpus is not on this machine (set STACKCTL_DASHBOARD_CORPUS \
+        common::skipped(
+            "the real dashboard corpus is not on this machine (set STACKCTL_DASHBOARD_CORPUS \
              or provide shared/corpus/dashboards; sources in tests/corpus/DASHBOARDS-SOURCES.md); \
-             nothing was checked against real dashboards"
+             nothing was checked against real dashboards",
         );
         return;
     };

@@ -33,9 +33,9 @@ fn setup(test: &str) -> Option<&'static Images> {
                 "{test}: no Docker engine at `{socket}`; CI must run these tests on a machine with one"
             );
         }
-        eprintln!(
-            "SKIPPED: {test}: no Docker engine at `{socket}`; `stackctl up` was not tested on a real engine"
-        );
+        common::skipped(format_args!(
+            "{test}: no Docker engine at `{socket}`; `stackctl up` was not tested on a real engine"
+        ));
         return None;
     }
     let why = "building the Debian-based test images";

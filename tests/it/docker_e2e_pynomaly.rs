@@ -42,9 +42,9 @@ fn engine(test: &str) -> bool {
             "{test}: no Docker engine at `{socket}`; CI must run these tests on a machine with one"
         );
     }
-    eprintln!(
-        "SKIPPED: {test}: no Docker engine at `{socket}`; the stack was not run on a real engine"
-    );
+    common::skipped(format_args!(
+        "{test}: no Docker engine at `{socket}`; the stack was not run on a real engine"
+    ));
     false
 }
 

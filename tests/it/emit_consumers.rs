@@ -91,7 +91,9 @@ fn sid(name: &str) -> Option<PathBuf> {
         !tools_required(),
         "{name} 3.x/v2 is required: run scripts/fetch-consumers.sh"
     );
-    eprintln!("SKIPPED: target/consumers/sid/bin/{name} is missing (scripts/fetch-consumers.sh)");
+    common::skipped(format_args!(
+        "target/consumers/sid/bin/{name} is missing (scripts/fetch-consumers.sh)"
+    ));
     None
 }
 

@@ -306,7 +306,7 @@ fn every_mount_source_validate_accepts_is_accepted_by_compose() {
             } else if common::tools_required() {
                 panic!("Compose v2 missing: run scripts/fetch-consumers.sh");
             } else {
-                eprintln!("SKIPPED: Compose v2 (scripts/fetch-consumers.sh) not unpacked");
+                common::skipped("Compose v2 (scripts/fetch-consumers.sh) not unpacked");
                 None
             }
         },

@@ -505,8 +505,8 @@ fn redis_exporter_reads_its_password_from_a_secret_file() {
             !common::tools_required(),
             "redis-exporter is required: run scripts/fetch-consumers.sh"
         );
-        eprintln!(
-            "SKIPPED: target/consumers/sid/bin/redis-exporter is missing; the password file was not read by the real exporter"
+        common::skipped(
+            "target/consumers/sid/bin/redis-exporter is missing; the password file was not read by the real exporter",
         );
         return;
     }

@@ -43,6 +43,7 @@ mod render_hostile;
 mod render_lock;
 mod render_safety;
 mod shipped_specs_clean;
+mod skips;
 mod spec_errors;
 mod spec_limit;
 mod validate_fixtures;

@@ -78,7 +78,7 @@ fn corrected_pynomaly_rules_fire_on_real_exporter_series() {
         ran += 1;
     }
     if ran == 0 {
-        eprintln!("skipped: no promtool, the corrected rules were not tested");
+        common::skipped("no promtool, the corrected rules were not tested");
     }
 }
 

@@ -112,10 +112,10 @@ fn check_tree(name: &str, dir: &Path, generation: Generation) -> Vec<String> {
         ran += 1;
     }
     if ran == 0 {
-        eprintln!(
-            "SKIPPED: no consumer tool ran for {name} ({})",
+        common::skipped(format_args!(
+            "no consumer tool ran for {name} ({})",
             generation.label()
-        );
+        ));
     }
     failures
 }

@@ -35,7 +35,7 @@ fn closed_pipe() -> Stdio {
 #[test]
 fn a_full_or_closed_stderr_loses_messages_not_the_exit_code() {
     if !std::path::Path::new("/dev/full").exists() {
-        eprintln!("skipped: no /dev/full on this system");
+        common::skipped("no /dev/full on this system; a full stderr was not tested");
         return;
     }
     let good = common::init_profile("minimal");
