@@ -151,6 +151,7 @@ fn secret_results(
         check: format!("secret `{secret}` readable"),
         status,
         message,
+        hint: None,
         url: None,
         probe,
         elapsed,
@@ -161,19 +162,23 @@ fn secret_results(
             .into_iter()
             .map(|a| {
                 let file = secret_access::path(&a.secret);
-                let (status, message) = match a.access {
-                    Access::Readable => (verify::Status::Pass, format!("{file} is readable by the process user and not empty")),
+                let (status, message, hint) = match a.access {
+                    Access::Readable => (verify::Status::Pass, format!("{file} is readable by the process user and not empty"), None),
                     Access::Unreadable => (
                         verify::Status::Fail,
-                        format!(
-                            "the process user cannot read {file} (permission denied)\n  = help: the `secrets-init` job installs `secrets/{}` for the image's user: re-run `stackctl up` or `docker compose up -d` (see docs/up.md, \"Secrets\")",
+                        format!("the process user cannot read {file} (permission denied)"),
+                        Some(format!(
+                            "the `secrets-init` job installs `secrets/{}` for the image's user: re-run `stackctl up` or `docker compose up -d` (see docs/up.md, \"Secrets\")",
                             a.secret
-                        ),
+                        )),
                     ),
-                    Access::Empty => (verify::Status::Fail, format!("{file} is empty inside the container")),
-                    Access::NotChecked(why) => (verify::Status::Skip, format!("not checked: {why}")),
+                    Access::Empty => (verify::Status::Fail, format!("{file} is empty inside the container"), None),
+                    Access::NotChecked(why) => (verify::Status::Skip, format!("not checked: {why}"), None),
                 };
-                result(&a.service, &a.secret, status, message)
+                verify::CheckResult {
+                    hint,
+                    ..result(&a.service, &a.secret, status, message)
+                }
             })
             .collect(),
         Err(e) => d

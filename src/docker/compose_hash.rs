@@ -15,7 +15,7 @@
 //! `default` network, and undoes the `$$` escaping render applies.
 //!
 //! This builds that JSON from the same plan `render::compose` writes the file
-//! from, for exactly the keys render emits; `tests/compose_hash.rs` checks it
+//! from, for exactly the keys render emits; `tests/it/compose_hash.rs` checks it
 //! against `docker compose config --hash '*'` for every profile, and the
 //! real-engine tests against `docker compose up -d` itself. Besides the hash,
 //! Compose compares `com.docker.compose.image` with the local image's ID.

@@ -1,14 +1,16 @@
 //! Alertmanager: alive and ready; has loaded a config with the receivers the
 //! spec declares; serves those receivers; and, when clustered, has peers.
 
-use super::Context;
 use super::check::Finding;
+use super::context::Context;
 use super::http::{Http, join};
-use super::probe::{Probe, Work, all};
+use super::probe::{Attempt, Probe, Work};
+use super::shared::all;
 use super::yamlvalue::{parse_yaml, str_at};
 use crate::model::Kind;
 use serde_json::Value;
 use std::collections::BTreeSet;
+use tokio::time::Instant;
 
 #[derive(Debug, Clone)]
 pub enum Check {
@@ -50,23 +52,29 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
         kind,
         checks,
         Some(join(&base, "/api/v2/status")),
-        Work::Alertmanager(Check::Status {
+        Check::Status {
             base: base.clone(),
             receivers: receivers.clone(),
             clustered,
-        }),
+        },
     ));
     if !receivers.is_empty() {
         out.push(Probe::new(
             kind,
             vec!["receivers".into()],
             Some(join(&base, "/api/v2/receivers")),
-            Work::Alertmanager(Check::Receivers { base, receivers }),
+            Check::Receivers { base, receivers },
         ));
     }
 }
 
-pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
+impl Work for Check {
+    fn run<'a>(&'a self, http: &'a Http, checks: &'a [String], _: Instant) -> Attempt<'a> {
+        Box::pin(run(self, http, checks))
+    }
+}
+
+async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
     match check {
         Check::Status {
             base,
@@ -137,11 +145,12 @@ fn missing_finding(
         Finding::fail(
             check,
             format!(
-                "receiver{} {} not {place}\n  = help: run `stackctl render`, then restart or reload Alertmanager",
+                "receiver{} {} not {place}",
                 if missing.len() == 1 { "" } else { "s" },
                 missing.join(", ")
             ),
         )
+        .with_hint("run `stackctl render`, then restart or reload Alertmanager")
     }
 }
 
@@ -174,9 +183,10 @@ mod tests {
     fn config_must_carry_every_declared_receiver() {
         let status = json!({"config": {"original": "route:\n  receiver: a\nreceivers:\n- name: a\n"}, "cluster": {"status": "disabled", "peers": []}});
         let f = config_finding("config loaded", &status, &["a".into(), "b".into()]);
+        assert_eq!(f.message, "receiver `b` not in the loaded config");
         assert_eq!(
-            f.message,
-            "receiver `b` not in the loaded config\n  = help: run `stackctl render`, then restart or reload Alertmanager"
+            f.hint.as_deref(),
+            Some("run `stackctl render`, then restart or reload Alertmanager")
         );
         assert_eq!(
             config_finding("c", &status, &["a".into()]).message,

@@ -2,14 +2,17 @@
 //! Alertmanager (which have their own modules), and the exporters' `/metrics`
 //! parsed as Prometheus exposition text. Endpoints come from the catalog.
 
-use super::Context;
 use super::check::Finding;
+use super::context::Context;
+use super::endpoints::Unreachable;
 use super::exposition;
 use super::http::{BasicAuth, Http, join};
-use super::probe::{Probe, Work};
+use super::probe::{Attempt, Probe, Work};
+use super::shared::job_check;
 use super::yamlvalue::str_at;
 use crate::model::Kind;
 use serde_json::Value;
+use tokio::time::Instant;
 
 /// What a good answer looks like, beyond a 2xx status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +84,7 @@ pub fn derive(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) {
                         kind,
                         vec!["metrics".into()],
                         Some(url.clone()),
-                        Work::Metrics {
+                        Metrics {
                             url,
                             up: up_gauge(kind),
                         },
@@ -103,7 +106,7 @@ fn endpoint(
     auth: Option<BasicAuth>,
 ) -> Probe {
     match cx.endpoints.base(kind, port) {
-        Ok(base) => Probe::expect(kind, check, join(base, path), expect, auth),
+        Ok(base) => get_probe(kind, check, join(base, path), expect, auth),
         Err(reason) => unreachable(cx, kind, check, reason),
     }
 }
@@ -117,8 +120,10 @@ pub fn web_health(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) -> Option<
     match cx.endpoints.base(kind, "web") {
         Ok(base) => {
             let base = base.to_string();
-            out.push(Probe::get(kind, "healthy", join(&base, "/-/healthy")));
-            out.push(Probe::get(kind, "ready", join(&base, "/-/ready")));
+            for (check, path) in [("healthy", "/-/healthy"), ("ready", "/-/ready")] {
+                let url = join(&base, path);
+                out.push(get_probe(kind, check, url, Expect::Success, None));
+            }
             Some(base)
         }
         Err(reason) => {
@@ -132,21 +137,18 @@ pub fn web_health(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) -> Option<
     }
 }
 
-pub fn unreachable(cx: &Context<'_>, kind: Kind, check: &str, reason: String) -> Probe {
+pub fn unreachable(cx: &Context<'_>, kind: Kind, check: &str, reason: Unreachable) -> Probe {
     let scraped = cx.stack.has(Kind::Prometheus)
         && cx.stack.component(kind).is_some_and(|c| c.scrape_enabled());
     if scraped {
-        let first = reason.lines().next().unwrap_or_default().to_string();
-        Probe::new(
+        let first = reason.message;
+        Probe::fixed(
             kind,
             vec![check.into()],
-            None,
-            Work::Fixed(
-                super::check::Status::Skip,
-                format!(
-                    "{first}; covered by Prometheus {}",
-                    super::prometheus::job_check(kind.service())
-                ),
+            super::check::Status::Skip,
+            format!(
+                "{first}; covered by Prometheus {}",
+                job_check(kind.service())
             ),
         )
     } else {
@@ -190,12 +192,12 @@ pub async fn get(
         Err(e) => return Finding::fail(check, e),
     };
     if !reply.ok() {
-        let hint = if reply.status == 401 && auth.is_some() {
-            "\n  = help: the password in the secret file is not the one the service uses"
+        let failed = Finding::fail(check, format!("{url} answered {}", reply.describe()));
+        return if reply.status == 401 && auth.is_some() {
+            failed.with_hint("the password in the secret file is not the one the service uses")
         } else {
-            ""
+            failed
         };
-        return Finding::fail(check, format!("{url} answered {}{hint}", reply.describe()));
     }
     if expect == Expect::Success {
         return Finding::pass(check, format!("HTTP {}", reply.status));
@@ -207,6 +209,36 @@ pub async fn get(
     match judge(expect, &body) {
         Ok(seen) => Finding::pass(check, seen),
         Err(problem) => Finding::fail(check, format!("{url}: {problem}")),
+    }
+}
+
+/// One check: GET `url` answers 2xx (and what `expect` asks of its body).
+fn get_probe(
+    kind: Kind,
+    check: &str,
+    url: String,
+    expect: Expect,
+    auth: Option<BasicAuth>,
+) -> Probe {
+    Probe::new(
+        kind,
+        vec![check.into()],
+        Some(url.clone()),
+        Get { url, expect, auth },
+    )
+}
+
+#[derive(Debug)]
+struct Get {
+    url: String,
+    expect: Expect,
+    auth: Option<BasicAuth>,
+}
+
+impl Work for Get {
+    fn run<'a>(&'a self, http: &'a Http, checks: &'a [String], _: Instant) -> Attempt<'a> {
+        let auth = self.auth.as_ref();
+        Box::pin(async move { vec![get(http, &self.url, self.expect, auth, &checks[0]).await] })
     }
 }
 
@@ -275,6 +307,21 @@ pub fn sample_value(text: &str, name: &str) -> Option<f64> {
         let value = rest.strip_prefix(' ')?.split_whitespace().next()?;
         value.parse().ok()
     })
+}
+
+/// An exporter's `/metrics`: valid exposition text, and its `up` gauge 1.
+#[derive(Debug)]
+struct Metrics {
+    url: String,
+    /// The exporter's gauge of whether it reached what it exports
+    /// (`pg_up`, `redis_up`, `nginx_up`), which must be 1.
+    up: Option<&'static str>,
+}
+
+impl Work for Metrics {
+    fn run<'a>(&'a self, http: &'a Http, checks: &'a [String], _: Instant) -> Attempt<'a> {
+        Box::pin(async move { vec![metrics(http, &self.url, self.up, &checks[0]).await] })
+    }
 }
 
 pub async fn metrics(http: &Http, url: &str, up: Option<&str>, check: &str) -> Finding {

@@ -29,6 +29,9 @@ pub struct Finding {
     pub status: Status,
     /// Why it failed or was skipped; for a pass, what was seen (may be empty).
     pub message: String,
+    /// What to do about a failure, apart from the message (text output
+    /// prints it as `= help:`, JSON and JUnit carry it as its own field).
+    pub hint: Option<String>,
     /// A failure that only says "not yet" (a target not scraped yet, a rule
     /// not evaluated yet): it resolves by itself within one interval, so even
     /// a plain `verify` waits for it, within a bound it prints.
@@ -41,6 +44,7 @@ impl Finding {
             check: check.into(),
             status: Status::Pass,
             message: message.into(),
+            hint: None,
             pending: false,
         }
     }
@@ -50,8 +54,14 @@ impl Finding {
             check: check.into(),
             status: Status::Fail,
             message: message.into(),
+            hint: None,
             pending: false,
         }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Finding {
+        self.hint = Some(hint.into());
+        self
     }
 
     /// A failure that only means "not yet" (see `pending`).
@@ -67,6 +77,7 @@ impl Finding {
             check: check.into(),
             status: Status::Skip,
             message: message.into(),
+            hint: None,
             pending: false,
         }
     }
@@ -79,6 +90,8 @@ pub struct CheckResult {
     pub check: String,
     pub status: Status,
     pub message: String,
+    /// What to do about it (see `Finding::hint`).
+    pub hint: Option<String>,
     /// The URL the check talked to, when there was one.
     pub url: Option<String>,
     /// Which probe produced it; checks of one probe share their HTTP calls.

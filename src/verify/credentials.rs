@@ -5,9 +5,9 @@
 //! failing check per receiver and file, named
 //! "cannot deliver: `secrets/slack_webhook_url` is empty".
 
-use super::Context;
 use super::check::Status;
-use super::probe::{Probe, Work};
+use super::context::Context;
+use super::probe::Probe;
 use crate::check::receiver_credentials::{check_name, undeliverable};
 use crate::model::Kind;
 
@@ -18,16 +18,13 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
     };
     for r in undeliverable(cx.stack, empty) {
         for file in &r.files {
-            out.push(Probe::new(
+            out.push(Probe::fixed(
                 Kind::Alertmanager,
                 vec![check_name(file)],
-                None,
-                Work::Fixed(
-                    Status::Fail,
-                    format!(
-                        "receiver `{}` sends nothing until `{file}` holds its credential; fill it in and run `stackctl up`",
-                        r.receiver
-                    ),
+                Status::Fail,
+                format!(
+                    "receiver `{}` sends nothing until `{file}` holds its credential; fill it in and run `stackctl up`",
+                    r.receiver
                 ),
             ));
         }

@@ -107,6 +107,13 @@ pub fn enabled_kind(name: &str, stack: &Stack) -> Result<Kind, String> {
     }
 }
 
+/// Why the host cannot reach a port, and how to make it reachable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreachable {
+    pub message: String,
+    pub hint: String,
+}
+
 /// Base URLs (no trailing `/`) by service and port name.
 #[derive(Debug, Clone, Default)]
 pub struct Endpoints {
@@ -147,7 +154,7 @@ impl Endpoints {
     }
 
     /// The base URL of a port, or why the host cannot reach it.
-    pub fn base(&self, kind: Kind, port: &str) -> Result<&str, String> {
+    pub fn base(&self, kind: Kind, port: &str) -> Result<&str, Unreachable> {
         if let Some((_, url)) = self
             .bases
             .iter()
@@ -162,17 +169,25 @@ impl Endpoints {
             format!("--url {}.{port}=http://HOST:PORT", kind.service())
         };
         if self.unpublished.get(&kind) == Some(&true) {
-            Err(format!(
-                "not reachable from the host: `{}` publishes no ports (`components.{}.publish: false`)\n  = help: pass `{flag}`",
-                kind.service(),
-                kind.key()
-            ))
+            Err(Unreachable {
+                message: format!(
+                    "not reachable from the host: `{}` publishes no ports (`components.{}.publish: false`)",
+                    kind.service(),
+                    kind.key()
+                ),
+                hint: format!("pass `{flag}`"),
+            })
         } else {
-            Err(format!(
-                "not reachable from the host: port `{port}` ({container}) of `{}` is not published\n  = help: publish it (`components.{}.ports.{port}: {container}`) or pass `{flag}`",
-                kind.service(),
-                kind.key()
-            ))
+            Err(Unreachable {
+                message: format!(
+                    "not reachable from the host: port `{port}` ({container}) of `{}` is not published",
+                    kind.service()
+                ),
+                hint: format!(
+                    "publish it (`components.{}.ports.{port}: {container}`) or pass `{flag}`",
+                    kind.key()
+                ),
+            })
         }
     }
 }

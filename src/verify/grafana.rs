@@ -2,13 +2,15 @@
 //! passes its health check; every dashboard of the spec is provisioned.
 //! Calls authenticate as the admin user with the password from its secret file.
 
-use super::Context;
 use super::check::Finding;
+use super::context::Context;
 use super::http::{BasicAuth, Http, join};
-use super::probe::{Probe, Work, all};
+use super::probe::{Attempt, Probe, Work};
+use super::shared::all;
 use super::yamlvalue::str_at;
 use crate::model::Kind;
 use serde_json::Value;
+use tokio::time::Instant;
 
 #[derive(Debug, Clone)]
 pub enum Check {
@@ -56,13 +58,13 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
                 format!("datasource `{}` health", ds.uid),
             ],
             Some(join(&base, &format!("/api/datasources/uid/{}", ds.uid))),
-            Work::Grafana(Check::Datasource {
+            Check::Datasource {
                 base: base.clone(),
                 auth: auth.clone(),
                 uid: ds.uid.clone(),
                 name: ds.name.clone(),
                 kind: ds.kind.as_str().to_string(),
-            }),
+            },
         ));
     }
     for dash in &cx.stack.dashboards {
@@ -73,17 +75,23 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
             kind,
             vec![format!("dashboard `{}`", dash.uid)],
             Some(join(&base, &format!("/api/dashboards/uid/{}", dash.uid))),
-            Work::Grafana(Check::Dashboard {
+            Check::Dashboard {
                 base: base.clone(),
                 auth: auth.clone(),
                 uid: dash.uid.clone(),
                 title,
-            }),
+            },
         ));
     }
 }
 
-pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
+impl Work for Check {
+    fn run<'a>(&'a self, http: &'a Http, checks: &'a [String], _: Instant) -> Attempt<'a> {
+        Box::pin(run(self, http, checks))
+    }
+}
+
+async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
     match check {
         Check::Datasource {
             base,
@@ -124,11 +132,10 @@ pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> 
                 },
                 404 => Finding::fail(
                     &checks[0],
-                    format!(
-                        "Grafana has no datasource with UID `{uid}`\n  = help: check grafana/provisioning/datasources and Grafana's log"
-                    ),
-                ),
-                _ => return all(checks, denied(&url, &reply)),
+                    format!("Grafana has no datasource with UID `{uid}`"),
+                )
+                .with_hint("check grafana/provisioning/datasources and Grafana's log"),
+                _ => return checks.iter().map(|c| denied(c, &url, &reply)).collect(),
             };
             if exists.status != super::check::Status::Pass {
                 return vec![
@@ -181,11 +188,10 @@ pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> 
                 },
                 404 => Finding::fail(
                     &checks[0],
-                    format!(
-                        "Grafana has no dashboard with UID `{uid}`\n  = help: check grafana/provisioning/dashboards and Grafana's log"
-                    ),
-                ),
-                _ => Finding::fail(&checks[0], denied(&url, &reply)),
+                    format!("Grafana has no dashboard with UID `{uid}`"),
+                )
+                .with_hint("check grafana/provisioning/dashboards and Grafana's log"),
+                _ => denied(&checks[0], &url, &reply),
             };
             vec![finding]
         }
@@ -221,13 +227,16 @@ fn dashboard_finding(check: &str, body: &Value, title: Option<&str>) -> Finding 
     )
 }
 
-fn denied(url: &str, reply: &super::http::Reply) -> String {
-    let hint = if reply.status == 401 || reply.status == 403 {
-        "\n  = help: verify logs in as the admin user with the password from its secret file; was it changed in Grafana?"
+/// A refused or failed call; a refusal says which login verify used.
+fn denied(check: &str, url: &str, reply: &super::http::Reply) -> Finding {
+    let failed = Finding::fail(check, format!("{url} answered {}", reply.describe()));
+    if reply.status == 401 || reply.status == 403 {
+        failed.with_hint(
+            "verify logs in as the admin user with the password from its secret file; was it changed in Grafana?",
+        )
     } else {
-        ""
-    };
-    format!("{url} answered {}{hint}", reply.describe())
+        failed
+    }
 }
 
 #[cfg(test)]

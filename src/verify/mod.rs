@@ -11,10 +11,20 @@
 //! Probes run concurrently on one tokio runtime, each bounded by its own
 //! timeout; `--wait` retries failing probes with backoff until a deadline.
 //! tokio and reqwest stay inside this module.
+//!
+//! The files form layers (the test in `layers.rs` keeps it so): `check`, `http`,
+//! `yamlvalue`, `exposition` and `endpoints` at the bottom; `context` (what
+//! checks are derived from), `probe` (a probe and the `Work` trait its work
+//! implements) and `shared` (helpers several check modules use) above them;
+//! the check modules (`basic`, `prometheus`, `alertmanager`, `grafana`,
+//! `panels`, `roundtrip`, `credentials`), each deriving its probes and
+//! implementing their work; `runner` and `report`; and this file, which
+//! picks the modules per component.
 
 mod alertmanager;
 mod basic;
 pub mod check;
+mod context;
 mod credentials;
 pub mod endpoints;
 pub mod exposition;
@@ -26,9 +36,14 @@ mod prometheus;
 pub mod report;
 mod roundtrip;
 mod runner;
+mod shared;
 mod yamlvalue;
 
+#[cfg(test)]
+mod layers;
+
 pub use check::{CheckResult, Report, Status};
+pub use context::{Context, Secrets};
 pub use endpoints::{Endpoints, Override};
 pub use http::BasicAuth;
 pub use probe::Probe;
@@ -36,54 +51,6 @@ pub use runner::Options;
 pub use yamlvalue::parse_yaml;
 
 use crate::model::Kind;
-use crate::plan::Deployment;
-use serde_json::Value;
-use std::collections::BTreeMap;
-
-/// Secret values by name, read by the caller; `Err` says why one is missing.
-pub type Secrets = BTreeMap<String, Result<String, String>>;
-
-/// Everything the checks are derived from.
-pub struct Context<'a> {
-    pub stack: &'a crate::resolve::Resolved,
-    pub deployment: &'a Deployment,
-    pub endpoints: &'a Endpoints,
-    pub secrets: &'a Secrets,
-    pub deep: bool,
-}
-
-impl Context<'_> {
-    fn secret(&self, name: &str) -> Result<String, String> {
-        self.secrets
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| Err(format!("secret `{name}` is not declared under `secrets:`")))
-    }
-
-    fn grafana_auth(&self) -> BasicAuth {
-        BasicAuth {
-            user: self.stack.grafana_admin_user(),
-            password: self.secret(&self.stack.grafana_admin_secret()),
-        }
-    }
-
-    fn elastic_auth(&self) -> BasicAuth {
-        BasicAuth {
-            user: "elastic".into(),
-            password: self.secret(&self.stack.elastic_secret()),
-        }
-    }
-
-    /// The dashboard JSON the plan renders for a UID.
-    fn dashboard_json(&self, uid: &str) -> Option<Value> {
-        let suffix = format!("/{uid}.json");
-        self.deployment
-            .files
-            .iter()
-            .find(|(path, _)| path.starts_with("grafana/dashboards/") && path.ends_with(&suffix))
-            .and_then(|(_, text)| serde_json::from_str(text).ok())
-    }
-}
 
 /// The probes for the enabled components (all of them, or only those named).
 pub fn derive(cx: &Context<'_>, only: &[Kind]) -> Vec<Probe> {

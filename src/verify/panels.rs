@@ -3,16 +3,18 @@
 //! variables from `label_values(…)` asked of Prometheus, `$__rate_interval`
 //! from the scrape interval, `$__range` from the dashboard's time range).
 
-use super::Context;
 use super::check::Finding;
+use super::context::Context;
 use super::http::{Http, join};
-use super::probe::{Probe, Work, all};
+use super::probe::{Attempt, Probe, Work};
+use super::shared::{all, prometheus_api};
 use super::yamlvalue::str_at;
 use crate::model::Kind;
 use crate::model::stack::DatasourceKind;
 use crate::model::types::Duration;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use tokio::time::Instant;
 
 #[derive(Debug, Clone)]
 pub struct Check {
@@ -127,7 +129,7 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
             Kind::Grafana,
             names,
             Some(join(&base, "/api/v1/query")),
-            Work::Panels(check),
+            check,
         ));
     }
 }
@@ -310,7 +312,13 @@ fn alternation(values: &[String]) -> String {
     format!("({})", escaped.join("|"))
 }
 
-pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
+impl Work for Check {
+    fn run<'a>(&'a self, http: &'a Http, checks: &'a [String], _: Instant) -> Attempt<'a> {
+        Box::pin(run(self, http, checks))
+    }
+}
+
+async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
     let mut values = check.builtins.clone();
     for v in &check.variables {
         let found = match &v.source {
@@ -391,7 +399,7 @@ async fn label_values(
     if let Some(s) = selector {
         path.push_str(&format!("?match[]={}", super::http::encode(s)));
     }
-    let data = super::prometheus::api(http, base, &path).await?;
+    let data = prometheus_api(http, base, &path).await?;
     Ok(data
         .as_array()
         .map(|l| {

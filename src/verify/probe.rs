@@ -1,12 +1,37 @@
 //! A `Probe` is one unit of work against the running stack (one or a few
 //! HTTP calls) that answers one or more named checks. Checks that share a
 //! call share a probe: one `/api/v1/targets` answers every scrape job.
+//!
+//! What a probe does is a [`Work`] trait object, implemented next to the
+//! checks it answers (Prometheus' in `prometheus.rs`, Grafana's in
+//! `grafana.rs`, …). This module names none of them: the modules depend on
+//! it, never the other way round.
 
 use super::check::{Finding, Status};
-use super::http::{BasicAuth, Http};
-use super::{alertmanager, basic, grafana, panels, prometheus, roundtrip};
+use super::endpoints::Unreachable;
+use super::http::Http;
 use crate::model::Kind;
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use tokio::time::Instant;
+
+/// The findings of one attempt, as a future a probe's work returns.
+pub type Attempt<'a> = Pin<Box<dyn Future<Output = Vec<Finding>> + Send + 'a>>;
+
+/// What a probe does to answer its checks.
+pub trait Work: Debug + Send + Sync {
+    /// One attempt: a finding per name in `checks` (the probe's checks, in
+    /// report order). `deadline` bounds polling inside the attempt; the
+    /// runner enforces it as well.
+    fn run<'a>(&'a self, http: &'a Http, checks: &'a [String], deadline: Instant) -> Attempt<'a>;
+
+    /// Retrying helps only work that talks to the network.
+    fn retryable(&self) -> bool {
+        true
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Probe {
@@ -15,103 +40,84 @@ pub struct Probe {
     pub checks: Vec<String>,
     /// The main URL it talks to, for the report.
     pub url: Option<String>,
-    pub work: Work,
-}
-
-#[derive(Debug, Clone)]
-pub enum Work {
-    /// Known without asking the network (unreachable, or covered elsewhere).
-    Fixed(Status, String),
-    Get {
-        url: String,
-        expect: basic::Expect,
-        auth: Option<BasicAuth>,
-    },
-    Metrics {
-        url: String,
-        /// The exporter's gauge of whether it reached what it exports
-        /// (`pg_up`, `redis_up`, `nginx_up`), which must be 1.
-        up: Option<&'static str>,
-    },
-    Prometheus(prometheus::Check),
-    Alertmanager(alertmanager::Check),
-    Grafana(grafana::Check),
-    Panels(panels::Check),
-    RoundTrip(roundtrip::Check),
+    /// Shared, so that every round can hand each task its own probe.
+    pub work: Arc<dyn Work>,
 }
 
 impl Probe {
-    pub fn new(kind: Kind, checks: Vec<String>, url: Option<String>, work: Work) -> Probe {
+    pub fn new(
+        kind: Kind,
+        checks: Vec<String>,
+        url: Option<String>,
+        work: impl Work + 'static,
+    ) -> Probe {
         Probe {
             service: kind.service(),
             checks,
             url,
-            work,
+            work: Arc::new(work),
         }
     }
 
-    /// One check: GET `url` answers 2xx.
-    pub fn get(kind: Kind, check: &str, url: String) -> Probe {
-        Probe::expect(kind, check, url, basic::Expect::Success, None)
-    }
-
-    pub fn expect(
-        kind: Kind,
-        check: &str,
-        url: String,
-        expect: basic::Expect,
-        auth: Option<BasicAuth>,
-    ) -> Probe {
+    /// Checks whose answer is known without asking the network.
+    pub fn fixed(kind: Kind, checks: Vec<String>, status: Status, message: String) -> Probe {
+        let hint = None;
         Probe::new(
             kind,
-            vec![check.into()],
-            Some(url.clone()),
-            Work::Get { url, expect, auth },
+            checks,
+            None,
+            Fixed {
+                status,
+                message,
+                hint,
+            },
         )
     }
 
-    pub fn unreachable(kind: Kind, checks: Vec<String>, reason: String) -> Probe {
-        Probe::new(kind, checks, None, Work::Fixed(Status::Fail, reason))
+    /// Checks the host cannot run: each fails with the reason and its hint.
+    pub fn unreachable(kind: Kind, checks: Vec<String>, reason: Unreachable) -> Probe {
+        let fixed = Fixed {
+            status: Status::Fail,
+            message: reason.message,
+            hint: Some(reason.hint),
+        };
+        Probe::new(kind, checks, None, fixed)
     }
 
-    /// Retrying helps only a probe that talks to the network.
     pub fn retryable(&self) -> bool {
-        !matches!(self.work, Work::Fixed(..))
+        self.work.retryable()
     }
 
-    /// One attempt. `deadline` bounds polling inside the attempt; the runner
-    /// enforces it as well.
+    /// One attempt (see [`Work::run`]).
     pub async fn run(&self, http: &Http, deadline: Instant) -> Vec<Finding> {
-        match &self.work {
-            Work::Fixed(status, message) => self
-                .checks
-                .iter()
-                .map(|c| Finding {
-                    check: c.clone(),
-                    status: *status,
-                    message: message.clone(),
-                    pending: false,
-                })
-                .collect(),
-            Work::Get { url, expect, auth } => {
-                vec![basic::get(http, url, *expect, auth.as_ref(), &self.checks[0]).await]
-            }
-            Work::Metrics { url, up } => {
-                vec![basic::metrics(http, url, *up, &self.checks[0]).await]
-            }
-            Work::Prometheus(c) => prometheus::run(c, http, &self.checks).await,
-            Work::Alertmanager(c) => alertmanager::run(c, http, &self.checks).await,
-            Work::Grafana(c) => grafana::run(c, http, &self.checks).await,
-            Work::Panels(c) => panels::run(c, http, &self.checks).await,
-            Work::RoundTrip(c) => roundtrip::run(c, http, &self.checks, deadline).await,
-        }
+        self.work.run(http, &self.checks, deadline).await
     }
 }
 
-/// Every check of a probe fails with the same message (the one call failed).
-pub fn all(checks: &[String], message: String) -> Vec<Finding> {
-    checks
-        .iter()
-        .map(|c| Finding::fail(c.clone(), message.clone()))
-        .collect()
+/// Known without asking the network (unreachable, or covered elsewhere).
+#[derive(Debug)]
+struct Fixed {
+    status: Status,
+    message: String,
+    hint: Option<String>,
+}
+
+impl Work for Fixed {
+    fn run<'a>(&'a self, _: &'a Http, checks: &'a [String], _: Instant) -> Attempt<'a> {
+        let findings = checks
+            .iter()
+            .map(|c| Finding {
+                check: c.clone(),
+                status: self.status,
+                message: self.message.clone(),
+                hint: self.hint.clone(),
+                pending: false,
+            })
+            .collect();
+        Box::pin(std::future::ready(findings))
+    }
+
+    fn retryable(&self) -> bool {
+        false
+    }
 }

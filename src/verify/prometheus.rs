@@ -2,15 +2,17 @@
 //! scrape job has its targets and all are up; every rule group is loaded and
 //! evaluates without error; an Alertmanager is discovered.
 
-use super::Context;
 use super::check::{Finding, Status};
+use super::context::Context;
 use super::http::{Http, join};
-use super::probe::{Probe, Work, all};
+use super::probe::{Attempt, Probe, Work};
+use super::shared::{all, group_check, job_check, prometheus_api as api};
 use super::yamlvalue::{parse_yaml, str_at};
 use crate::model::Kind;
 use crate::model::types::Duration;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use tokio::time::Instant;
 
 const CONFIG_FILE: &str = "prometheus/prometheus.yml";
 
@@ -41,14 +43,6 @@ pub struct Group {
     pub rules: Vec<String>,
 }
 
-pub fn job_check(name: &str) -> String {
-    format!("scrape job `{name}`")
-}
-
-pub fn group_check(name: &str) -> String {
-    format!("rule group `{name}`")
-}
-
 pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
     let kind = Kind::Prometheus;
     let Some(base) = super::basic::web_health(cx, kind, out) else {
@@ -63,10 +57,10 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
         kind,
         vec!["config loaded".into()],
         Some(join(&base, "/api/v1/status/config")),
-        Work::Prometheus(Check::Config {
+        Check::Config {
             base: base.clone(),
             expected: expected.clone(),
-        }),
+        },
     ));
     let jobs = jobs_of(&expected);
     if !jobs.is_empty() {
@@ -74,10 +68,10 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
             kind,
             jobs.iter().map(|j| job_check(&j.name)).collect(),
             Some(join(&base, "/api/v1/targets")),
-            Work::Prometheus(Check::Targets {
+            Check::Targets {
                 base: base.clone(),
                 jobs,
-            }),
+            },
         ));
     }
     let groups: Vec<Group> = cx
@@ -97,10 +91,10 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
             kind,
             groups.iter().map(|g| group_check(&g.name)).collect(),
             Some(join(&base, "/api/v1/rules")),
-            Work::Prometheus(Check::Rules {
+            Check::Rules {
                 base: base.clone(),
                 groups,
-            }),
+            },
         ));
     }
     if cx.stack.has(Kind::Alertmanager) {
@@ -108,7 +102,7 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
             kind,
             vec!["alertmanager discovered".into()],
             Some(join(&base, "/api/v1/alertmanagers")),
-            Work::Prometheus(Check::Alertmanagers { base }),
+            Check::Alertmanagers { base },
         ));
     }
 }
@@ -179,7 +173,13 @@ fn static_targets(job: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
+impl Work for Check {
+    fn run<'a>(&'a self, http: &'a Http, checks: &'a [String], _: Instant) -> Attempt<'a> {
+        Box::pin(run(self, http, checks))
+    }
+}
+
+async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> {
     match check {
         Check::Config { base, expected } => config(http, base, expected, &checks[0]).await,
         Check::Targets { base, jobs } => match api(http, base, "/api/v1/targets").await {
@@ -205,24 +205,6 @@ pub async fn run(check: &Check, http: &Http, checks: &[String]) -> Vec<Finding> 
             Ok(data) => vec![alertmanagers_finding(&checks[0], &data)],
             Err(e) => all(checks, e),
         },
-    }
-}
-
-/// `data` of a Prometheus API answer (`{"status":"success","data":…}`).
-pub async fn api(http: &Http, base: &str, path: &str) -> Result<Value, String> {
-    let url = join(base, path);
-    let reply = http.get(&url, None).await?;
-    let body = reply.json().map_err(|e| format!("{url}: {e}"));
-    match body {
-        Ok(v) if reply.ok() && str_at(&v, "status") == "success" => {
-            Ok(v.get("data").cloned().unwrap_or(Value::Null))
-        }
-        Ok(v) if !str_at(&v, "error").is_empty() => Err(format!(
-            "{url} answered HTTP {}: {}",
-            reply.status,
-            str_at(&v, "error")
-        )),
-        _ => Err(format!("{url} answered {}", reply.describe())),
     }
 }
 
@@ -260,13 +242,16 @@ async fn config(http: &Http, base: &str, expected: &Value, check: &str) -> Vec<F
             format!("matches the rendered {CONFIG_FILE} ({jobs} scrape jobs)"),
         )]
     } else {
-        vec![Finding::fail(
-            check,
-            format!(
-                "the running config differs from the rendered {CONFIG_FILE}: {}\n  = help: run `stackctl render`, then restart or reload Prometheus",
-                problems.join("; ")
-            ),
-        )]
+        vec![
+            Finding::fail(
+                check,
+                format!(
+                    "the running config differs from the rendered {CONFIG_FILE}: {}",
+                    problems.join("; ")
+                ),
+            )
+            .with_hint("run `stackctl render`, then restart or reload Prometheus"),
+        ]
     }
 }
 
@@ -560,12 +545,8 @@ fn probe_success_finding(job: &Job, up: Finding, data: &Value) -> Finding {
             format!("{}/{} probes succeeded", series.len(), series.len()),
         )
     } else {
-        Finding::fail(
-            up.check,
-            format!(
-                "{}\n  = help: the exporter answers, but the endpoint it probes does not; `curl 'http://BLACKBOX/probe?target=…&module=…&debug=true'` shows why",
-                failed.join("\n")
-            ),
+        Finding::fail(up.check, failed.join("\n")).with_hint(
+            "the exporter answers, but the endpoint it probes does not; `curl 'http://BLACKBOX/probe?target=…&module=…&debug=true'` shows why",
         )
     }
 }

@@ -55,6 +55,9 @@ pub fn text(report: &Report, color: bool) -> String {
                     for line in r.message.lines() {
                         let _ = writeln!(out, "          {}", printable(line));
                     }
+                    if let Some(hint) = &r.hint {
+                        let _ = writeln!(out, "            = help: {}", printable(hint));
+                    }
                 }
             }
         }
@@ -81,6 +84,7 @@ pub fn json(report: &Report) -> String {
                 "check": r.check,
                 "status": r.status.as_str(),
                 "message": r.message,
+                "hint": r.hint,
                 "url": r.url,
                 "probe": r.probe,
                 "elapsed_ms": r.elapsed.as_secs_f64() * 1000.0,
@@ -135,6 +139,11 @@ pub fn junit(report: &Report) -> String {
                 r.elapsed.as_secs_f64()
             );
             let first = r.message.lines().next().unwrap_or_default();
+            // As validate's JUnit: the message, then the hint on a `help:` line.
+            let body = match &r.hint {
+                Some(hint) => format!("{}\nhelp: {hint}", r.message),
+                None => r.message.clone(),
+            };
             match r.status {
                 Status::Pass => {
                     let _ = writeln!(out, "{open}/>");
@@ -144,16 +153,26 @@ pub fn junit(report: &Report) -> String {
                         out,
                         "{open}>\n      <failure message=\"{}\" type=\"verify\">{}</failure>\n    </testcase>",
                         escape(first),
-                        escape(&r.message)
+                        escape(&body)
                     );
                 }
-                Status::Skip => {
-                    let _ = writeln!(
-                        out,
-                        "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        escape(&r.message)
-                    );
-                }
+                Status::Skip => match &r.hint {
+                    None => {
+                        let _ = writeln!(
+                            out,
+                            "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>",
+                            escape(&r.message)
+                        );
+                    }
+                    Some(_) => {
+                        let _ = writeln!(
+                            out,
+                            "{open}>\n      <skipped message=\"{}\">{}</skipped>\n    </testcase>",
+                            escape(&r.message),
+                            escape(&body)
+                        );
+                    }
+                },
             }
         }
         out.push_str("  </testsuite>\n");
@@ -209,6 +228,7 @@ mod tests {
             check: check.into(),
             status,
             message: message.into(),
+            hint: None,
             url: None,
             probe: 0,
             elapsed: Duration::from_millis(12),
@@ -248,6 +268,52 @@ mod tests {
             "{xml}"
         );
         assert_eq!(xml.matches("<testcase ").count(), 3);
+    }
+
+    /// A report of one failure and one skip that carry a hint.
+    fn hinted() -> Report {
+        let mut r = report();
+        r.results[1].message = "receiver `b` not in the loaded config".into();
+        r.results[1].hint = Some("run `stackctl render`, then reload".into());
+        r.results[2].hint = Some("pass `--url promtail=http://HOST:PORT`".into());
+        r
+    }
+
+    // Issue 10: hints were `\n  = help: …` inside the message, so JSON and
+    // JUnit carried the terminal markup in the message itself.
+    #[test]
+    fn hints_are_their_own_field_in_json_and_junit() {
+        let v: serde_json::Value = serde_json::from_str(&json(&hinted())).unwrap();
+        assert_eq!(
+            v["checks"][1]["message"],
+            "receiver `b` not in the loaded config"
+        );
+        assert_eq!(v["checks"][1]["hint"], "run `stackctl render`, then reload");
+        assert_eq!(
+            v["checks"][2]["hint"],
+            "pass `--url promtail=http://HOST:PORT`"
+        );
+        assert_eq!(v["checks"][0]["hint"], serde_json::Value::Null);
+        let xml = junit(&hinted());
+        assert!(xml.contains("<failure message=\"receiver `b` not in the loaded config\" type=\"verify\">receiver `b` not in the loaded config&#10;help: run `stackctl render`, then reload</failure>"), "{xml}");
+        assert!(xml.contains("<skipped message=\"not reachable\">not reachable&#10;help: pass `--url promtail=http://HOST:PORT`</skipped>"), "{xml}");
+        assert!(!xml.contains("= help"), "{xml}");
+    }
+
+    // The text table prints a hint exactly as it printed the `= help:` line
+    // that used to end the message.
+    #[test]
+    fn text_prints_a_hint_as_before() {
+        let mut old = hinted();
+        for r in &mut old.results {
+            if let Some(hint) = r.hint.take() {
+                r.message = format!("{}\n  = help: {hint}", r.message);
+            }
+        }
+        assert_eq!(text(&hinted(), false), text(&old, false));
+        assert!(text(&hinted(), false).contains(
+            "\n          receiver `b` not in the loaded config\n            = help: run `stackctl render`, then reload\n"
+        ));
     }
 
     #[test]

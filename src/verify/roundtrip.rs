@@ -3,10 +3,11 @@
 //! trace through the query API. Each carries a fresh random ID, so an old
 //! line or trace can never make the check pass.
 
-use super::Context;
 use super::check::Finding;
+use super::context::Context;
 use super::http::{Http, join};
-use super::probe::{Probe, Work, all};
+use super::probe::{Attempt, Probe, Work};
+use super::shared::all;
 use super::yamlvalue::str_at;
 use crate::model::Kind;
 use serde_json::{Value, json};
@@ -32,9 +33,9 @@ pub fn derive(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) {
                 Kind::Loki,
                 vec![LOKI_CHECK.into()],
                 Some(join(base, "/loki/api/v1/push")),
-                Work::RoundTrip(Check::Loki {
+                Check::Loki {
                     base: base.to_string(),
-                }),
+                },
             ),
             Err(reason) => Probe::unreachable(Kind::Loki, vec![LOKI_CHECK.into()], reason),
         });
@@ -49,10 +50,10 @@ pub fn derive(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) {
                 Kind::Jaeger,
                 vec![JAEGER_CHECK.into()],
                 Some(join(otlp, "/v1/traces")),
-                Work::RoundTrip(Check::Jaeger {
+                Check::Jaeger {
                     otlp: otlp.to_string(),
                     query: query.to_string(),
-                }),
+                },
             ),
             (Err(reason), _) | (_, Err(reason)) => {
                 Probe::unreachable(Kind::Jaeger, vec![JAEGER_CHECK.into()], reason)
@@ -61,7 +62,13 @@ pub fn derive(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) {
     }
 }
 
-pub async fn run(check: &Check, http: &Http, checks: &[String], deadline: Instant) -> Vec<Finding> {
+impl Work for Check {
+    fn run<'a>(&'a self, http: &'a Http, checks: &'a [String], deadline: Instant) -> Attempt<'a> {
+        Box::pin(run(self, http, checks, deadline))
+    }
+}
+
+async fn run(check: &Check, http: &Http, checks: &[String], deadline: Instant) -> Vec<Finding> {
     let result = match check {
         Check::Loki { base } => loki(http, base, deadline).await,
         Check::Jaeger { otlp, query } => jaeger(http, otlp, query, deadline).await,

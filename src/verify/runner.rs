@@ -182,7 +182,7 @@ async fn attempt_until(probe: &Probe, http: &Http, timeout: Duration, retry: Ret
         {
             Ok(f) => (f, false),
             Err(_) => (
-                super::probe::all(
+                super::shared::all(
                     &probe.checks,
                     format!(
                         "no complete answer within {}s{}",
@@ -233,6 +233,7 @@ fn to_results(
         check: f.check,
         status: f.status,
         message: f.message,
+        hint: f.hint,
         url: probe.url.clone(),
         probe: index,
         elapsed,

@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod serial;
+
 pub fn stackctl() -> Command {
     Command::new(env!("CARGO_BIN_EXE_stackctl"))
 }
@@ -53,6 +55,48 @@ pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
 }
 
+/// Says that a test, or a part of it, checked nothing, and why:
+/// `SKIPPED: TEST: WHY`. Written to stderr directly, past the test harness's
+/// capture: a passing test's `eprintln!` is never shown, so a test that
+/// checked nothing looked like any other pass ("1 passed"). Skips are counted,
+/// and once the run is over one more line says how many there were.
+pub fn skipped(why: impl std::fmt::Display) {
+    use std::io::Write;
+    let thread = std::thread::current();
+    // The harness names each test's thread after the test.
+    let test = thread
+        .name()
+        .filter(|n| *n != "main")
+        .map(|n| format!("{n}: "))
+        .unwrap_or_default();
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {test}{why}");
+    count_skip();
+}
+
+static SKIPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn count_skip() {
+    static AT_EXIT: std::sync::Once = std::sync::Once::new();
+    SKIPS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    // After the harness's own summary: there is no hook at the end of a test
+    // run, so the count is printed as the process exits.
+    extern "C" fn report() {
+        use std::io::Write;
+        let n = SKIPS.load(std::sync::atomic::Ordering::SeqCst);
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "SKIPPED: {n} part(s) of this run checked nothing (see the SKIPPED lines above); with STACKCTL_REQUIRE_TOOLS=1 a missing tool fails instead"
+        );
+    }
+    AT_EXIT.call_once(|| {
+        // SAFETY: `report` is a plain function that only reads an atomic and
+        // writes to stderr; registering it has no other effect.
+        unsafe {
+            libc::atexit(report);
+        }
+    });
+}
+
 /// True when CI demands every external tool (a missing one fails the test).
 pub fn tools_required() -> bool {
     std::env::var("STACKCTL_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
@@ -72,7 +116,9 @@ pub fn require_tool(name: &str, why: &str) -> Option<PathBuf> {
             panic!("`{name}` is required ({why}) but not installed; .ci/run installs it")
         }
         None => {
-            eprintln!("SKIPPED: `{name}` is not installed; {why} was not checked");
+            skipped(format_args!(
+                "`{name}` is not installed; {why} was not checked"
+            ));
             None
         }
     }
@@ -123,10 +169,10 @@ pub fn require_consumer(generation: Generation, name: &str, why: &str) -> Option
                     path.display()
                 );
             }
-            eprintln!(
-                "SKIPPED: today's `{name}` is not at `{}` (run scripts/fetch-consumers.sh); {why} was not checked",
+            skipped(format_args!(
+                "today's `{name}` is not at `{}` (run scripts/fetch-consumers.sh); {why} was not checked",
                 path.display()
-            );
+            ));
             None
         }
     }
@@ -170,6 +216,13 @@ pub fn example_dirs() -> Vec<(String, PathBuf)> {
                 .collect()
         })
         .unwrap_or_default();
+    // Every golden, conformance and engine test of the examples loops over
+    // this list: an empty one would check nothing and pass.
+    assert!(
+        !dirs.is_empty(),
+        "no example specs under {}",
+        examples.display()
+    );
     dirs.sort();
     dirs.into_iter()
         .map(|dir| (dir.file_name().unwrap().to_string_lossy().into_owned(), dir))

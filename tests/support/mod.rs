@@ -1,4 +1,4 @@
-//! Test support for `stackctl verify`: free ports, processes killed on drop,
+//! Test support for `stackctl verify`: reserved ports, processes killed on drop,
 //! and a small threaded HTTP server whose answers (and misbehaviour: hang,
 //! drip, delay) each test scripts.
 
@@ -14,12 +14,38 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// A port free right now on 127.0.0.1 (the OS picks it).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+/// A port on 127.0.0.1 that the OS picked and that stays bound until it is
+/// handed over: as the listener of an in-process server ([`Reserved::listener`]),
+/// or released the moment before a child process binds it ([`Reserved::release`]).
+/// A port that was looked up and closed at once (the old `free_port()`) could
+/// be given by the OS to another test of this binary in between.
+pub struct Reserved {
+    listener: TcpListener,
+    port: u16,
+}
+
+pub fn reserve_port() -> Reserved {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let port = listener.local_addr().expect("bound address").port();
+    Reserved { listener, port }
+}
+
+impl Reserved {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The bound listener, for a server in this process: no gap at all.
+    pub fn listener(self) -> TcpListener {
+        self.listener
+    }
+
+    /// Frees the port for a child process to bind; call it right before
+    /// starting the child (the gap is then the child's start-up alone).
+    pub fn release(self) -> u16 {
+        drop(self.listener);
+        self.port
+    }
 }
 
 /// A child process killed (and reaped) when dropped, so a failing test
@@ -384,5 +410,37 @@ fn reason(status: u16) -> &'static str {
         500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Status",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // Paths spelled out: benches/verify.rs includes this file too, without
+    // a test harness, where a `use` only the test needs would be unused.
+    // Issue 10: `free_port()` closed the port it found, so the OS could hand
+    // it to another test of the binary before the server it was for bound it.
+    #[test]
+    fn reserved_ports_stay_bound_until_handed_over() {
+        use super::{FakeServer, Reply, Request, http_get, reserve_port};
+        use std::net::TcpListener;
+        use std::sync::Arc;
+        let reserved = reserve_port();
+        let port = reserved.port();
+        assert!(
+            TcpListener::bind(("127.0.0.1", port)).is_err(),
+            "nobody else can bind a reserved port"
+        );
+        let listener = reserved.listener();
+        assert_eq!(listener.local_addr().unwrap().port(), port);
+        let server = FakeServer::on(listener, Arc::new(|_: &Request| Reply::text(200, "ok")));
+        assert_eq!(http_get(server.port, "/").map(|(s, _)| s), Some(200));
+
+        let reserved = reserve_port();
+        let port = reserved.release();
+        let child_side = TcpListener::bind(("127.0.0.1", port));
+        assert!(
+            child_side.is_ok(),
+            "a released port is free for its process"
+        );
     }
 }

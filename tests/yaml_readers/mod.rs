@@ -86,8 +86,8 @@ pub fn pyyaml_available() -> bool {
         if std::env::var("STACKCTL_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
             panic!("python3 with PyYAML is required (scripts/test installs python3-yaml)");
         }
-        eprintln!(
-            "SKIPPED: python3 with PyYAML is not installed; the YAML 1.1 reading was not checked"
+        crate::common::skipped(
+            "python3 with PyYAML is not installed; the YAML 1.1 reading was not checked",
         );
     }
     ok
