@@ -19,5 +19,6 @@ pub mod plan;
 pub mod profiles;
 pub mod render;
 pub mod secrets;
+pub mod slo;
 pub mod verify;
 pub mod yaml;
