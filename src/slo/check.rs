@@ -64,17 +64,29 @@ pub fn check(stack: &Stack) -> (Vec<Diagnostic>, BTreeSet<usize>) {
                 ),
             ));
         }
-        if stack.rules.contains_key(&ids.file) {
+        // A stack serialised after loading holds the expansion already: the
+        // same groups are not a clash (expansion is idempotent).
+        if stack
+            .rules
+            .get(&ids.file)
+            .is_some_and(|existing| *existing != super::rules::groups(slo, &ids))
+        {
             found.push(error(
                 at("name"),
                 format!("the rule file `{}` of this SLO is also defined under `rules:`", ids.file),
                 "rename the SLO or that rule file: the SLO's rules are written to `prometheus/rules/slo-SERVICE-NAME.yml`",
             ));
         }
+        let uid = super::dashboard::uid(&slo.service);
+        let same_service: Vec<&Slo> = stack
+            .slos
+            .iter()
+            .filter(|s| s.service == slo.service)
+            .collect();
         if stack
             .dashboards
             .iter()
-            .any(|d| d.uid == super::dashboard::uid(&slo.service))
+            .any(|d| d.uid == uid && *d != super::dashboard::dashboard(&slo.service, &same_service))
         {
             found.push(error(
                 at("service"),

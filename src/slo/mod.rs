@@ -66,13 +66,14 @@ impl Ids {
                 .window
                 .as_ref()
                 .map_or(DEFAULT_WINDOW_MS, |w| w.millis()),
-            budget: (100.0 - slo.objective) / 100.0,
+            // Rounded: `1 - 0.999` is 0.0009999999999999432 in binary.
+            budget: windows::round((100.0 - slo.objective) / 100.0, 12),
             id,
         }
     }
 
     pub fn objective_ratio(&self) -> f64 {
-        1.0 - self.budget
+        windows::round(1.0 - self.budget, 12)
     }
 
     /// The selector of this SLO's recorded series.
