@@ -331,3 +331,6 @@ mod tests {
         assert_eq!(camel("anomaly-detection"), "AnomalyDetection");
     }
 }
+
+#[cfg(test)]
+mod check_tests;
