@@ -212,7 +212,7 @@ fn alert(slo: &Slo, ids: &Ids, severity: Severity) -> Rule {
         .iter()
         .map(|c| {
             format!(
-                "{}% of the budget in {} ({}× the sustainable rate, confirmed over {})",
+                "{}% of the budget burns in {} ({}× the sustainable rate, confirmed over {})",
                 windows::number(c.budget_percent),
                 windows::duration_text(c.long_ms),
                 windows::number(c.factor),
