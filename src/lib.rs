@@ -21,5 +21,6 @@ pub mod profiles;
 pub mod render;
 pub mod resolve;
 pub mod secrets;
+pub mod slo;
 pub mod verify;
 pub mod yaml;

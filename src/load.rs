@@ -182,8 +182,16 @@ pub fn load_text(file: &str, text: String) -> Loaded {
         removed,
     } = crate::yaml::de::load::<Stack>(tree);
     diagnostics.extend(problems);
-    if let Some(stack) = &stack {
+    let mut stack = stack;
+    if let Some(stack) = &mut stack {
+        // SLOs are checked as written, then expanded into the rule files and
+        // dashboards they generate, which every later check reads.
+        let (slo_found, failed) = crate::slo::check::check(stack);
+        let expansion = crate::slo::expand(stack, &failed);
+        let stack = &*stack;
         let mut found = check::stack_with(stack, &mut prefetch.finish());
+        expansion.relocate(&mut found);
+        found.extend(slo_found);
         // A node removed for a type error leaves a gap the model checks would
         // report again ("no targets" after a mistyped `targets`): drop those.
         let removed = Removed::new(&removed);

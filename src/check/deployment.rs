@@ -136,6 +136,7 @@ fn shallow(stack: &Stack) -> Stack {
         scrape_jobs: stack.scrape_jobs.clone(),
         probes: stack.probes.clone(),
         rules: Default::default(),
+        slos: Vec::new(),
         remote_write: stack.remote_write.clone(),
         alerting: stack.alerting.clone(),
         datasources: stack.datasources.clone(),

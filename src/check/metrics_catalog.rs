@@ -213,6 +213,21 @@ pub fn check(stack: &Stack, index: &Index<'_>, found: &mut Findings) {
     }
 }
 
+/// The finding for each metric of `metrics` that nothing in the stack
+/// produces, for expressions outside `rules:` and `dashboards:` (an SLO's SLI).
+pub fn judge_metrics<'m>(stack: &Stack, metrics: &'m [String]) -> Vec<(&'m str, Diagnostic)> {
+    if !stack.has(Kind::Prometheus) {
+        return Vec::new();
+    }
+    let sources = sources(stack);
+    let mut recorded: Vec<&str> = sources.recorded.iter().copied().collect();
+    recorded.sort_unstable();
+    metrics
+        .iter()
+        .filter_map(|m| judge(m, &sources, &recorded).map(|d| (m.as_str(), d)))
+        .collect()
+}
+
 fn judge(metric: &str, sources: &Sources<'_>, recorded: &[&str]) -> Option<Diagnostic> {
     if sources.recorded.contains(metric) || UNIVERSAL.contains(&metric) {
         return None;

@@ -161,3 +161,4 @@ pub(crate) fn duplicates<'a>(
 }
 
 pub use names::is_project_name;
+pub use rules::promql_hint as rules_promql_hint;

@@ -36,6 +36,11 @@ pub struct Stack {
     /// Rule groups by rule file: `alerts: [...]` becomes `prometheus/rules/alerts.yml`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rules: BTreeMap<String, Vec<RuleGroup>>,
+    /// Service level objectives: each becomes a rule file
+    /// (`prometheus/rules/slo-SERVICE-NAME.yml`) and a part of its service's
+    /// dashboard (see `crate::slo`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slos: Vec<super::slo::Slo>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remote_write: Vec<RemoteWrite>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

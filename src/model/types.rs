@@ -250,6 +250,11 @@ impl LabelName {
         &self.0
     }
 
+    /// A label name built in code (generated rules): `None` when not valid.
+    pub fn new(name: &str) -> Option<LabelName> {
+        LabelName::is_valid(name).then(|| LabelName(name.to_string()))
+    }
+
     /// A valid name close to `text`, for hints: `team-name` → `team_name`,
     /// `1st` → `_1st` (never `text` itself).
     pub fn suggestion(text: &str) -> String {
