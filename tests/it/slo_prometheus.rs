@@ -11,7 +11,7 @@
 //! rates, which a freshly started server has only just begun to record
 //! (`tests/slo_rules.rs` covers tickets under promtool).
 
-mod common;
+use crate::common;
 
 use common::Generation;
 use std::path::Path;

@@ -13,8 +13,8 @@
 //! do (at most 5 minutes later, for its derived long windows) and never when
 //! sloth's do not. docs/slos.md lists the deliberate differences.
 
-mod common;
-mod kubernetes_support;
+use crate::common;
+use crate::kubernetes_support;
 
 use common::Generation;
 use serde_json::Value;

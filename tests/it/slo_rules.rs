@@ -6,7 +6,7 @@
 //! ratio over each pair of windows against factor × budget), computed here
 //! minute by minute from the same input, not from stackctl's code.
 
-mod common;
+use crate::common;
 
 use common::Generation;
 use std::collections::BTreeMap;
