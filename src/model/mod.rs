@@ -4,8 +4,10 @@
 pub mod catalog;
 pub mod components;
 pub mod ports;
+pub mod receivers;
 pub mod stack;
 pub mod types;
+pub mod watchdog;
 
 pub use catalog::Kind;
 pub use stack::Stack;

@@ -45,7 +45,10 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     service.wget_healthcheck(c.kind.port("web").map_or(9093, |p| p.container), "/-/ready");
 
     if let Some(alerting) = &stack.alerting {
-        let config = config(alerting, &mut service);
+        let mut config = config(alerting, &mut service);
+        if let Some(w) = super::watchdog::of(stack) {
+            super::watchdog::amend(&w, &mut config);
+        }
         d.add_yaml(CONFIG, &Value::Object(config));
     }
     d.services.push(service);
@@ -296,5 +299,6 @@ fn receiver(r: &Receiver, service: &mut Service) -> Value {
             .collect();
         m.insert("webhook_configs".into(), Value::Array(configs));
     }
+    super::receivers::render(r, service, &mut m);
     Value::Object(m)
 }

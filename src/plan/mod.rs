@@ -16,7 +16,9 @@ mod jaeger;
 mod loki;
 pub mod prometheus;
 mod promtail;
+mod receivers;
 pub mod secrets;
+pub mod watchdog;
 
 use crate::model::catalog::Resolved;
 use crate::model::{Kind, Stack};

@@ -16,6 +16,7 @@ mod alertmanager;
 mod basic;
 pub mod check;
 mod credentials;
+pub mod delivery;
 pub mod endpoints;
 pub mod exposition;
 mod grafana;
