@@ -514,3 +514,143 @@ fn bad_live_receiver_and_missing_alertmanager_are_usage_errors() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("`--alerts` needs an Alertmanager"), "{err}");
 }
+
+/// The newer kinds and Slack, each pointed at the local sink (their URLs and
+/// tokens are secret files), on Alertmanager 0.33: `delivers to` passes by
+/// Alertmanager's counters and the sink saw each integration's request. The
+/// rendered config reads secrets at the container path `/run/secrets/NAME`;
+/// the copy Alertmanager runs from reads `secrets/NAME` of the stack instead.
+#[test]
+fn teams_opsgenie_telegram_discord_and_slack_deliver_to_a_sink_current() {
+    let Some(t) = tools(Generation::Current) else {
+        return;
+    };
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let recorded = seen.clone();
+    let sink = FakeServer::start(move |req| {
+        recorded
+            .lock()
+            .unwrap()
+            .push((req.path().to_string(), req.body.clone()));
+        if req.path().ends_with("/sendMessage") {
+            // Telegram's Bot API answer (the fields telebot reads).
+            Reply::json(
+                200,
+                serde_json::json!({"ok": true, "result": {"message_id": 1, "date": 0, "chat": {"id": -100, "type": "group"}}}),
+            )
+        } else if req.path().starts_with("/opsgenie/") {
+            Reply::json(
+                202,
+                serde_json::json!({"result": "Request will be processed", "took": 0.1, "requestId": "r"}),
+            )
+        } else {
+            Reply::text(200, "ok")
+        }
+    });
+    let am = free_port();
+    let text = format!(
+        r##"stackctl: 1
+name: verify-kinds
+secrets: {{teams: {{}}, og: {{}}, tg: {{}}, dc: {{}}, slack: {{}}}}
+components:
+  alertmanager:
+    version: v0.33.0
+    ports: {{web: {am}}}
+    scrape: false
+alerting:
+  route:
+    receiver: teams
+    group_by: [stackctl_receiver]
+    group_wait: 1s
+    group_interval: 1s
+    routes:
+      - {{receiver: opsgenie, matchers: ['kind="opsgenie"']}}
+      - {{receiver: telegram, matchers: ['kind="telegram"']}}
+      - {{receiver: discord, matchers: ['kind="discord"']}}
+      - {{receiver: slack, matchers: ['kind="slack"']}}
+  receivers:
+    - name: teams
+      # Debian's sid alertmanager reads its default templates from
+      # /usr/share/prometheus/alertmanager/default.tmpl, which on this machine
+      # is bookworm's 0.25 file without `msteamsv2.default.*`: name the text.
+      msteams: [{{webhook_url_secret: teams, title: '{{{{ template "__subject" . }}}}', text: '{{{{ .CommonLabels.alertname }}}}'}}]
+    - name: opsgenie
+      opsgenie: [{{api_key_secret: og, api_url: "http://127.0.0.1:{port}/opsgenie/"}}]
+    - name: telegram
+      telegram: [{{bot_token_secret: tg, chat_id: -100, api_url: "http://127.0.0.1:{port}/telegram"}}]
+    - name: discord
+      discord: [{{webhook_url_secret: dc}}]
+    - name: slack
+      slack: [{{channel: "#alerts", api_url_secret: slack}}]
+"##,
+        port = sink.port
+    );
+    let dir = spec_dir(&text);
+    let secrets = dir.path().join("secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    for (name, value) in [
+        ("teams", format!("{}/teams", sink.url())),
+        ("og", "opsgenie-key".to_string()),
+        ("tg", "123:telegram-token".to_string()),
+        ("dc", format!("{}/discord", sink.url())),
+        ("slack", format!("{}/slack", sink.url())),
+    ] {
+        std::fs::write(secrets.join(name), value).unwrap();
+    }
+    let (code, _, err) = run(&["render", "--dir", path_str(dir.path())]);
+    assert_eq!(code, 0, "{err}");
+    let config = std::fs::read_to_string(dir.path().join("alertmanager/alertmanager.yml")).unwrap();
+    let local = dir.path().join("alertmanager/local.yml");
+    std::fs::write(
+        &local,
+        config.replace("/run/secrets/", &format!("{}/", secrets.display())),
+    )
+    .unwrap();
+    let run_dir = tempfile::tempdir().unwrap();
+    let p = Proc::start(
+        "alertmanager",
+        &t.alertmanager,
+        &[
+            format!("--config.file={}", local.display()),
+            format!("--storage.path={}", run_dir.path().join("am").display()),
+            format!("--web.listen-address=127.0.0.1:{am}"),
+            "--cluster.listen-address=".into(),
+        ],
+        run_dir.path(),
+    );
+    wait_ready(am, "/-/ready", Duration::from_secs(20), &p);
+    let log = run_dir.path().join("alertmanager.log");
+    let (code, out, err) = verify(
+        dir.path(),
+        &[
+            "--live",
+            "--format",
+            "json",
+            "--alertmanager-log",
+            path_str(&log),
+        ],
+    );
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    let checks = delivery(&report);
+    for receiver in ["teams", "opsgenie", "telegram", "discord", "slack"] {
+        let d = find(&checks, &format!("delivers to `{receiver}`"));
+        assert_eq!(d.1, "pass", "{d:?}\n{}", p.log());
+    }
+    assert_eq!(code, 0, "{checks:#?}");
+    let seen = seen.lock().unwrap().clone();
+    for path in [
+        "/teams",
+        "/opsgenie/v2/alerts",
+        "/telegram/bot123:telegram-token/sendMessage",
+        "/discord",
+        "/slack",
+    ] {
+        let hits: Vec<&(String, String)> = seen.iter().filter(|(p, _)| p == path).collect();
+        assert_eq!(hits.len(), 1, "{path}: {seen:#?}");
+        assert!(
+            hits[0].1.contains("StackctlDeliveryTest"),
+            "{path}: {}",
+            hits[0].1
+        );
+    }
+}

@@ -303,4 +303,37 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn the_watchdog_receiver_must_exist_and_generated_names_are_reserved() {
+        let spec = |extra: &str| {
+            format!(
+                "stackctl: 1\nname: t\ncomponents:\n  prometheus: {{}}\n  alertmanager: {{}}\n{extra}"
+            )
+        };
+        let errors = |text: String| -> Vec<String> {
+            crate::load::load_text("stack.yaml", text)
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == crate::diag::Severity::Error)
+                .map(|d| d.message.clone())
+                .collect()
+        };
+        assert_eq!(
+            errors(spec(
+                "alerting:\n  watchdog: {receiver: snitch}\n  route: {receiver: a}\n  receivers: [{name: a}]\n"
+            )),
+            ["the Watchdog goes to undefined receiver `snitch`"]
+        );
+        assert_eq!(
+            errors(spec(
+                "rules:\n  stackctl-watchdog:\n    - name: g\n      rules: [{record: 'x:y', expr: vector(1)}]\nalerting:\n  route: {receiver: stackctl-null}\n  receivers: [{name: stackctl-null}]\n"
+            )),
+            [
+                "rule file name `stackctl-watchdog` is the one stackctl generates for the Watchdog",
+                "receiver name `stackctl-null` is the one stackctl generates for the Watchdog",
+            ]
+        );
+        assert!(errors(spec("alerting:\n  watchdog: {receiver: a}\n  route: {receiver: a}\n  receivers: [{name: a}]\n")).is_empty());
+    }
 }

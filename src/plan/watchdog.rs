@@ -93,3 +93,61 @@ pub fn amend(w: &Watchdog, config: &mut Map<String, Value>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack(extra: &str) -> Stack {
+        let spec = format!(
+            "stackctl: 1\nname: t\ncomponents:\n  prometheus: {{}}\n  alertmanager: {{}}\n{extra}alerting:\n  route:\n    receiver: a\n  receivers:\n    - name: a\n    - name: snitch\n      webhook: [{{url: 'https://snitch.example/x'}}]\n"
+        );
+        let loaded = crate::load::load_text("stack.yaml", spec);
+        loaded.stack.expect("loads")
+    }
+
+    #[test]
+    fn generated_unless_the_spec_has_its_own_or_turns_it_off() {
+        assert_eq!(
+            of(&stack("")),
+            Some(Watchdog {
+                receiver: NULL_RECEIVER.into(),
+                generated_receiver: true
+            })
+        );
+        let own = "rules:\n  meta:\n    - name: m\n      rules:\n        - alert: Watchdog\n          expr: vector(1)\n";
+        assert_eq!(of(&stack(own)), None);
+        let mut off = stack("");
+        off.alerting.as_mut().unwrap().watchdog = Some(crate::model::watchdog::Watchdog {
+            enabled: Some(false),
+            receiver: None,
+        });
+        assert_eq!(of(&off), None);
+    }
+
+    #[test]
+    fn its_route_comes_first_and_its_receiver_last() {
+        let mut config = serde_json::from_value::<Map<String, Value>>(json!({
+            "route": {"receiver": "a", "routes": [{"receiver": "b"}]},
+            "receivers": [{"name": "a"}, {"name": "b"}],
+        }))
+        .unwrap();
+        amend(
+            &Watchdog {
+                receiver: NULL_RECEIVER.into(),
+                generated_receiver: true,
+            },
+            &mut config,
+        );
+        assert_eq!(
+            Value::Object(config),
+            json!({
+                "route": {"receiver": "a", "routes": [
+                    {"receiver": "stackctl-null", "matchers": ["alertname=\"Watchdog\""]},
+                    {"receiver": "b"},
+                ]},
+                "receivers": [{"name": "a"}, {"name": "b"}, {"name": "stackctl-null"}],
+            })
+        );
+    }
+}
