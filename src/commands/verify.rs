@@ -113,7 +113,9 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
         .results
         .extend(secret_results(&deployment, &services, report.results.len()));
     if let Some(d) = &delivery {
+        let started = std::time::Instant::now();
         report.results.extend(verify::delivery::run(&cx, d)?);
+        report.elapsed += started.elapsed();
     }
     if let Some(bound) = report.settled {
         eprintln!(
