@@ -114,7 +114,14 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
         .extend(secret_results(&deployment, &services, report.results.len()));
     if let Some(d) = &delivery {
         let started = std::time::Instant::now();
-        report.results.extend(verify::delivery::run(&cx, d)?);
+        let probe = report.results.len();
+        let results = verify::delivery::run(&cx, d)?;
+        // One phase of calls: the delivery checks count as one probe.
+        report.results.extend(
+            results
+                .into_iter()
+                .map(|r| verify::CheckResult { probe, ..r }),
+        );
         report.elapsed += started.elapsed();
     }
     if let Some(bound) = report.settled {

@@ -148,7 +148,8 @@ impl<'a> Run<'a> {
             status,
             message,
             url,
-            probe: usize::MAX,
+            // Renumbered by the caller, after the probes' own numbers.
+            probe: 0,
             elapsed: self.started.elapsed(),
             attempts: 1,
         });
