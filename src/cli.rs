@@ -138,5 +138,17 @@ pub enum Command {
         /// Also run deep checks (panel queries return data, test log line and span).
         #[arg(long)]
         deep: bool,
+        /// Also prove alerting: the Watchdog reaches Alertmanager, and one
+        /// synthetic alert per receiver is routed there (silenced unless `--live`).
+        #[arg(long)]
+        alerts: bool,
+        /// Deliver the synthetic alerts for real: to every receiver, or to
+        /// those listed (`--live team-ml,oncall`).
+        #[arg(long, num_args = 0.., value_delimiter = ',', requires = "alerts", value_name = "RECEIVER")]
+        live: Option<Vec<String>>,
+        /// Alertmanager's log, for the error of a failed delivery when
+        /// Alertmanager is not a container of this stack.
+        #[arg(long, requires = "alerts", value_name = "FILE")]
+        alertmanager_log: Option<PathBuf>,
     },
 }

@@ -129,6 +129,7 @@ pub fn check(stack: &Stack, found: &mut Findings) {
     }
 
     check_receivers(alerting, found, &version);
+    super::receivers::watchdog(stack, found);
 }
 
 fn with(path: &Path, key: &str) -> Path {
@@ -219,6 +220,7 @@ fn check_receivers(
     for (r, receiver) in alerting.receivers.iter().enumerate() {
         let at = path!["alerting", "receivers", r];
         notification_templates(receiver, r, found);
+        super::receivers::check(receiver, r, version, found);
         for (i, email) in receiver.email.iter().enumerate() {
             if alerting.smtp.is_none() {
                 found.error(
@@ -363,6 +365,7 @@ fn notification_templates(
             }
         }
     }
+    texts.extend(super::receivers::template_texts(receiver, r));
     for (at, text) in texts {
         let Some(e) = super::templates::alertmanager(text) else {
             continue;

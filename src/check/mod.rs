@@ -20,6 +20,7 @@ mod ports;
 pub mod prefetch;
 pub mod promql;
 pub mod receiver_credentials;
+mod receivers;
 mod routing;
 mod rules;
 mod scrape;

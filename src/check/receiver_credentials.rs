@@ -1,5 +1,6 @@
 //! Which receiver needs which notifier credential (SMTP password, Slack
-//! webhook URL, PagerDuty routing key, webhook URL), and which receivers
+//! webhook URL, PagerDuty routing key, webhook URL, Teams/Discord webhook URL,
+//! Opsgenie API key, Telegram bot token), and which receivers
 //! cannot deliver yet because such a file is empty. Shared by `up` (one
 //! warning per receiver, or an error with `--strict-credentials`) and
 //! `verify` (one failing check per receiver and file), so both name the
@@ -48,6 +49,9 @@ pub fn by_receiver(stack: &Stack) -> Vec<ReceiverCredentials> {
         }
         for webhook in &receiver.webhook {
             add(webhook.url_secret.as_ref());
+        }
+        for c in crate::model::receivers::credentials(receiver) {
+            add(Some(&c.secret.to_string()));
         }
         if !secrets.is_empty() {
             out.push(ReceiverCredentials {

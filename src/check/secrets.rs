@@ -134,6 +134,12 @@ pub fn references(stack: &Stack) -> Vec<(String, Path)> {
                     path!["alerting", "receivers", r, "webhook", i, "url_secret"],
                 );
             }
+            for c in crate::model::receivers::credentials(receiver) {
+                add(
+                    Some(&c.secret.to_string()),
+                    path!["alerting", "receivers", r, c.kind, c.index, c.field],
+                );
+            }
         }
     }
     refs

@@ -94,6 +94,9 @@ pub fn run(cli: Cli) -> ExitCode {
             only,
             url,
             deep,
+            alerts,
+            live,
+            alertmanager_log,
         } => verify::run(
             &dir,
             verify::Options {
@@ -103,6 +106,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 only: &only,
                 urls: &url,
                 deep,
+                alerts: alerts.then_some(verify::Alerts {
+                    live,
+                    log_file: alertmanager_log,
+                }),
             },
         ),
     };

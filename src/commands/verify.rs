@@ -16,6 +16,15 @@ pub struct Options<'a> {
     pub only: &'a [String],
     pub urls: &'a [String],
     pub deep: bool,
+    /// `--alerts`: also prove alert routing and delivery.
+    pub alerts: Option<Alerts>,
+}
+
+/// The `--alerts` flags.
+pub struct Alerts {
+    /// `--live` (an empty list: every receiver).
+    pub live: Option<Vec<String>>,
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 fn duration(flag: &str, text: &str) -> anyhow::Result<std::time::Duration> {
@@ -72,6 +81,11 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
         secrets: &secrets,
         deep: opts.deep,
     };
+    let delivery = opts
+        .alerts
+        .as_ref()
+        .map(|a| delivery_options(a, &cx, &stack, dir, wait, timeout))
+        .transpose()?;
     let probes = verify::derive(&cx, &only);
     if probes.is_empty() {
         anyhow::bail!("the spec enables no component that verify can check");
@@ -94,6 +108,18 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
     report
         .results
         .extend(secret_results(&deployment, &services, report.results.len()));
+    if let Some(d) = &delivery {
+        let started = std::time::Instant::now();
+        let probe = report.results.len();
+        let results = verify::delivery::run(&cx, d)?;
+        // One phase of calls: the delivery checks count as one probe.
+        report.results.extend(
+            results
+                .into_iter()
+                .map(|r| verify::CheckResult { probe, ..r }),
+        );
+        report.elapsed += started.elapsed();
+    }
     if let Some(bound) = report.settled {
         eprintln!(
             "verify: some targets had not been scraped (or rules evaluated) yet; waited for them up to {}s (the longest scrape/evaluation interval + 5s)",
@@ -193,4 +219,51 @@ fn secret_results(
             })
             .collect(),
     }
+}
+
+/// `--alerts`: needs an Alertmanager; `--live` names receivers of the spec.
+fn delivery_options(
+    a: &Alerts,
+    cx: &Context<'_>,
+    stack: &crate::model::Stack,
+    dir: &Path,
+    wait: Option<std::time::Duration>,
+    timeout: std::time::Duration,
+) -> anyhow::Result<verify::delivery::Options> {
+    use verify::delivery::Live;
+    if !stack.has(Kind::Alertmanager) {
+        anyhow::bail!(
+            "`--alerts` needs an Alertmanager, and the spec does not enable `components.alertmanager`"
+        );
+    }
+    let live = match &a.live {
+        None => Live::Off,
+        Some(list) if list.is_empty() => Live::All,
+        Some(list) => Live::Only(list.clone()),
+    };
+    verify::delivery::check_live(&live, cx).map_err(anyhow::Error::msg)?;
+    eprintln!(
+        "verify --alerts: one test alert per receiver (alertname `{}`); {}",
+        verify::delivery::targets::ALERT,
+        match &live {
+            Live::Off =>
+                "all silenced: routing is proven, no one is notified (pass `--live` to deliver)"
+                    .to_string(),
+            Live::All => "delivered for real to every receiver (`--live`)".to_string(),
+            Live::Only(l) => format!(
+                "delivered for real to {} (`--live`), silenced for the others",
+                l.iter()
+                    .map(|r| format!("`{r}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    );
+    Ok(verify::delivery::Options {
+        live,
+        wait,
+        timeout,
+        log_file: a.log_file.clone(),
+        empty: crate::check::receiver_credentials::undeliverable_in(stack, dir),
+    })
 }

@@ -4,9 +4,11 @@
 pub mod catalog;
 pub mod components;
 pub mod ports;
+pub mod receivers;
 pub mod slo;
 pub mod stack;
 pub mod types;
+pub mod watchdog;
 
 pub use catalog::Kind;
 pub use stack::Stack;

@@ -438,6 +438,9 @@ pub struct Alerting {
     pub inhibit_rules: Vec<InhibitRule>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub time_intervals: Vec<TimeInterval>,
+    /// The generated always-firing `Watchdog` alert and where it goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watchdog: Option<super::watchdog::Watchdog>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -494,11 +497,27 @@ pub struct Receiver {
     pub pagerduty: Vec<PagerdutyNotifier>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub webhook: Vec<WebhookNotifier>,
+    /// Microsoft Teams (Workflows webhook; Alertmanager 0.28 and later).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub msteams: Vec<super::receivers::MsTeamsNotifier>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub opsgenie: Vec<super::receivers::OpsgenieNotifier>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub telegram: Vec<super::receivers::TelegramNotifier>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discord: Vec<super::receivers::DiscordNotifier>,
 }
 
 impl Receiver {
     pub fn notifier_count(&self) -> usize {
-        self.email.len() + self.slack.len() + self.pagerduty.len() + self.webhook.len()
+        self.email.len()
+            + self.slack.len()
+            + self.pagerduty.len()
+            + self.webhook.len()
+            + self.msteams.len()
+            + self.opsgenie.len()
+            + self.telegram.len()
+            + self.discord.len()
     }
 }
 

@@ -9,7 +9,9 @@
 pub mod dashboard;
 pub(crate) mod elastic;
 pub mod exporters;
+mod receivers;
 pub mod secrets;
+pub mod watchdog;
 
 // Components planned by their own modules, under their old paths.
 pub use crate::components::{

@@ -93,6 +93,10 @@ impl Http {
         self.send(request, url, auth).await
     }
 
+    pub async fn delete(&self, url: &str) -> Result<Reply, String> {
+        self.send(self.client.delete(url), url, None).await
+    }
+
     /// POST of an HTML form (how Grafana sends PromQL, so long queries fit).
     pub async fn post_form(&self, url: &str, fields: &[(&str, &str)]) -> Result<Reply, String> {
         let body: Vec<String> = fields

@@ -26,6 +26,7 @@ mod basic;
 pub mod check;
 mod context;
 mod credentials;
+pub mod delivery;
 pub mod endpoints;
 pub mod exposition;
 mod grafana;

@@ -46,7 +46,10 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     service.wget_healthcheck(crate::components::alertmanager::WEB, "/-/ready");
 
     if let Some(alerting) = &stack.alerting {
-        let config = config(alerting, &mut service);
+        let mut config = config(alerting, &mut service);
+        if let Some(w) = super::watchdog::of(stack) {
+            super::watchdog::amend(&w, &mut config);
+        }
         d.add_yaml(CONFIG, &Value::Object(config));
     }
     d.services.push(service);
@@ -297,5 +300,6 @@ fn receiver(r: &Receiver, service: &mut Service) -> Value {
             .collect();
         m.insert("webhook_configs".into(), Value::Array(configs));
     }
+    super::receivers::render(r, service, &mut m);
     Value::Object(m)
 }

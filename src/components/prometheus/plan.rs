@@ -72,7 +72,8 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
         "global".into(),
         Value::Object(global(stack, spec, v.at_least(3, 0, 0))),
     );
-    if !stack.rules.is_empty() {
+    let watchdog = super::watchdog::of(stack);
+    if !stack.rules.is_empty() || watchdog.is_some() {
         config.insert("rule_files".into(), json!(["rules/*.yml"]));
     }
     if let Some(am) = stack.alertmanager_address() {
@@ -157,6 +158,10 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     d.add_yaml(CONFIG, &Value::Object(config));
     for (file, groups) in &stack.rules {
         d.add_yaml(&format!("prometheus/rules/{file}.yml"), &rule_file(groups));
+    }
+    if watchdog.is_some() {
+        let file = format!("prometheus/rules/{}.yml", super::watchdog::RULE_FILE);
+        d.add_yaml(&file, &super::watchdog::rule_file());
     }
     d.services.push(service);
 }

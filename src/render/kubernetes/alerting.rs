@@ -291,6 +291,7 @@ fn receiver(ctx: &mut Ctx<'_>, alerting: &Alerting, r: &Receiver, at: Path) -> V
         }
         m.insert("webhookConfigs".into(), Value::Array(configs));
     }
+    super::receivers::render(ctx, r, &user, &mut m);
     Value::Object(m)
 }
 

@@ -27,6 +27,7 @@ mod monitors;
 mod names;
 mod probes;
 mod readme;
+mod receivers;
 mod rules;
 mod secrets;
 mod values;
