@@ -5,7 +5,7 @@
 //! the error of a failed delivery is read from the Alertmanager container's
 //! log through the engine (no `--alertmanager-log`).
 
-mod common;
+use crate::common;
 
 use common::{path_str, run, tools_required};
 use serde_json::Value;

@@ -8,8 +8,8 @@
 //! Alertmanager target `alertmanager:9093`, is rewritten in the copy of
 //! `prometheus.yml` Prometheus runs from.
 
-mod common;
-mod support;
+use crate::common;
+use crate::support;
 
 use common::{Generation, path_str, require_consumer, run, spec_dir};
 use serde_json::Value;
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::smtp::SmtpSink;
-use support::{FakeServer, Proc, Reply, free_port, wait_ready};
+use support::{FakeServer, Proc, Reply, reserve_port, wait_ready};
 
 struct Tools {
     prometheus: PathBuf,
@@ -127,8 +127,8 @@ fn stack(t: &Tools) -> Stack {
     });
     let smtp = SmtpSink::start();
     let ports = Ports {
-        prometheus: free_port(),
-        alertmanager: free_port(),
+        prometheus: reserve_port().release(),
+        alertmanager: reserve_port().release(),
         hook: hook.port,
         smtp: smtp.port,
     };
@@ -547,7 +547,7 @@ fn teams_opsgenie_telegram_discord_and_slack_deliver_to_a_sink_current() {
             Reply::text(200, "ok")
         }
     });
-    let am = free_port();
+    let am = reserve_port().release();
     let text = format!(
         r##"stackctl: 1
 name: verify-kinds

@@ -6,8 +6,8 @@
 //! `validate` rejects them with the version that adds them — and the
 //! Kubernetes `AlertmanagerConfig` against the operator's CRD schema.
 
-mod common;
-mod kubernetes_support;
+use crate::common;
+use crate::kubernetes_support;
 
 use common::{Generation, path_str, require_consumer, run, spec_dir};
 use std::path::Path;
