@@ -9,7 +9,7 @@
 pub mod dashboard;
 pub(crate) mod elastic;
 pub mod exporters;
-mod receivers;
+pub(crate) mod receivers;
 pub mod secrets;
 pub mod watchdog;
 

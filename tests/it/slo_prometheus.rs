@@ -170,7 +170,10 @@ fn firing(prometheus: &Path, promtool: &Path, rules: &str, burn: f64, minutes: u
 fn a_fast_burn_pages_in_a_real_prometheus_of_both_generations() {
     let loaded = stackctl::load::load_text("stack.yaml", SPEC.to_string());
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let deployment = stackctl::plan::plan(&loaded.stack.unwrap(), &Default::default());
+    let deployment = stackctl::plan::plan(
+        &stackctl::resolve::Resolved::from_loaded(&loaded).unwrap(),
+        &Default::default(),
+    );
     let rules = &deployment.files["prometheus/rules/slo-api-availability.yml"];
     for generation in [Generation::Bookworm, Generation::Current] {
         let why = "SLO alerts in a real Prometheus";

@@ -276,7 +276,7 @@ fn rendered_rules() -> BTreeMap<String, String> {
     let loaded = stackctl::load::load_text("stack.yaml", SPEC.to_string());
     let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
     assert!(errors.is_empty(), "{errors:?}");
-    let stack = loaded.stack.expect("loads");
+    let stack = stackctl::resolve::Resolved::from_loaded(&loaded).expect("loads");
     let deployment = stackctl::plan::plan(&stack, &Default::default());
     deployment
         .files

@@ -68,7 +68,10 @@ fn ours() -> String {
     let loaded = stackctl::load::load_text("stack.yaml", SPEC.to_string());
     let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
     assert!(errors.is_empty(), "{errors:?}");
-    let deployment = stackctl::plan::plan(&loaded.stack.unwrap(), &Default::default());
+    let deployment = stackctl::plan::plan(
+        &stackctl::resolve::Resolved::from_loaded(&loaded).unwrap(),
+        &Default::default(),
+    );
     deployment.files["prometheus/rules/slo-myservice-requests-availability.yml"].clone()
 }
 

@@ -47,8 +47,8 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
 
     if let Some(alerting) = &stack.alerting {
         let mut config = config(alerting, &mut service);
-        if let Some(w) = super::watchdog::of(stack) {
-            super::watchdog::amend(&w, &mut config);
+        if let Some(w) = crate::plan::watchdog::of(stack) {
+            crate::plan::watchdog::amend(&w, &mut config);
         }
         d.add_yaml(CONFIG, &Value::Object(config));
     }
@@ -300,6 +300,6 @@ fn receiver(r: &Receiver, service: &mut Service) -> Value {
             .collect();
         m.insert("webhook_configs".into(), Value::Array(configs));
     }
-    super::receivers::render(r, service, &mut m);
+    crate::plan::receivers::render(r, service, &mut m);
     Value::Object(m)
 }

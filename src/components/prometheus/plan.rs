@@ -72,7 +72,7 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
         "global".into(),
         Value::Object(global(stack, spec, v.at_least(3, 0, 0))),
     );
-    let watchdog = super::watchdog::of(stack);
+    let watchdog = crate::plan::watchdog::of(stack);
     if !stack.rules.is_empty() || watchdog.is_some() {
         config.insert("rule_files".into(), json!(["rules/*.yml"]));
     }
@@ -160,8 +160,8 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
         d.add_yaml(&format!("prometheus/rules/{file}.yml"), &rule_file(groups));
     }
     if watchdog.is_some() {
-        let file = format!("prometheus/rules/{}.yml", super::watchdog::RULE_FILE);
-        d.add_yaml(&file, &super::watchdog::rule_file());
+        let file = format!("prometheus/rules/{}.yml", crate::plan::watchdog::RULE_FILE);
+        d.add_yaml(&file, &crate::plan::watchdog::rule_file());
     }
     d.services.push(service);
 }

@@ -124,7 +124,7 @@ alerting:
 "##;
         let loaded = crate::load::load_text("stack.yaml", spec.to_string());
         assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-        let stack = loaded.stack.unwrap();
+        let stack = crate::resolve::Resolved::from_loaded(&loaded).unwrap();
         let mut ctx = Ctx::new(
             &stack,
             &Options {

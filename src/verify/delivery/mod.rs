@@ -142,11 +142,18 @@ impl<'a> Run<'a> {
     }
 
     fn push(&mut self, check: String, status: Status, message: String, url: Option<String>) {
+        // Messages are written with their hint after `= help:`; the report
+        // carries the hint as its own field (JSON, JUnit).
+        let (message, hint) = match message.split_once("\n  = help: ") {
+            Some((m, h)) => (m.to_string(), Some(h.to_string())),
+            None => (message, None),
+        };
         self.results.push(CheckResult {
             service: SERVICE.into(),
             check,
             status,
             message,
+            hint,
             url,
             // Renumbered by the caller, after the probes' own numbers.
             probe: 0,
@@ -169,7 +176,12 @@ impl<'a> Run<'a> {
         let base = match self.cx.endpoints.base(Kind::Alertmanager, "web") {
             Ok(b) => b.to_string(),
             Err(e) => {
-                self.push("alertmanager reachable".into(), Status::Fail, e, None);
+                self.push(
+                    "alertmanager reachable".into(),
+                    Status::Fail,
+                    format!("{}\n  = help: {}", e.message, e.hint),
+                    None,
+                );
                 return self.results;
             }
         };
