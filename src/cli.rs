@@ -161,5 +161,9 @@ pub enum Command {
         /// Replace volumes that hold data.
         #[arg(long)]
         force: bool,
+        /// How long to wait for every service to be healthy again (a large
+        /// TSDB takes Prometheus a while to replay).
+        #[arg(long, default_value = "3m")]
+        wait: String,
     },
 }

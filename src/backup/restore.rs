@@ -5,11 +5,12 @@
 //! and only then stop and remove the containers that mount the volumes,
 //! recreate the volumes, and fill them through never-started containers of
 //! the services' own images. The caller then brings the stack up (which
-//! recreates the removed containers) and runs `verify`.
+//! recreates the removed containers) and runs `verify`. The archive has
+//! been verified (`archive::verify`) before this runs.
 //!
 //! Everything that can refuse runs before anything is changed.
 
-use super::archive::{self, Verified};
+use super::archive;
 use super::engine_io::{engine_error, first_data_file, holder_spec};
 use super::manifest::{Manifest, PartKind};
 use super::meter::{Meter, human};
@@ -24,7 +25,7 @@ use crate::model::types::Version;
 use crate::plan::{Deployment, MountSource};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Debug)]
 pub enum Outcome {
@@ -142,7 +143,6 @@ pub async fn restore<E: Engine>(
     engine: &E,
     d: &Deployment,
     archive_path: &Path,
-    verified: &Verified,
     parts: &[DataPart],
     force: bool,
     progress: &mut dyn Progress,
@@ -265,7 +265,6 @@ pub async fn restore<E: Engine>(
             .map_err(|e| engine_error(e, "removing a restore container"))?;
     }
     let bytes = filled?;
-    let _ = verified;
     Ok(Outcome::Restored {
         removed,
         stopped_at,
@@ -329,6 +328,5 @@ async fn fill<E: Engine>(
         "restore",
         &format!("{} written into {} volume(s)", human(bytes), holders.len()),
     );
-    let _ = Duration::ZERO;
     Ok(bytes)
 }

@@ -165,7 +165,6 @@ fn run_restore(fake: &Fake, d: &Deployment, path: &Path, force: bool) -> anyhow:
         fake,
         d,
         path,
-        &verified,
         &parts,
         force,
         &mut Recorder::default(),
@@ -602,5 +601,25 @@ fn parts_the_spec_does_not_run_are_refused() {
     assert_eq!(
         problems[0].message,
         "the archive holds data of `pushgateway`, which the spec does not run"
+    );
+}
+
+#[test]
+fn grafana_and_loki_are_stopped_for_their_copy() {
+    let d = plan(
+        "stackctl: 1\nname: gl\nsecrets:\n  grafana_admin_password: {}\n  grafana_secret_key: {}\ncomponents:\n  prometheus: {}\n  grafana: {}\n  loki: {}\n",
+    );
+    let parts: Vec<(String, String, super::parts::How)> = data_parts(&d)
+        .into_iter()
+        .map(|p| (p.service, p.path, p.how))
+        .collect();
+    use super::parts::How::{Live, Stopped};
+    assert_eq!(
+        parts,
+        [
+            ("prometheus".into(), "/prometheus".into(), Live),
+            ("grafana".into(), "/var/lib/grafana".into(), Stopped),
+            ("loki".into(), "/loki".into(), Stopped),
+        ]
     );
 }

@@ -93,7 +93,12 @@ pub fn run(cli: Cli) -> ExitCode {
             out,
             include_secrets,
         } => backup::run(&dir, out.as_deref(), include_secrets),
-        Command::Restore { file, dir, force } => restore::run(&file, &dir, force),
+        Command::Restore {
+            file,
+            dir,
+            force,
+            wait,
+        } => restore::run(&file, &dir, force, &wait),
         Command::Verify {
             dir,
             wait,

@@ -14,7 +14,10 @@ use crate::docker::progress::Stderr;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub fn run(file: &Path, dir: &Path, force: bool) -> anyhow::Result<Exit> {
+pub fn run(file: &Path, dir: &Path, force: bool, wait: &str) -> anyhow::Result<Exit> {
+    let wait = crate::model::types::Duration::parse(wait).map_err(|e| {
+        anyhow::anyhow!("--wait: {e}\n  = help: a duration such as `90s`, `3m` or `1m30s`")
+    })?;
     let lock = crate::lock::acquire(dir, "restore")?;
     let loaded = load_stack(dir, false)?;
     let Some(stack) = loaded.stack.as_ref().filter(|_| !loaded.has_errors()) else {
@@ -73,16 +76,7 @@ pub fn run(file: &Path, dir: &Path, force: bool) -> anyhow::Result<Exit> {
         let engine = BollardEngine::connect()
             .await
             .map_err(super::docker::engine_error)?;
-        restore(
-            &engine,
-            &d,
-            file,
-            &verified,
-            &parts,
-            force,
-            &mut Stderr::new(),
-        )
-        .await
+        restore(&engine, &d, file, &parts, force, &mut Stderr::new()).await
     });
     let (removed, stopped_at) = match outcome {
         Ok(Outcome::Refused(problems)) => {
@@ -115,7 +109,7 @@ pub fn run(file: &Path, dir: &Path, force: bool) -> anyhow::Result<Exit> {
     }
     let opts = crate::docker::up::Options {
         dir: super::docker::absolute(dir)?,
-        wait: std::time::Duration::from_secs(180),
+        wait: wait.as_std(),
         remove_orphans: false,
         poll: std::time::Duration::from_millis(100),
         preflight_only: false,
