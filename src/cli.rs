@@ -151,4 +151,31 @@ pub enum Command {
         #[arg(long, requires = "alerts", value_name = "FILE")]
         alertmanager_log: Option<PathBuf>,
     },
+    /// Write one archive with a consistent copy of the stack's data, its spec
+    /// and the rendered tree's manifest (see docs/backup.md).
+    Backup {
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The archive to write (default: DIR/backups/NAME-TIME.tar.zst); never overwritten.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also put the secrets in the archive.
+        #[arg(long)]
+        include_secrets: bool,
+    },
+    /// Check an archive from `backup`, put its data back into the stack's
+    /// volumes, start the stack and run `verify`.
+    Restore {
+        /// The archive `stackctl backup` wrote.
+        file: PathBuf,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Replace volumes that hold data.
+        #[arg(long)]
+        force: bool,
+        /// How long to wait for every service to be healthy again (a large
+        /// TSDB takes Prometheus a while to replay).
+        #[arg(long, default_value = "3m")]
+        wait: String,
+    },
 }

@@ -6,6 +6,7 @@
 //! and `render` writes that as a Compose or Kubernetes tree. `docker` and
 //! `verify` read the same `Deployment`.
 
+pub mod backup;
 pub mod check;
 pub mod cli;
 pub mod commands;

@@ -12,6 +12,9 @@ pub fn run(dir: &Path, volumes: bool) -> anyhow::Result<Exit> {
     let removed = super::docker::runtime()?
         .block_on(async {
             let engine = BollardEngine::connect().await?;
+            if volumes {
+                suggest_backup(&engine, &d, dir).await;
+            }
             crate::docker::down::down(&engine, &d.project, &d.volumes, volumes, &mut Stderr::new())
                 .await
         })
@@ -36,4 +39,40 @@ pub fn run(dir: &Path, volumes: bool) -> anyhow::Result<Exit> {
         );
     }
     Ok(Exit::Ok)
+}
+
+/// Before `--volumes` removes data, says which volumes hold some and how to
+/// keep a copy (`stackctl backup`). Only volumes a container of the stack
+/// mounts are looked at (reading one needs a container); a look that fails
+/// says nothing.
+async fn suggest_backup<E: crate::docker::Engine>(
+    engine: &E,
+    d: &crate::plan::Deployment,
+    dir: &Path,
+) {
+    let Ok(existing) = engine.containers(&d.project).await else {
+        return;
+    };
+    let mut holding = Vec::new();
+    for part in crate::backup::parts::data_parts(d) {
+        let Some(c) = existing.iter().find(|c| c.service == part.service) else {
+            continue;
+        };
+        if let Ok(Some(file)) =
+            crate::backup::engine_io::first_data_file(engine, &c.id, &part).await
+        {
+            holding.push(format!(
+                "`{}` ({file}, …)",
+                crate::docker::spec::volume_name(&d.project, &part.volume)
+            ));
+        }
+    }
+    if !holding.is_empty() {
+        eprintln!(
+            "warning: removing {} volume(s) that hold data: {}\n  = help: `stackctl backup --dir {}` first keeps a copy that `stackctl restore` puts back",
+            holding.len(),
+            holding.join(", "),
+            dir.display()
+        );
+    }
 }

@@ -20,11 +20,13 @@ pub fn to_stderr(text: &str) {
     let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
 }
 
+mod backup;
 mod docker;
 mod down;
 mod init;
 mod profiles;
 pub mod render;
+mod restore;
 mod status;
 mod up;
 mod validate;
@@ -86,6 +88,17 @@ pub fn run(cli: Cli) -> ExitCode {
         } => up::run(&dir, &wait, remove_orphans, strict_credentials),
         Command::Down { dir, volumes } => down::run(&dir, volumes),
         Command::Status { dir } => status::run(&dir),
+        Command::Backup {
+            dir,
+            out,
+            include_secrets,
+        } => backup::run(&dir, out.as_deref(), include_secrets),
+        Command::Restore {
+            file,
+            dir,
+            force,
+            wait,
+        } => restore::run(&file, &dir, force, &wait),
         Command::Verify {
             dir,
             wait,

@@ -28,6 +28,8 @@ use std::time::Duration;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Any later request (image pulls excepted, which stream).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Copies through the archive endpoints (backup, restore): a day.
+const ARCHIVE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// Grace period for a container to stop before it is killed.
 const STOP_SECONDS: i32 = 10;
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
@@ -649,6 +651,58 @@ impl Engine for BollardEngine {
             .build();
         self.docker
             .kill_container(id, Some(options))
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    async fn stop(&self, id: &str) -> Result<()> {
+        let stop = StopContainerOptionsBuilder::new().t(STOP_SECONDS).build();
+        match self.docker.stop_container(id, Some(stop)).await {
+            // 304: already stopped.
+            Ok(())
+            | Err(BollardError::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(()),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    async fn download(
+        &self,
+        id: &str,
+        path: &str,
+        sink: tokio::sync::mpsc::Sender<Vec<u8>>,
+    ) -> Result<()> {
+        let options = bollard::query_parameters::DownloadFromContainerOptionsBuilder::new()
+            .path(path)
+            .build();
+        // A copy of tens of GiB takes longer than the request timeout.
+        let docker = self.docker.clone().with_timeout(ARCHIVE_TIMEOUT);
+        let mut stream = docker.download_from_container(id, Some(options));
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.error(e))?;
+            if sink.send(chunk.to_vec()).await.is_err() {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    async fn upload(
+        &self,
+        id: &str,
+        path: &str,
+        source: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<()> {
+        let options = bollard::query_parameters::UploadToContainerOptionsBuilder::new()
+            .path(path)
+            .build();
+        let body = futures_util::stream::unfold(source, |mut rx| async move {
+            rx.recv().await.map(|chunk| (bytes::Bytes::from(chunk), rx))
+        });
+        let docker = self.docker.clone().with_timeout(ARCHIVE_TIMEOUT);
+        docker
+            .upload_to_container(id, Some(options), bollard::body_stream(body))
             .await
             .map_err(|e| self.error(e))
     }

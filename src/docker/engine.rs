@@ -158,6 +158,26 @@ pub trait Engine {
     async fn exec(&self, id: &str, cmd: &[String], timeout: std::time::Duration) -> Result<Exec>;
     /// Sends a signal (`HUP`) to the container's main process.
     async fn signal(&self, id: &str, signal: &str) -> Result<()>;
+    /// Stops the container (with a grace period) and keeps it.
+    async fn stop(&self, id: &str) -> Result<()>;
+    /// Streams `path` of the container (running or not) as a tar archive
+    /// into `sink`, chunk by chunk, as the engine's archive endpoint gives it
+    /// (the top entry is the path's base name). A closed `sink` ends the copy
+    /// early without an error: its reader has seen enough.
+    async fn download(
+        &self,
+        id: &str,
+        path: &str,
+        sink: tokio::sync::mpsc::Sender<Vec<u8>>,
+    ) -> Result<()>;
+    /// Extracts the tar archive arriving on `source` into `path` of the
+    /// container (running or not); owners and modes are the archive's.
+    async fn upload(
+        &self,
+        id: &str,
+        path: &str,
+        source: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<()>;
     /// Nothing listens on the host address (checked by binding it).
     fn port_free(&self, host_ip: &str, port: u16, udp: bool) -> bool;
     /// The body of `GET http://addr/path` when it answers 2xx.

@@ -75,7 +75,82 @@ pub struct World {
     pub signalled: Option<f64>,
     /// Every `http_ok` probe: `addr path`.
     pub probes: Vec<String>,
+    /// Contents of volumes: volume → path inside it → file.
+    pub data: BTreeMap<String, BTreeMap<String, FakeFile>>,
+    /// Prometheus's `prometheus_tsdb_reloads_total` (a compaction adds one).
+    pub tsdb_reloads: u64,
+    /// The next this many downloads each see a compaction (reloads + 1).
+    pub compactions_during_download: u32,
+    /// Downloads from this service fail with this engine message.
+    pub download_fails: Option<(String, String)>,
     next_id: u32,
+}
+
+/// A file (or directory) in a fake volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeFile {
+    pub dir: bool,
+    pub data: Vec<u8>,
+    pub uid: u64,
+}
+
+impl FakeFile {
+    pub fn file(data: &[u8]) -> FakeFile {
+        FakeFile {
+            dir: false,
+            data: data.to_vec(),
+            uid: 65534,
+        }
+    }
+
+    pub fn dir() -> FakeFile {
+        FakeFile {
+            dir: true,
+            data: Vec::new(),
+            uid: 65534,
+        }
+    }
+}
+
+/// The volume a container has mounted at `path`.
+fn volume_at(c: &Container, path: &str) -> Option<String> {
+    c.spec.binds.iter().find_map(|b| {
+        let mut parts = b.splitn(3, ':');
+        let (volume, target) = (parts.next()?, parts.next()?);
+        (target == path).then(|| volume.to_string())
+    })
+}
+
+/// A tar archive of a fake volume, as the engine's archive endpoint gives
+/// it: the top entry is `top/`, the volume's root.
+fn tar_of(top: &str, files: &BTreeMap<String, FakeFile>) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut root = tar::Header::new_gnu();
+    root.set_entry_type(tar::EntryType::Directory);
+    root.set_mode(0o755);
+    root.set_uid(65534);
+    root.set_size(0);
+    b.append_data(&mut root, format!("{top}/"), std::io::empty())
+        .expect("tar in memory");
+    for (path, f) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_uid(f.uid);
+        h.set_gid(f.uid);
+        if f.dir {
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            b.append_data(&mut h, format!("{top}/{path}/"), std::io::empty())
+                .expect("tar in memory");
+        } else {
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_mode(0o644);
+            h.set_size(f.data.len() as u64);
+            b.append_data(&mut h, format!("{top}/{path}"), f.data.as_slice())
+                .expect("tar in memory");
+        }
+    }
+    b.into_inner().expect("tar in memory")
 }
 
 #[derive(Debug, Default)]
@@ -261,8 +336,21 @@ impl Engine for Fake {
 
     async fn remove_volume(&self, name: &str) -> Result<()> {
         self.check()?;
-        self.record(format!("remove volume {name}"));
-        self.world.borrow_mut().volumes.remove(name);
+        let mut w = self.world.borrow_mut();
+        // As the real engine: not while a container (running or not) has it.
+        if w.containers.values().any(|c| {
+            c.spec
+                .binds
+                .iter()
+                .any(|b| b.split(':').next() == Some(name))
+        }) {
+            return Err(EngineError::Conflict(format!(
+                "remove {name}: volume is in use"
+            )));
+        }
+        w.calls.push(format!("remove volume {name}"));
+        w.volumes.remove(name);
+        w.data.remove(name);
         Ok(())
     }
 
@@ -489,7 +577,111 @@ impl Engine for Fake {
                 "{prefix}_config_last_reload_successful {ok}\n{prefix}_config_last_reload_success_timestamp_seconds {at}\n"
             ));
         }
+        text.push_str(&format!(
+            "prometheus_tsdb_reloads_total {}\nprometheus_tsdb_wal_truncations_total 0\n",
+            w.tsdb_reloads
+        ));
         Some(text)
+    }
+
+    async fn stop(&self, id: &str) -> Result<()> {
+        self.check()?;
+        let mut w = self.world.borrow_mut();
+        let c = w
+            .containers
+            .get_mut(id)
+            .ok_or_else(|| EngineError::NotFound(id.into()))?;
+        c.state = "exited".into();
+        let service = c.service().to_string();
+        w.calls.push(format!("stop {service}"));
+        Ok(())
+    }
+
+    async fn download(
+        &self,
+        id: &str,
+        path: &str,
+        sink: tokio::sync::mpsc::Sender<Vec<u8>>,
+    ) -> Result<()> {
+        self.check()?;
+        let bytes = {
+            let mut w = self.world.borrow_mut();
+            let c = w
+                .containers
+                .get(id)
+                .ok_or_else(|| EngineError::NotFound(id.into()))?;
+            if let Some((service, message)) = &w.download_fails {
+                if service == c.service() {
+                    return Err(EngineError::Api(message.clone()));
+                }
+            }
+            let volume = volume_at(c, path).ok_or_else(|| {
+                EngineError::NotFound(format!("Could not find the file {path} in container {id}"))
+            })?;
+            let call = format!("download {} {path} ({})", c.service(), c.state);
+            w.calls.push(call);
+            if w.compactions_during_download > 0 {
+                w.compactions_during_download -= 1;
+                w.tsdb_reloads += 1;
+            }
+            let top = path.rsplit('/').next().unwrap_or_default();
+            tar_of(top, w.data.get(&volume).unwrap_or(&BTreeMap::new()))
+        };
+        // Small chunks, as a stream from the engine arrives.
+        for chunk in bytes.chunks(700) {
+            if sink.send(chunk.to_vec()).await.is_err() {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    async fn upload(
+        &self,
+        id: &str,
+        path: &str,
+        mut source: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<()> {
+        self.check()?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = source.recv().await {
+            bytes.extend(chunk);
+        }
+        let mut w = self.world.borrow_mut();
+        let c = w
+            .containers
+            .get(id)
+            .ok_or_else(|| EngineError::NotFound(id.into()))?;
+        let volume = volume_at(c, path)
+            .ok_or_else(|| EngineError::Api(format!("{path} is not a volume of {id}")))?;
+        let call = format!("upload {} {path}", c.service());
+        w.calls.push(call);
+        let mut archive = tar::Archive::new(bytes.as_slice());
+        let mut files = BTreeMap::new();
+        for entry in archive
+            .entries()
+            .map_err(|e| EngineError::Api(format!("bad tar: {e}")))?
+        {
+            let mut entry = entry.map_err(|e| EngineError::Api(format!("bad tar: {e}")))?;
+            let name = entry
+                .path()
+                .map_err(|e| EngineError::Api(format!("bad tar: {e}")))?
+                .to_string_lossy()
+                .trim_start_matches("./")
+                .trim_end_matches('/')
+                .to_string();
+            if name.is_empty() || name == "." {
+                continue;
+            }
+            let dir = entry.header().entry_type().is_dir();
+            let uid = entry.header().uid().unwrap_or_default();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data)
+                .map_err(|e| EngineError::Api(format!("bad tar: {e}")))?;
+            files.insert(name, FakeFile { dir, data, uid });
+        }
+        w.data.entry(volume).or_default().extend(files);
+        Ok(())
     }
 
     fn port_free(&self, _host_ip: &str, port: u16, _udp: bool) -> bool {

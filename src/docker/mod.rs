@@ -19,7 +19,7 @@ pub mod status;
 pub mod up;
 
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 #[cfg(test)]
 mod tests;
 
