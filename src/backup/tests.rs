@@ -54,7 +54,7 @@ fn plan(text: &str) -> Deployment {
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
     crate::plan::plan(
-        loaded.stack.as_ref().expect("stack"),
+        &crate::resolve::Resolved::from_loaded(&loaded).expect("stack"),
         &crate::plan::Inputs::default(),
     )
 }

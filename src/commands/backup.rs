@@ -18,11 +18,12 @@ pub fn run(dir: &Path, out: Option<&Path>, include_secrets: bool) -> anyhow::Res
     // Held throughout, so no `up`, `down` or `restore` interleaves.
     let _lock = crate::lock::acquire(dir, "backup")?;
     let loaded = load_stack(dir, false)?;
-    let Some(stack) = loaded.stack.as_ref().filter(|_| !loaded.has_errors()) else {
+    let Some(resolved) = crate::resolve::Resolved::from_loaded(&loaded) else {
         print_diagnostics(&loaded);
         eprintln!("backup needs a valid spec to know which services hold data; nothing was copied");
         return Ok(Exit::Failed);
     };
+    let stack = &resolved;
     let inputs = super::render::read_inputs(stack, dir)?;
     let d = crate::plan::plan(stack, &inputs);
     let now = std::time::SystemTime::now()

@@ -20,11 +20,12 @@ pub fn run(file: &Path, dir: &Path, force: bool, wait: &str) -> anyhow::Result<E
     })?;
     let lock = crate::lock::acquire(dir, "restore")?;
     let loaded = load_stack(dir, false)?;
-    let Some(stack) = loaded.stack.as_ref().filter(|_| !loaded.has_errors()) else {
+    let Some(resolved) = crate::resolve::Resolved::from_loaded(&loaded) else {
         print_diagnostics(&loaded);
         eprintln!("restore needs a valid spec to know where the data goes; nothing was changed");
         return Ok(Exit::Failed);
     };
+    let stack = &resolved;
     let inputs = super::render::read_inputs(stack, dir)?;
     let d = crate::plan::plan(stack, &inputs);
     let verified = {
@@ -143,6 +144,7 @@ pub fn run(file: &Path, dir: &Path, force: bool, wait: &str) -> anyhow::Result<E
             only: &[],
             urls: &[],
             deep: false,
+            alerts: None,
         },
     )
 }

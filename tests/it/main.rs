@@ -20,6 +20,7 @@ mod support;
 #[path = "../yaml_readers/mod.rs"]
 mod yaml_readers;
 
+mod backup_e2e;
 mod compose_hash;
 mod dashboard_corpus;
 mod docker_e2e;

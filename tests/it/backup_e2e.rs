@@ -10,7 +10,7 @@
 //! backup), `up`, `restore --force`, and queries proving the old samples,
 //! the silence and the pushed group are back.
 
-mod common;
+use crate::common;
 
 use common::{path_str, require_tool, run, tools_required};
 use std::collections::BTreeMap;
