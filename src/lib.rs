@@ -19,5 +19,7 @@ pub mod plan;
 pub mod profiles;
 pub mod render;
 pub mod secrets;
+pub mod tls;
 pub mod verify;
+pub mod web_secrets;
 pub mod yaml;

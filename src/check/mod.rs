@@ -24,6 +24,7 @@ mod routing;
 mod rules;
 mod scrape;
 mod secrets;
+mod security;
 pub mod templates;
 mod version;
 
@@ -130,6 +131,7 @@ pub fn stack_with(stack: &Stack, prefetched: &mut prefetch::Prefetched) -> Vec<D
     run("dashboards", &|f| panel_queries::check(stack, f));
     run("metrics", &|f| metrics_catalog::check(stack, &index, f));
     run("version", &|f| version::check(stack, &index, f));
+    run("security", &|f| security::check(stack, f));
     run("deployment", &|f| deployment::check(stack, f));
     run("logs", &|f| logs::check(stack, f));
     run("mount-path", &|f| inputs::check(stack, f));

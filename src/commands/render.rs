@@ -32,11 +32,11 @@ pub fn build_tree(
     let Some(stack) = loaded.stack.clone() else {
         return Ok(None);
     };
-    let inputs = read_inputs(&stack, dir)?;
-    let deployment = crate::plan::plan(&stack, &inputs);
     let tree = match opts.target {
-        Target::Compose => crate::render::compose_tree(&deployment),
+        Target::Compose => compose_tree(&stack, dir)?,
         Target::Kubernetes => {
+            let inputs = read_inputs(&stack, dir)?;
+            let deployment = crate::plan::plan(&stack, &inputs);
             let (tree, findings) = crate::render::kubernetes::tree(
                 &stack,
                 &deployment,
@@ -65,9 +65,20 @@ pub fn build_tree(
     Ok(Some((tree, stack)))
 }
 
-/// Files the spec refers to (dashboard JSON), read once here so planning stays pure.
+fn compose_tree(stack: &crate::model::Stack, dir: &Path) -> anyhow::Result<crate::render::Tree> {
+    let inputs = read_inputs(stack, dir)?;
+    Ok(crate::render::compose_tree(&crate::plan::plan(
+        stack, &inputs,
+    )))
+}
+
+/// Files the spec refers to (dashboard JSON) and the passwords hashed into
+/// web configs, read once here so planning stays pure.
 pub fn read_inputs(stack: &crate::model::Stack, dir: &Path) -> anyhow::Result<crate::plan::Inputs> {
-    let mut inputs = crate::plan::Inputs::default();
+    let mut inputs = crate::plan::Inputs {
+        secrets: crate::web_secrets::passwords(stack, dir),
+        ..Default::default()
+    };
     for dash in &stack.dashboards {
         if let Some(file) = &dash.file {
             let text = crate::fsutil::read_regular_text(
@@ -107,11 +118,11 @@ fn render_under(
     opts: Options<'_>,
     _held: Option<&crate::lock::StackLock>,
 ) -> anyhow::Result<Exit> {
-    let Some((tree, stack)) = build_tree(dir, &opts)? else {
+    let Some((mut tree, stack)) = build_tree(dir, &opts)? else {
         eprintln!("nothing was written");
         return Ok(Exit::Failed);
     };
-    let plan = write::plan_changes(dir, &tree, &Protected::for_stack(&stack))?;
+    let mut plan = write::plan_changes(dir, &tree, &Protected::for_stack(&stack))?;
     for (entry, why) in &plan.known.ignored {
         eprintln!("warning: ignored manifest entry `{entry}`: {why}");
     }
@@ -196,6 +207,18 @@ fn render_under(
                 "empty placeholder"
             }
         );
+    }
+    for file in crate::tls::materialise(&stack, dir)? {
+        eprintln!("created {file} (generated)");
+    }
+    // A password created just now is hashed into the web configs: plan again
+    // with it (only on the render that creates it).
+    if opts.target == Target::Compose && crate::plan::web_auth::settings(&stack).is_some() {
+        let fresh = compose_tree(&stack, dir)?;
+        if fresh != tree {
+            tree = fresh;
+            plan = write::plan_changes(dir, &tree, &Protected::for_stack(&stack))?;
+        }
     }
     let generated: BTreeSet<String> = crate::secrets::generated_files(&stack)
         .into_iter()

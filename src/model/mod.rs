@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod components;
 pub mod ports;
+pub mod security;
 pub mod stack;
 pub mod types;
 

@@ -52,6 +52,9 @@ pub struct Stack {
     /// What `stackctl validate` leaves out on purpose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validate: Option<ValidateSettings>,
+    /// Authentication and TLS for the UIs and APIs (see `security.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<super::security::Security>,
 }
 
 /// `validate:` — findings silenced on purpose.

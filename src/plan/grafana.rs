@@ -152,6 +152,9 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, inputs: &super::Inputs, d: &mut Dep
                 }
                 DatasourceKind::Jaeger => {}
             }
+            if ds.url.is_none() && stack.has(component) {
+                super::web_auth::grafana_datasource(stack, component, &mut m, &mut json_data, &mut service);
+            }
             if !json_data.is_empty() {
                 m.insert("jsonData".into(), Value::Object(json_data));
             }

@@ -17,6 +17,7 @@ mod loki;
 pub mod prometheus;
 mod promtail;
 pub mod secrets;
+pub mod web_auth;
 
 use crate::model::catalog::Resolved;
 use crate::model::{Kind, Stack};
@@ -30,6 +31,9 @@ pub const SECRETS_DIR: &str = "/run/secrets";
 #[derive(Debug, Default, Clone)]
 pub struct Inputs {
     pub files: BTreeMap<String, String>,
+    /// Values of the secrets hashed into web configs (`security.users`), by
+    /// secret name; a secret whose file does not exist yet is absent.
+    pub secrets: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -337,6 +341,7 @@ pub fn plan(stack: &Stack, inputs: &Inputs) -> Deployment {
             }
         }
     }
+    web_auth::apply(stack, &inputs.secrets, &mut d);
     secrets::deliver(stack, &mut d);
     let mut volumes: Vec<String> = d
         .services

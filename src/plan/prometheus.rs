@@ -76,13 +76,15 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
     }
     if stack.has(Kind::Alertmanager) {
         let port = Kind::Alertmanager.port("web").map_or(9093, |p| p.container);
-        config.insert(
-            "alerting".into(),
-            json!({"alertmanagers": [{"static_configs": [{"targets": [format!("alertmanager:{port}")]}]}]}),
+        let mut am = super::web_auth::client_settings(stack, Kind::Alertmanager, &mut service);
+        am.insert(
+            "static_configs".into(),
+            json!([{"targets": [format!("alertmanager:{port}")]}]),
         );
+        config.insert("alerting".into(), json!({"alertmanagers": [am]}));
         service.after("alertmanager", Condition::Started);
     }
-    let mut jobs = component_jobs(stack);
+    let mut jobs = component_jobs(stack, &mut service);
     for job in stack
         .scrape_jobs
         .iter()
@@ -192,7 +194,7 @@ fn global(
 }
 
 /// One scrape job per enabled component that has metrics.
-fn component_jobs(stack: &Stack) -> Vec<Value> {
+fn component_jobs(stack: &Stack, service: &mut Service) -> Vec<Value> {
     let mut jobs = Vec::new();
     for kind in stack.components.enabled_kinds() {
         let Some(c) = stack.component(kind) else {
@@ -221,6 +223,7 @@ fn component_jobs(stack: &Stack) -> Vec<Value> {
             // Pushed series carry their own job/instance labels.
             job.insert("honor_labels".into(), json!(true));
         }
+        job.extend(super::web_auth::client_settings(stack, kind, service));
         job.insert(
             "static_configs".into(),
             json!([{"targets": [format!("{}:{}", kind.service(), port.container)]}]),
