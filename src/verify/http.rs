@@ -57,6 +57,9 @@ pub struct WebClient {
     pub logins: Vec<(String, BasicAuth)>,
     /// PEM of the CA that signed the stack's certificates.
     pub ca_pem: Option<Vec<u8>>,
+    /// The login for every other URL (`up`'s probes of its own services,
+    /// whose addresses are known only once the containers run).
+    pub any: Option<BasicAuth>,
 }
 
 impl WebClient {
@@ -68,6 +71,7 @@ impl WebClient {
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
             })
             .map(|(_, auth)| auth)
+            .or(self.any.as_ref())
     }
 }
 
