@@ -170,5 +170,6 @@ fn shallow(stack: &Stack) -> Stack {
         kubernetes: stack.kubernetes.clone(),
         validate: None,
         security: stack.security.clone(),
+        hosts: Default::default(),
     }
 }

@@ -67,9 +67,9 @@ pub fn build_tree(
 
 fn compose_tree(stack: &crate::model::Stack, dir: &Path) -> anyhow::Result<crate::render::Tree> {
     let inputs = read_inputs(stack, dir)?;
-    Ok(crate::render::compose_tree(&crate::plan::plan(
-        stack, &inputs,
-    )))
+    let mut tree = crate::render::compose_tree(&crate::plan::plan(stack, &inputs));
+    tree.extend(crate::render::host_bundles(stack, &inputs));
+    Ok(tree)
 }
 
 /// Files the spec refers to (dashboard JSON) and the passwords hashed into

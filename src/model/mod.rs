@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod components;
+pub mod hosts;
 pub mod ports;
 pub mod security;
 pub mod stack;

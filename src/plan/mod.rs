@@ -12,6 +12,7 @@ pub mod dashboard;
 mod elastic;
 pub mod exporters;
 mod grafana;
+pub mod hosts;
 mod jaeger;
 mod loki;
 pub mod prometheus;

@@ -85,6 +85,7 @@ pub fn plan(stack: &Stack, c: &Resolved<'_>, d: &mut Deployment) {
         service.after("alertmanager", Condition::Started);
     }
     let mut jobs = component_jobs(stack, &mut service);
+    jobs.extend(super::hosts::scrape_jobs(stack, d));
     for job in stack
         .scrape_jobs
         .iter()

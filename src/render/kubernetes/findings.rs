@@ -62,6 +62,13 @@ pub fn unmapped(ctx: &mut Ctx<'_>) {
             "scrape in-cluster Services through the job's `kubernetes:` block",
         );
     }
+    if !stack.hosts.is_empty() {
+        ctx.warn(
+            path!["hosts"],
+            "`hosts:` is not mapped to Kubernetes: no host bundles are rendered and their targets are not scraped",
+            "run the agents as DaemonSets of the chart (node-exporter is one) or render the compose target for them",
+        );
+    }
     if stack.security.is_some() {
         // The chart's pods are reached through ClusterIP Services and its
         // own web settings; the Compose web configs have no place there.
