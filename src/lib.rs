@@ -23,5 +23,7 @@ pub mod render;
 pub mod resolve;
 pub mod secrets;
 pub mod slo;
+pub mod tls;
 pub mod verify;
+pub mod web_secrets;
 pub mod yaml;

@@ -1,7 +1,9 @@
-//! How the stack is exposed and what it may do on the host: Prometheus,
-//! Alertmanager and Pushgateway published beyond loopback (none of them has
-//! authentication in this stack, so anyone who reaches the port can query,
-//! silence or push), and the services that run with host privileges.
+//! How the stack is exposed and what it may do on the host: components whose
+//! API lets anyone read or change state (Prometheus, Alertmanager,
+//! Pushgateway, Loki, Jaeger, Alloy) published beyond loopback without
+//! authentication are an error, unless `security:` protects them (see
+//! `plan/web_auth.rs`) or `security.allow_unauthenticated` names them; and
+//! the services that run with host privileges.
 //!
 //! Privileges are read from the deployment plan itself, so this list cannot
 //! drift from what `render` and `up` create.
@@ -14,13 +16,19 @@ use crate::plan::{self, MountSource};
 use crate::yaml::node::Path;
 
 /// Components whose HTTP API lets anyone who reaches it read or change state.
-const UNAUTHENTICATED: [(Kind, &str); 3] = [
+const UNAUTHENTICATED: [(Kind, &str); 6] = [
     (
         Kind::Prometheus,
         "query every metric and, with the lifecycle API, reload or shut it down",
     ),
     (Kind::Alertmanager, "silence every alert"),
     (Kind::Pushgateway, "push or delete metrics"),
+    (Kind::Loki, "read every log line and push new ones"),
+    (Kind::Jaeger, "read every trace and push new spans"),
+    (
+        Kind::Alloy,
+        "read its pipelines and push telemetry through it",
+    ),
 ];
 
 pub fn check(stack: &Stack, found: &mut Findings) {
@@ -45,6 +53,27 @@ fn exposure(stack: &Stack, found: &mut Findings) {
         if is_loopback(&port.host_ip) || !seen.insert(port.kind) {
             continue;
         }
+        if plan::web_auth::protects(stack, port.kind) && has_users(stack) {
+            continue;
+        }
+        let allowed = stack.security.as_ref().and_then(|s| {
+            s.allow_unauthenticated
+                .iter()
+                .position(|k| k == port.kind.key())
+        });
+        if let Some(i) = allowed {
+            found.push(
+                Diagnostic::info(format!(
+                    "{} is published on {}:{} without authentication, as `security.allow_unauthenticated` allows",
+                    port.kind.key(),
+                    port.host_ip,
+                    port.host_port
+                ))
+                .with_code("exposed-without-auth")
+                .at(crate::path!["security", "allow_unauthenticated", i]),
+            );
+            continue;
+        }
         let mut at: Path = crate::path!["components", port.kind.key(), "bind_address"];
         if stack
             .components
@@ -53,21 +82,32 @@ fn exposure(stack: &Stack, found: &mut Findings) {
         {
             at = crate::path!["defaults", "bind_address"];
         }
+        let protectable = plan::web_auth::since(port.kind).is_some();
+        let how = if protectable {
+            "add `security.users` (basic auth from a generated password; see docs/security.md)"
+        } else {
+            "it has no authentication of its own: reach it through a reverse proxy with authentication"
+        };
         found.push(
-            Diagnostic::warning(format!(
+            Diagnostic::error(format!(
                 "{} is published on {}:{} without authentication; anyone who can reach it can {what}",
                 port.kind.key(),
                 port.host_ip,
                 port.host_port
             ))
             .with_hint(format!(
-                "bind it to `127.0.0.1` (`components.{}.bind_address`) and reach it through a reverse proxy with authentication",
-                port.kind.key()
+                "bind it to `127.0.0.1` (`components.{key}.bind_address`), or {how}, or allow it on purpose with `security.allow_unauthenticated: [{key}]`",
+                key = port.kind.key()
             ))
             .with_code("exposed-without-auth")
             .at(at),
         );
     }
+}
+
+/// Basic auth is what keeps strangers out; TLS alone only encrypts.
+fn has_users(stack: &Stack) -> bool {
+    stack.security.as_ref().is_some_and(|s| !s.users.is_empty())
 }
 
 fn privileges(stack: &Stack, found: &mut Findings) {
@@ -144,5 +184,7 @@ fn shallow(stack: &Stack) -> Stack {
         logs: stack.logs.clone(),
         kubernetes: stack.kubernetes.clone(),
         validate: None,
+        security: stack.security.clone(),
+        hosts: Default::default(),
     }
 }

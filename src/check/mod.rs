@@ -10,6 +10,7 @@ mod credentials;
 pub mod dashboard_file;
 pub mod dashboards;
 mod deployment;
+mod hosts;
 pub mod inputs;
 mod keys;
 mod logs;
@@ -25,6 +26,7 @@ mod routing;
 mod rules;
 mod scrape;
 mod secrets;
+mod security;
 pub mod templates;
 mod version;
 
@@ -131,6 +133,8 @@ pub fn stack_with(stack: &Stack, prefetched: &mut prefetch::Prefetched) -> Vec<D
     run("dashboards", &|f| panel_queries::check(stack, f));
     run("metrics", &|f| metrics_catalog::check(stack, &index, f));
     run("version", &|f| version::check(stack, &index, f));
+    run("security", &|f| security::check(stack, f));
+    run("hosts", &|f| hosts::check(stack, f));
     run("deployment", &|f| deployment::check(stack, f));
     run("logs", &|f| logs::check(stack, f));
     run("mount-path", &|f| inputs::check(stack, f));

@@ -97,6 +97,14 @@ pub fn references(stack: &Stack) -> Vec<(String, Path)> {
             path!["remote_write", i, "bearer_token_secret"],
         );
     }
+    if let Some(security) = &stack.security {
+        for (name, user) in &security.users {
+            add(
+                Some(&user.password_secret),
+                path!["security", "users", name, "password_secret"],
+            );
+        }
+    }
     if let Some(alerting) = &stack.alerting {
         if let Some(smtp) = &alerting.smtp {
             add(

@@ -24,6 +24,7 @@ pub struct Options<'a> {
 pub struct Planned {
     pub loaded: crate::load::Loaded,
     pub resolved: Resolved,
+    pub inputs: crate::plan::Inputs,
     pub deployment: crate::plan::Deployment,
 }
 
@@ -40,6 +41,7 @@ pub fn load_and_plan(dir: &Path) -> anyhow::Result<Option<Planned>> {
     Ok(Some(Planned {
         loaded,
         resolved,
+        inputs,
         deployment,
     }))
 }
@@ -53,10 +55,11 @@ pub fn build_tree(
     let Planned {
         loaded,
         resolved: stack,
+        inputs,
         deployment,
     } = planned;
     let tree = match opts.target {
-        Target::Compose => crate::render::compose_tree(deployment),
+        Target::Compose => compose_tree(stack, inputs, deployment),
         Target::Kubernetes => {
             let (tree, findings) = crate::render::kubernetes::tree(
                 stack,
@@ -86,9 +89,24 @@ pub fn build_tree(
     Ok(Some(tree))
 }
 
-/// Files the spec refers to (dashboard JSON), read once here so planning stays pure.
+/// The compose tree and, beside it, one bundle per remote host.
+fn compose_tree(
+    stack: &Resolved,
+    inputs: &crate::plan::Inputs,
+    deployment: &crate::plan::Deployment,
+) -> crate::render::Tree {
+    let mut tree = crate::render::compose_tree(deployment);
+    tree.extend(crate::render::host_bundles(stack, inputs));
+    tree
+}
+
+/// Files the spec refers to (dashboard JSON) and the passwords hashed into
+/// web configs, read once here so planning stays pure.
 pub fn read_inputs(stack: &crate::model::Stack, dir: &Path) -> anyhow::Result<crate::plan::Inputs> {
-    let mut inputs = crate::plan::Inputs::default();
+    let mut inputs = crate::plan::Inputs {
+        secrets: crate::web_secrets::passwords(stack, dir),
+        ..Default::default()
+    };
     for dash in &stack.dashboards {
         if let Some(file) = &dash.file {
             let text = crate::fsutil::read_regular_text(
@@ -135,12 +153,12 @@ fn render_under(
     planned: &Planned,
     _held: Option<&crate::lock::StackLock>,
 ) -> anyhow::Result<Exit> {
-    let Some(tree) = build_tree(planned, &opts)? else {
+    let Some(mut tree) = build_tree(planned, &opts)? else {
         eprintln!("nothing was written");
         return Ok(Exit::Failed);
     };
     let stack = &planned.resolved;
-    let plan = write::plan_changes(dir, &tree, &Protected::for_stack(stack))?;
+    let mut plan = write::plan_changes(dir, &tree, &Protected::for_stack(stack))?;
     for (entry, why) in &plan.known.ignored {
         eprintln!("warning: ignored manifest entry `{entry}`: {why}");
     }
@@ -225,6 +243,19 @@ fn render_under(
                 "empty placeholder"
             }
         );
+    }
+    for file in crate::tls::materialise(stack, dir)? {
+        eprintln!("created {file} (generated)");
+    }
+    // A password created just now is hashed into the web configs: plan again
+    // with it (only on the render that creates it).
+    if opts.target == Target::Compose && crate::plan::web_auth::settings(stack).is_some() {
+        let inputs = read_inputs(stack, dir)?;
+        let fresh = compose_tree(stack, &inputs, &crate::plan::plan(stack, &inputs));
+        if fresh != tree {
+            tree = fresh;
+            plan = write::plan_changes(dir, &tree, &Protected::for_stack(stack))?;
+        }
     }
     let generated: BTreeSet<String> = crate::secrets::generated_files(stack)
         .into_iter()

@@ -38,8 +38,9 @@ pub fn run(
     if spec_errors == 0 {
         eprintln!("starting `{}` ({} services)", d.project, d.services.len());
     }
+    let web = crate::web_secrets::up_client(dir)?;
     let outcome = super::docker::runtime()?.block_on(async {
-        let engine = BollardEngine::connect().await?;
+        let engine = BollardEngine::connect().await?.with_web(web)?;
         up(&engine, &d, &opts, &mut Stderr::new()).await
     });
     let secs = started.elapsed().as_secs_f64();

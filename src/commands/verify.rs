@@ -95,13 +95,15 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
     } else {
         std::time::Duration::ZERO
     };
-    let report = verify::run(
+    let web = web_client(&stack, dir, &endpoints, &secrets)?;
+    let report = verify::run_with(
         probes,
         &verify::Options {
             timeout,
             wait,
             settle,
         },
+        web,
     )?;
     let mut report = report;
     let services: Vec<&str> = only.iter().map(|k| k.service()).collect();
@@ -149,6 +151,45 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
     } else {
         Exit::Failed
     })
+}
+
+/// The login and CA verify uses for the endpoints `security:` protects.
+fn web_client(
+    stack: &crate::model::Stack,
+    dir: &Path,
+    endpoints: &Endpoints,
+    secrets: &verify::Secrets,
+) -> anyhow::Result<verify::http::WebClient> {
+    use crate::plan::web_auth;
+    let mut web = verify::http::WebClient::default();
+    let Some(security) = web_auth::settings(stack) else {
+        return Ok(web);
+    };
+    if let Some((name, user)) = security.client_user() {
+        let password = secrets
+            .get(&user.password_secret)
+            .cloned()
+            .unwrap_or_else(|| Err(format!("secret `{}` is not declared", user.password_secret)));
+        for kind in web_auth::protected_kinds(stack) {
+            for base in endpoints.bases_of(kind) {
+                web.logins.push((
+                    base.to_string(),
+                    verify::BasicAuth {
+                        user: name.to_string(),
+                        password: password.clone(),
+                    },
+                ));
+            }
+        }
+    }
+    if security.tls.is_some() {
+        if let Some(file) = web_auth::tls_files(stack).get(web_auth::CA_SECRET) {
+            let pem = crate::fsutil::read_regular_text(&dir.join(file), crate::fsutil::MAX_SECRET_BYTES)
+                .map_err(|e| anyhow::anyhow!("cannot read the stack's CA certificate: {e}\n  = help: `stackctl render` creates it (`security.tls.generate`)"))?;
+            web.ca_pem = Some(pem.into_bytes());
+        }
+    }
+    Ok(web)
 }
 
 /// One check per secret of each service: readable by the container's user

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Every finding code (`code` in JSON): the check modules' own and the
 /// specific ones. `tests` keeps it in step with the sources.
-pub const CODES: [&str; 32] = [
+pub const CODES: [&str; 34] = [
     "alert-severity",
     "alert-unrouted",
     "alerting",
@@ -24,6 +24,7 @@ pub const CODES: [&str; 32] = [
     "dashboards",
     "deployment",
     "exposed-without-auth",
+    "hosts",
     "keys",
     "logs",
     "metric-exporter-missing",
@@ -40,6 +41,7 @@ pub const CODES: [&str; 32] = [
     "scrape",
     "secret-file",
     "secrets",
+    "security",
     "slo",
     "spec",
     "template",

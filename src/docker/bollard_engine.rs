@@ -41,6 +41,8 @@ pub struct BollardEngine {
     host: String,
     /// For readiness probes from the host; the same bounded client `verify` uses.
     http: crate::verify::http::Http,
+    /// The stack's endpoints speak TLS (`security.tls`): probes try https first.
+    tls: bool,
 }
 
 impl BollardEngine {
@@ -72,7 +74,34 @@ impl BollardEngine {
             docker: docker.with_timeout(REQUEST_TIMEOUT),
             host,
             http,
+            tls: false,
         })
+    }
+
+    /// Probes that log in to (and trust the CA of) a stack `security:` protects.
+    pub fn with_web(mut self, web: crate::verify::http::WebClient) -> Result<BollardEngine> {
+        self.tls = web.ca_pem.is_some();
+        self.http = crate::verify::http::Http::with_web(READY_TIMEOUT, web).map_err(|e| {
+            EngineError::Unreachable {
+                host: self.host.clone(),
+                reason: format!("cannot build an HTTP client: {e:#}"),
+            }
+        })?;
+        Ok(self)
+    }
+
+    /// GET over https first when the stack has TLS (its unprotected
+    /// services still answer plain http), else plain http.
+    async fn probe_get(&self, addr: &str, path: &str) -> Option<crate::verify::http::Reply> {
+        if self.tls {
+            if let Ok(reply) = self.http.get(&format!("https://{addr}{path}"), None).await {
+                return Some(reply);
+            }
+        }
+        self.http
+            .get(&format!("http://{addr}{path}"), None)
+            .await
+            .ok()
     }
 
     fn error(&self, e: BollardError) -> EngineError {
@@ -725,17 +754,12 @@ impl Engine for BollardEngine {
     }
 
     async fn http_body(&self, addr: &str, path: &str) -> Option<String> {
-        let url = format!("http://{addr}{path}");
-        let reply = self.http.get(&url, None).await.ok()?;
+        let reply = self.probe_get(addr, path).await?;
         reply.ok().then_some(reply.body)
     }
 
     async fn http_ok(&self, addr: &str, path: &str) -> bool {
-        let url = format!("http://{addr}{path}");
-        self.http
-            .get(&url, None)
-            .await
-            .is_ok_and(|reply| reply.ok())
+        self.probe_get(addr, path).await.is_some_and(|r| r.ok())
     }
 }
 

@@ -3,8 +3,10 @@
 
 pub mod catalog;
 pub mod components;
+pub mod hosts;
 pub mod ports;
 pub mod receivers;
+pub mod security;
 pub mod slo;
 pub mod stack;
 pub mod types;

@@ -57,6 +57,12 @@ pub struct Stack {
     /// What `stackctl validate` leaves out on purpose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validate: Option<ValidateSettings>,
+    /// Authentication and TLS for the UIs and APIs (see `security.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<super::security::Security>,
+    /// Remote hosts with their agents (see `hosts.rs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<String, super::hosts::Host>,
 }
 
 /// `validate:` — findings silenced on purpose.

@@ -9,9 +9,11 @@
 pub mod dashboard;
 pub(crate) mod elastic;
 pub mod exporters;
+pub mod hosts;
 pub(crate) mod receivers;
 pub mod secrets;
 pub mod watchdog;
+pub mod web_auth;
 
 // Components planned by their own modules, under their old paths.
 pub use crate::components::{
@@ -33,6 +35,9 @@ pub const SECRETS_DIR: &str = "/run/secrets";
 #[derive(Debug, Default, Clone)]
 pub struct Inputs {
     pub files: BTreeMap<String, String>,
+    /// Values of the secrets hashed into web configs (`security.users`), by
+    /// secret name; a secret whose file does not exist yet is absent.
+    pub secrets: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -338,6 +343,7 @@ pub fn plan(stack: &Resolved, inputs: &Inputs) -> Deployment {
             }
         }
     }
+    web_auth::apply(stack, &inputs.secrets, &mut d);
     secrets::deliver(stack, &mut d);
     let mut volumes: Vec<String> = d
         .services

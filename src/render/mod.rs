@@ -32,6 +32,40 @@ pub fn compose_tree(deployment: &Deployment) -> Tree {
     tree
 }
 
+/// One Compose bundle per remote host: `hosts/NAME/docker-compose.yml`,
+/// its `.env` and config files, planned from the host's own stack (see
+/// `plan::hosts`). Secret files stay in the stack directory: the bundle's
+/// `secrets-init` job reads them from `../../` (its paths are rewritten).
+pub fn host_bundles(stack: &crate::model::Stack, inputs: &crate::plan::Inputs) -> Tree {
+    let mut tree = Tree::new();
+    for (name, host) in &stack.hosts {
+        let sub =
+            crate::resolve::Resolved::derived(crate::plan::hosts::host_stack(stack, name, host));
+        let mut d = crate::plan::plan(&sub, inputs);
+        let secret_files: Vec<String> = d.secrets.values().cloned().collect();
+        for service in &mut d.services {
+            for mount in &mut service.mounts {
+                if let crate::plan::MountSource::Generated(file) = &mut mount.source {
+                    if secret_files.contains(file) {
+                        *file = format!("../../{file}");
+                    }
+                }
+            }
+        }
+        let prefix = format!("hosts/{name}");
+        for (path, text) in compose_tree(&d) {
+            let (path, text) = if path == COMPOSE_FILE {
+                let text = text.replace(&format!("-f {COMPOSE_FILE} "), "-f docker-compose.yml ");
+                ("docker-compose.yml".to_string(), text)
+            } else {
+                (path, text)
+            };
+            tree.insert(format!("{prefix}/{path}"), text);
+        }
+    }
+    tree
+}
+
 pub fn sha256(text: &[u8]) -> String {
     let digest = Sha256::digest(text);
     digest.iter().map(|b| format!("{b:02x}")).collect()

@@ -57,6 +57,12 @@ impl Resolved {
         Resolved::new(stack)
     }
 
+    /// A stack derived in code from one that resolved (a remote host's
+    /// bundle): its parts were checked with the parent spec.
+    pub(crate) fn derived(stack: Stack) -> Resolved {
+        Resolved::new(stack)
+    }
+
     fn new(stack: Stack) -> Resolved {
         Resolved {
             datasources: datasources::effective_datasources(&stack),

@@ -139,7 +139,8 @@ impl Endpoints {
                     e.bases.insert(
                         (kind, info.name),
                         format!(
-                            "http://{}:{}",
+                            "{}://{}:{}",
+                            crate::plan::web_auth::scheme(stack, kind),
                             connect_host(&binding.host_ip),
                             binding.host_port
                         ),
@@ -151,6 +152,15 @@ impl Endpoints {
             e.bases.insert((o.kind, o.port), o.url.clone());
         }
         e
+    }
+
+    /// Every base URL of a service's ports.
+    pub fn bases_of(&self, kind: Kind) -> Vec<&str> {
+        self.bases
+            .iter()
+            .filter(|((k, _), _)| *k == kind)
+            .map(|(_, url)| url.as_str())
+            .collect()
     }
 
     /// The base URL of a port, or why the host cannot reach it.

@@ -48,19 +48,57 @@ impl Reply {
     }
 }
 
+/// How verify reaches the endpoints `security:` protects: the login it
+/// sends to each base URL when a probe brings none of its own, and the CA
+/// it trusts besides the system's.
+#[derive(Debug, Clone, Default)]
+pub struct WebClient {
+    /// (base URL without a trailing `/`, login).
+    pub logins: Vec<(String, BasicAuth)>,
+    /// PEM of the CA that signed the stack's certificates.
+    pub ca_pem: Option<Vec<u8>>,
+    /// The login for every other URL (`up`'s probes of its own services,
+    /// whose addresses are known only once the containers run).
+    pub any: Option<BasicAuth>,
+}
+
+impl WebClient {
+    fn login_for(&self, url: &str) -> Option<&BasicAuth> {
+        self.logins
+            .iter()
+            .find(|(base, _)| {
+                url.strip_prefix(base.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+            })
+            .map(|(_, auth)| auth)
+            .or(self.any.as_ref())
+    }
+}
+
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
     timeout: Duration,
+    web: std::sync::Arc<WebClient>,
 }
 
 impl Http {
     pub fn new(timeout: Duration) -> anyhow::Result<Http> {
+        Http::with_web(timeout, WebClient::default())
+    }
+
+    pub fn with_web(timeout: Duration, web: WebClient) -> anyhow::Result<Http> {
         // reqwest is built without a default TLS provider so that no C
         // toolchain beyond the Rust one is needed; ring provides it. A second
         // install (tests run several clients) is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(pem) = &web.ca_pem {
+            let ca = reqwest::Certificate::from_pem(pem)
+                .map_err(|e| anyhow::anyhow!("cannot read the stack's CA certificate: {e}"))?;
+            builder = builder.add_root_certificate(ca);
+        }
+        let client = builder
             .connect_timeout(timeout.min(Duration::from_secs(3)))
             .user_agent(concat!("stackctl-verify/", env!("CARGO_PKG_VERSION")))
             // A health endpoint that redirects is misconfigured, not healthy.
@@ -68,7 +106,11 @@ impl Http {
             .no_proxy()
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
-        Ok(Http { client, timeout })
+        Ok(Http {
+            client,
+            timeout,
+            web: std::sync::Arc::new(web),
+        })
     }
 
     pub fn timeout(&self) -> Duration {
@@ -126,7 +168,7 @@ impl Http {
         url: &str,
         auth: Option<&BasicAuth>,
     ) -> Result<Reply, String> {
-        if let Some(auth) = auth {
+        if let Some(auth) = auth.or_else(|| self.web.login_for(url)) {
             let password = auth.password.as_ref().map_err(Clone::clone)?;
             request = request.basic_auth(&auth.user, Some(password));
         }

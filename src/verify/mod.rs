@@ -106,3 +106,12 @@ pub fn first_round_bound(cx: &Context<'_>) -> std::time::Duration {
 pub fn run(probes: Vec<Probe>, opts: &Options) -> anyhow::Result<Report> {
     runner::run(probes, opts)
 }
+
+/// `run` against endpoints that `security:` protects.
+pub fn run_with(
+    probes: Vec<Probe>,
+    opts: &Options,
+    web: http::WebClient,
+) -> anyhow::Result<Report> {
+    runner::run_with(probes, opts, web)
+}

@@ -62,7 +62,8 @@ pub fn derive(cx: &Context<'_>, out: &mut Vec<Probe>) {
             expected: expected.clone(),
         },
     ));
-    let jobs = jobs_of(&expected);
+    let mut jobs = jobs_of(&expected);
+    file_sd_targets(cx, &expected, &mut jobs);
     if !jobs.is_empty() {
         out.push(Probe::new(
             kind,
@@ -119,6 +120,50 @@ pub fn jobs_of(config: &Value) -> Vec<Job> {
             probe: str_at(job, "metrics_path") == "/probe",
         })
         .collect()
+}
+
+/// The targets of file-discovery jobs (remote hosts), from the target files
+/// the plan renders (`/etc/prometheus/X` in the container is `prometheus/X`),
+/// so a host that is cut off is named rather than silently missing.
+fn file_sd_targets(cx: &Context<'_>, config: &Value, jobs: &mut [Job]) {
+    let Some(list) = config.get("scrape_configs").and_then(Value::as_array) else {
+        return;
+    };
+    for (job, spec) in jobs.iter_mut().zip(list) {
+        let files = spec
+            .get("file_sd_configs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .flat_map(|c| {
+                c.get("files")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+            })
+            .filter_map(Value::as_str);
+        for file in files {
+            let Some(rel) = file.strip_prefix("/etc/prometheus/") else {
+                continue;
+            };
+            let Some(text) = cx.deployment.files.get(&format!("prometheus/{rel}")) else {
+                continue;
+            };
+            let groups: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+            for group in groups.as_array().into_iter().flatten() {
+                for t in group
+                    .get("targets")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(t) = t.as_str().filter(|t| !job.targets.iter().any(|j| j == t)) {
+                        job.targets.push(t.to_string());
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// How long a plain `verify` waits for "not yet" failures: Prometheus
@@ -472,10 +517,17 @@ fn target_finding(job: &Job, data: &Value) -> Finding {
             .filter(|s| !s.is_empty())
             .map_or_else(|| address(t), str::to_string);
         let url = str_at(t, "scrapeUrl");
+        // Targets of remote hosts carry `host`: name the machine.
+        let host = t
+            .get("labels")
+            .map(|l| str_at(l, "host"))
+            .filter(|h| !h.is_empty())
+            .map(|h| format!("host `{h}`: "))
+            .unwrap_or_default();
         match str_at(t, "health") {
             "up" => up += 1,
             "down" => problems.push(format!(
-                "{instance} ({url}) is down: {}",
+                "{host}{instance} ({url}) is down: {}",
                 str_at(t, "lastError")
             )),
             _ => {

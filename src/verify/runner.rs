@@ -76,11 +76,20 @@ impl Retry {
 type Outcome = (Vec<Finding>, Duration, u32);
 
 pub fn run(probes: Vec<Probe>, opts: &Options) -> anyhow::Result<Report> {
+    run_with(probes, opts, super::http::WebClient::default())
+}
+
+/// `run` with the logins and CA of a stack that `security:` protects.
+pub fn run_with(
+    probes: Vec<Probe>,
+    opts: &Options,
+    web: super::http::WebClient,
+) -> anyhow::Result<Report> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
-    let http = Http::new(opts.timeout)?;
+    let http = Http::with_web(opts.timeout, web)?;
     let opts = *opts;
     runtime.block_on(async move {
         let start = Instant::now();

@@ -141,6 +141,9 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, inputs: &crate::plan::Inputs, d
                 }
                 DatasourceKind::Jaeger => {}
             }
+            if ds.url.is_none() && stack.has(component) {
+                crate::plan::web_auth::grafana_datasource(stack, component, &mut m, &mut json_data, &mut service);
+            }
             if !json_data.is_empty() {
                 m.insert("jsonData".into(), Value::Object(json_data));
             }

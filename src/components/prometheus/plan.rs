@@ -76,14 +76,15 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     if !stack.rules.is_empty() || watchdog.is_some() {
         config.insert("rule_files".into(), json!(["rules/*.yml"]));
     }
-    if let Some(am) = stack.alertmanager_address() {
-        config.insert(
-            "alerting".into(),
-            json!({"alertmanagers": [{"static_configs": [{"targets": [am]}]}]}),
-        );
+    if let Some(address) = stack.alertmanager_address() {
+        let mut am =
+            crate::plan::web_auth::client_settings(stack, Kind::Alertmanager, &mut service);
+        am.insert("static_configs".into(), json!([{"targets": [address]}]));
+        config.insert("alerting".into(), json!({"alertmanagers": [am]}));
         service.after("alertmanager", Condition::Started);
     }
-    let mut jobs = component_jobs(stack);
+    let mut jobs = component_jobs(stack, &mut service);
+    jobs.extend(crate::plan::hosts::scrape_jobs(stack, d));
     for job in stack
         .scrape_jobs
         .iter()
@@ -197,7 +198,7 @@ fn global(
 }
 
 /// One scrape job per enabled component that has metrics.
-fn component_jobs(stack: &Resolved) -> Vec<Value> {
+fn component_jobs(stack: &Resolved, service: &mut Service) -> Vec<Value> {
     let mut jobs = Vec::new();
     for kind in stack.components.enabled_kinds() {
         let Some(c) = stack.component(kind) else {
@@ -226,6 +227,7 @@ fn component_jobs(stack: &Resolved) -> Vec<Value> {
             // Pushed series carry their own job/instance labels.
             job.insert("honor_labels".into(), json!(true));
         }
+        job.extend(crate::plan::web_auth::client_settings(stack, kind, service));
         job.insert(
             "static_configs".into(),
             json!([{"targets": [format!("{}:{}", kind.service(), port.container)]}]),

@@ -62,6 +62,22 @@ pub fn unmapped(ctx: &mut Ctx<'_>) {
             "scrape in-cluster Services through the job's `kubernetes:` block",
         );
     }
+    if !stack.hosts.is_empty() {
+        ctx.warn(
+            path!["hosts"],
+            "`hosts:` is not mapped to Kubernetes: no host bundles are rendered and their targets are not scraped",
+            "run the agents as DaemonSets of the chart (node-exporter is one) or render the compose target for them",
+        );
+    }
+    if stack.security.is_some() {
+        // The chart's pods are reached through ClusterIP Services and its
+        // own web settings; the Compose web configs have no place there.
+        ctx.warn(
+            path!["security"],
+            "`security:` is not mapped to Kubernetes: Prometheus, Alertmanager and the exporters of the chart run without the rendered basic-auth users and TLS, and the monitors scrape them without credentials",
+            "protect the UIs with an Ingress that authenticates (and terminates TLS), or set the operator's `web.tlsConfig` in your own values",
+        );
+    }
     for kind in stack.components.enabled_kinds() {
         component(ctx, kind);
     }
