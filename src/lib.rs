@@ -12,6 +12,7 @@ pub mod commands;
 pub mod diag;
 pub mod docker;
 pub mod fsutil;
+pub mod import;
 pub mod load;
 pub mod lock;
 pub mod model;

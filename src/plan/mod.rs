@@ -6,12 +6,12 @@
 //! Pure: no filesystem, no network. Files referenced by the spec (dashboard
 //! JSON) are passed in through `Inputs` by the command layer.
 
-mod alertmanager;
+pub mod alertmanager;
 mod alloy;
 pub mod dashboard;
 mod elastic;
 pub mod exporters;
-mod grafana;
+pub mod grafana;
 mod jaeger;
 mod loki;
 pub mod prometheus;
