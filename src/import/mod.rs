@@ -429,6 +429,10 @@ fn project_name(dir: &Path) -> String {
             }
         })
         .collect();
+    // A project name starts with a letter or digit (`.tmpX` → `tmpx`).
+    let name = name
+        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string();
     if name.is_empty() {
         "monitoring".into()
     } else {
