@@ -399,6 +399,10 @@ pub fn import_dir(from: &Path, opts: &Options) -> anyhow::Result<Imported> {
         logs::blackbox(&mut ctx, &file);
     }
     for file in take(&mut by_role, "other") {
+        if file.name == "stack.yaml" {
+            ctx.note(Outcome::NotExpressed, &file.name, 1, "an existing stack.yaml is not read: import builds the spec from the rendered files");
+            continue;
+        }
         ctx.note(Outcome::NotExpressed, &file.name, 1, "not a file stackctl knows (compose, Prometheus, Alertmanager, Grafana provisioning, Loki, Promtail, blackbox): not imported");
     }
     for path in others {
