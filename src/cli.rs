@@ -104,6 +104,26 @@ pub enum Command {
         #[arg(long)]
         strict_credentials: bool,
     },
+    /// Read an existing monitoring folder (Compose, prometheus.yml, rules,
+    /// alertmanager.yml, Grafana provisioning, Loki, Promtail, blackbox) into
+    /// DIR/stack.yaml, and report what was kept, modernised or left out.
+    Import {
+        /// The folder to read.
+        #[arg(long, default_value = ".")]
+        from: PathBuf,
+        /// Where stack.yaml, secrets/ and dashboards/ are written.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Replace Promtail with Alloy (Promtail is end of life).
+        #[arg(long)]
+        alloy: bool,
+        /// Project name when the folder does not say (default: from `.env` or the folder's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Overwrite an existing stack.yaml (the old one is kept as stack.yaml.bak).
+        #[arg(long)]
+        force: bool,
+    },
     /// Remove the stack's containers and network (volumes are kept).
     Down {
         #[arg(long, default_value = ".")]

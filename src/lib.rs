@@ -14,6 +14,7 @@ pub mod components;
 pub mod diag;
 pub mod docker;
 pub mod fsutil;
+pub mod import;
 pub mod load;
 pub mod lock;
 pub mod model;

@@ -23,6 +23,7 @@ pub fn to_stderr(text: &str) {
 mod backup;
 mod docker;
 mod down;
+mod import;
 mod init;
 mod profiles;
 pub mod render;
@@ -87,6 +88,13 @@ pub fn run(cli: Cli) -> ExitCode {
             strict_credentials,
         } => up::run(&dir, &wait, remove_orphans, strict_credentials),
         Command::Down { dir, volumes } => down::run(&dir, volumes),
+        Command::Import {
+            from,
+            dir,
+            alloy,
+            name,
+            force,
+        } => import::run(&from, &dir, &crate::import::Options { alloy, name }, force),
         Command::Status { dir } => status::run(&dir),
         Command::Backup {
             dir,
