@@ -27,8 +27,10 @@ pub fn stack_of(ctx: &Ctx) -> Result<Stack, String> {
 pub fn render(ctx: &Ctx, stack: &Stack) -> Deployment {
     let inputs = crate::plan::Inputs {
         files: ctx.files.clone(),
+        ..Default::default()
     };
-    crate::plan::plan(stack, &inputs)
+    // The candidate is compared in memory, never written: it need not be valid yet.
+    crate::plan::plan(&crate::resolve::Resolved::preview(stack.clone()), &inputs)
 }
 
 pub fn run(ctx: &mut Ctx, services: &Services) {

@@ -32,6 +32,8 @@ mod emit_consumers;
 mod emit_roundtrip;
 mod hostile_input;
 mod hosts_real;
+mod import_folder;
+mod import_roundtrip;
 mod injection;
 mod kubernetes_cli;
 mod kubernetes_golden;

@@ -2,7 +2,7 @@
 //! rendered, the rendered tree is imported, and the imported spec must render
 //! byte-identical files (the secrets are copied, so the tree is complete).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,7 +18,7 @@ fn render_spec(text: &str, dir: &Path) -> Result<BTreeMap<String, String>, Strin
     if !errors.is_empty() {
         return Err(errors.join(""));
     }
-    let stack = loaded.stack.ok_or("does not load")?;
+    let stack = stackctl::resolve::Resolved::from_loaded(&loaded).ok_or("does not load")?;
     let inputs = stackctl::commands::render::read_inputs(&stack, dir).map_err(|e| e.to_string())?;
     Ok(stackctl::render::compose_tree(&stackctl::plan::plan(
         &stack, &inputs,
