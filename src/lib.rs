@@ -18,6 +18,8 @@ pub mod model;
 pub mod plan;
 pub mod profiles;
 pub mod render;
+pub mod routes;
+pub mod ruletest;
 pub mod secrets;
 pub mod verify;
 pub mod yaml;

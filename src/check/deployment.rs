@@ -129,5 +129,6 @@ fn shallow(stack: &Stack) -> Stack {
         logs: stack.logs.clone(),
         kubernetes: stack.kubernetes.clone(),
         validate: None,
+        tests: Vec::new(),
     }
 }

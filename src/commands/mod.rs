@@ -25,7 +25,9 @@ mod down;
 mod init;
 mod profiles;
 pub mod render;
+mod routes;
 mod status;
+mod test;
 mod up;
 mod validate;
 pub mod verify;
@@ -105,6 +107,25 @@ pub fn run(cli: Cli) -> ExitCode {
                 deep,
             },
         ),
+        Command::Test {
+            dir,
+            format,
+            promtool,
+            docker,
+        } => test::run(
+            &dir,
+            test::Options {
+                format,
+                promtool: promtool.as_deref(),
+                docker,
+            },
+        ),
+        Command::Routes {
+            dir,
+            labels,
+            at,
+            json,
+        } => routes::run(&dir, &labels, at.as_deref(), json),
     };
     match result {
         Ok(Exit::Ok) => ExitCode::SUCCESS,

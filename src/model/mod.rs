@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod components;
 pub mod ports;
+pub mod ruletests;
 pub mod stack;
 pub mod types;
 

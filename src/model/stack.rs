@@ -52,6 +52,9 @@ pub struct Stack {
     /// What `stackctl validate` leaves out on purpose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validate: Option<ValidateSettings>,
+    /// Rule unit tests (`stackctl test`), rendered to `prometheus/tests/`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<super::ruletests::RuleTest>,
 }
 
 /// `validate:` — findings silenced on purpose.
@@ -433,6 +436,9 @@ pub struct Alerting {
     pub inhibit_rules: Vec<InhibitRule>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub time_intervals: Vec<TimeInterval>,
+    /// Routing expectations, checked by `validate` (see `routes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<super::ruletests::RouteTest>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -296,6 +296,11 @@ fn secret_files(stack: &Stack) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Where the plan writes Alertmanager's configuration (read by `routes`).
+pub fn alertmanager_config_path() -> &'static str {
+    alertmanager::CONFIG
+}
+
 /// The plan for a stack that passed validation.
 pub fn plan(stack: &Stack, inputs: &Inputs) -> Deployment {
     let mut d = Deployment {
@@ -326,6 +331,18 @@ pub fn plan(stack: &Stack, inputs: &Inputs) -> Deployment {
             | Kind::NginxExporter
             | Kind::Pushgateway => exporters::plan(stack, &c, &mut d),
             Kind::Elasticsearch | Kind::Logstash | Kind::Kibana => elastic::plan(stack, &c, &mut d),
+        }
+    }
+    // Rule unit tests read the rule files planned above (generated ones too).
+    if stack.has(Kind::Prometheus) {
+        let rule_files: Vec<String> = d
+            .files
+            .keys()
+            .filter(|f| f.starts_with("prometheus/rules/"))
+            .cloned()
+            .collect();
+        for (path, test) in crate::ruletest::render(stack, &rule_files) {
+            d.add_yaml(&path, &test);
         }
     }
     // Secrets in use, then their delivery, then volumes, in a stable order.
