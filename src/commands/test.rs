@@ -66,6 +66,14 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
             "{}: no rule tests (`tests:` is empty)\n  = help: docs/alerting.md shows how to write one",
             loaded.file
         );
+        match opts.format {
+            TestFormat::Text => {}
+            TestFormat::Json => emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&json_report("none", &[]))?
+            ))?,
+            TestFormat::Junit => emit(&junit("none", &[], &loaded.file))?,
+        }
         return Ok(Exit::Ok);
     }
     let inputs = super::render::read_inputs(stack, dir)?;

@@ -319,7 +319,7 @@ fn entity(name: &str) -> String {
 /// Where the work directory is mounted in the promtool container.
 const MOUNT: &str = "/stackctl";
 
-/// Runs `/bin/promtool` of `image` (the pinned Prometheus image, present
+/// Runs `promtool` of `image` (the pinned Prometheus image, present
 /// locally; nothing is pulled) on `files` in `workdir` (absolute), as the
 /// calling user so that it can write its JUnit report there; no network.
 pub async fn run_docker(
@@ -350,7 +350,8 @@ pub async fn run_docker(
         name: format!("stackctl-promtool-{}-{stamp}", std::process::id()),
         image: image.to_string(),
         user: Some(format!("{uid}:{gid}")),
-        entrypoint: Some(vec!["/bin/promtool".to_string()]),
+        // `/bin/promtool` in the upstream image; found on the image's PATH.
+        entrypoint: Some(vec!["promtool".to_string()]),
         cmd: arguments(&inside, junit.as_deref()),
         bind_mounts: vec![BindMount {
             source: workdir.display().to_string(),
