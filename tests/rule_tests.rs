@@ -293,12 +293,9 @@ fn every_shipped_spec_tests_every_rule() {
     // see docs/alerting.md); each still fails here if it regresses further
     // than its known gaps, and passes the check once its tests are written.
     const PENDING: &[&str] = &[
-        "profile-minimal",
         "profile-anomaly-detection",
         "profile-face-attributes",
         "profile-mlops-platform",
-        "example-team-api",
-        "example-team-api-elk",
     ];
     let mut pending = Vec::new();
     for (label, text, _) in common::shipped_specs() {

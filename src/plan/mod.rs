@@ -371,6 +371,9 @@ pub fn plan(stack: &Stack, inputs: &Inputs) -> Deployment {
         let mut files: Vec<String> = d
             .files
             .keys()
+            // Rule test files sit beside the rules for promtool but are not
+            // read by Prometheus: editing a test must not restart it.
+            .filter(|f| !f.starts_with(&format!("{}/", crate::ruletest::DIR)))
             .filter(|f| {
                 service.mounts.iter().any(|m| match &m.source {
                     MountSource::Generated(dir) => f.starts_with(&format!("{dir}/")),
