@@ -35,6 +35,14 @@ pub enum VerifyFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    Text,
+    Json,
+    /// JUnit XML: one test case per rule test.
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Target {
     Compose,
     Kubernetes,
@@ -197,5 +205,34 @@ pub enum Command {
         /// TSDB takes Prometheus a while to replay).
         #[arg(long, default_value = "3m")]
         wait: String,
+    },
+    /// Run the spec's rule unit tests (`tests:`) with `promtool test rules`.
+    Test {
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+        format: TestFormat,
+        /// The promtool binary (default: `STACKCTL_PROMTOOL`, else `promtool` on PATH,
+        /// else the pinned Prometheus image through the Docker API).
+        #[arg(long, conflicts_with = "docker")]
+        promtool: Option<PathBuf>,
+        /// Run the pinned Prometheus image's promtool through the Docker API.
+        #[arg(long)]
+        docker: bool,
+    },
+    /// Which receivers an alert with these labels reaches, by which route,
+    /// muted or inhibited by what (as `amtool config routes test`).
+    Routes {
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The alert's labels, `name=value`.
+        #[arg(required = true)]
+        labels: Vec<String>,
+        /// Evaluate time intervals at this RFC 3339 time instead of now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }

@@ -22,6 +22,8 @@ pub mod plan;
 pub mod profiles;
 pub mod render;
 pub mod resolve;
+pub mod routes;
+pub mod ruletest;
 pub mod secrets;
 pub mod slo;
 pub mod tls;

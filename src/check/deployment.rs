@@ -186,5 +186,6 @@ fn shallow(stack: &Stack) -> Stack {
         validate: None,
         security: stack.security.clone(),
         hosts: Default::default(),
+        tests: Vec::new(),
     }
 }

@@ -129,6 +129,9 @@ pub fn stack_with(stack: &Stack, prefetched: &mut prefetch::Prefetched) -> Vec<D
     run("rules", &|f| rules::check(stack, &index, f));
     run("alerting", &|f| alerting::check(stack, f));
     run("routing", &|f| routing::check(stack, &index, f));
+    run("tests", &|f| {
+        crate::ruletest::check::check(stack, &index, f)
+    });
     run("dashboards", &|f| dashboards::check(stack, &index, f));
     run("dashboards", &|f| panel_queries::check(stack, f));
     run("metrics", &|f| metrics_catalog::check(stack, &index, f));

@@ -28,7 +28,9 @@ mod init;
 mod profiles;
 pub mod render;
 mod restore;
+mod routes;
 mod status;
+mod test;
 mod up;
 mod validate;
 pub mod verify;
@@ -133,6 +135,25 @@ pub fn run(cli: Cli) -> ExitCode {
                 }),
             },
         ),
+        Command::Test {
+            dir,
+            format,
+            promtool,
+            docker,
+        } => test::run(
+            &dir,
+            test::Options {
+                format,
+                promtool: promtool.as_deref(),
+                docker,
+            },
+        ),
+        Command::Routes {
+            dir,
+            labels,
+            at,
+            json,
+        } => routes::run(&dir, &labels, at.as_deref(), json),
     };
     match result {
         Ok(Exit::Ok) => ExitCode::SUCCESS,

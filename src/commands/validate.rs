@@ -9,7 +9,8 @@ use crate::diag::Severity;
 use std::path::Path;
 
 pub fn run(dir: &Path, format: Format, deny_warnings: bool) -> anyhow::Result<Exit> {
-    let loaded = load_stack(dir, false)?;
+    let mut loaded = load_stack(dir, false)?;
+    routing_expectations(dir, &mut loaded)?;
     let count = |s: Severity| {
         loaded
             .diagnostics
@@ -53,4 +54,33 @@ pub fn run(dir: &Path, format: Format, deny_warnings: bool) -> anyhow::Result<Ex
     // cost a noticeable part of the run for nothing.
     std::mem::forget(loaded);
     Ok(if failed { Exit::Failed } else { Exit::Ok })
+}
+
+/// `alerting.tests`, evaluated on the Alertmanager configuration the plan
+/// writes (only for a spec without errors: the plan needs a valid one).
+fn routing_expectations(dir: &Path, loaded: &mut crate::load::Loaded) -> anyhow::Result<()> {
+    let Some(stack) = &loaded.stack else {
+        return Ok(());
+    };
+    if loaded.diagnostics.iter().any(|d| d.is_error())
+        || stack.alerting.as_ref().is_none_or(|a| a.tests.is_empty())
+    {
+        return Ok(());
+    }
+    let inputs = super::render::read_inputs(stack, dir)?;
+    let plan = crate::plan::plan(stack, &inputs);
+    let mut found = crate::routes::expect::check(
+        stack,
+        plan.files
+            .get(crate::plan::alertmanager_config_path())
+            .map(String::as_str),
+    );
+    if let Some(tree) = &loaded.tree {
+        for d in &mut found {
+            d.resolve(tree);
+        }
+    }
+    loaded.diagnostics.extend(found);
+    crate::diag::sort(&mut loaded.diagnostics);
+    Ok(())
 }

@@ -8,6 +8,7 @@ pub mod ports;
 pub mod receivers;
 pub mod security;
 pub mod slo;
+pub mod ruletests;
 pub mod stack;
 pub mod types;
 pub mod watchdog;

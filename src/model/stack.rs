@@ -63,6 +63,9 @@ pub struct Stack {
     /// Remote hosts with their agents (see `hosts.rs`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub hosts: BTreeMap<String, super::hosts::Host>,
+    /// Rule unit tests (`stackctl test`), rendered to `prometheus/tests/`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<super::ruletests::RuleTest>,
 }
 
 /// `validate:` — findings silenced on purpose.
@@ -447,6 +450,9 @@ pub struct Alerting {
     /// The generated always-firing `Watchdog` alert and where it goes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watchdog: Option<super::watchdog::Watchdog>,
+    /// Routing expectations, checked by `validate` (see `routes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<super::ruletests::RouteTest>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -300,6 +300,11 @@ fn secret_files(stack: &Resolved) -> BTreeMap<String, String> {
     stack.secret_files().clone()
 }
 
+/// Where the plan writes Alertmanager's configuration (read by `routes`).
+pub fn alertmanager_config_path() -> &'static str {
+    alertmanager::CONFIG
+}
+
 /// The plan for a stack that passed validation.
 pub fn plan(stack: &Resolved, inputs: &Inputs) -> Deployment {
     let mut d = Deployment {
@@ -334,6 +339,18 @@ pub fn plan(stack: &Resolved, inputs: &Inputs) -> Deployment {
             Kind::Kibana => elastic::kibana(stack, &c, &mut d),
         }
     }
+    // Rule unit tests read the rule files planned above (generated ones too).
+    if stack.has(Kind::Prometheus) {
+        let rule_files: Vec<String> = d
+            .files
+            .keys()
+            .filter(|f| f.starts_with("prometheus/rules/"))
+            .cloned()
+            .collect();
+        for (path, test) in crate::ruletest::render(stack, &rule_files) {
+            d.add_yaml(&path, &test);
+        }
+    }
     // Secrets in use, then their delivery, then volumes, in a stable order.
     let declared = secret_files(stack);
     for service in &d.services {
@@ -361,6 +378,9 @@ pub fn plan(stack: &Resolved, inputs: &Inputs) -> Deployment {
         let mut files: Vec<String> = d
             .files
             .keys()
+            // Rule test files sit beside the rules for promtool but are not
+            // read by Prometheus: editing a test must not restart it.
+            .filter(|f| !f.starts_with(&format!("{}/", crate::ruletest::DIR)))
             .filter(|f| {
                 service.mounts.iter().any(|m| match &m.source {
                     MountSource::Generated(dir) => f.starts_with(&format!("{dir}/")),
