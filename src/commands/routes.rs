@@ -24,9 +24,10 @@ pub fn run(dir: &Path, labels: &[String], at: Option<&str>, as_json: bool) -> an
         print_diagnostics(&loaded);
         return Ok(Exit::Failed);
     }
-    let Some(stack) = loaded.stack.as_ref() else {
+    let Some(resolved) = crate::resolve::Resolved::from_loaded(&loaded) else {
         return Ok(Exit::Failed);
     };
+    let stack = &resolved;
     let inputs = super::render::read_inputs(stack, dir)?;
     let plan = crate::plan::plan(stack, &inputs);
     let Some(text) = plan.files.get(crate::plan::alertmanager_config_path()) else {

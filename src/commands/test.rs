@@ -58,9 +58,10 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
         print_diagnostics(&loaded);
         return Ok(Exit::Failed);
     }
-    let Some(stack) = loaded.stack.as_ref() else {
+    let Some(resolved) = crate::resolve::Resolved::from_loaded(&loaded) else {
         return Ok(Exit::Failed);
     };
+    let stack = &resolved;
     if stack.tests.is_empty() {
         eprintln!(
             "{}: no rule tests (`tests:` is empty)\n  = help: docs/alerting.md shows how to write one",

@@ -59,9 +59,10 @@ pub fn run(dir: &Path, format: Format, deny_warnings: bool) -> anyhow::Result<Ex
 /// `alerting.tests`, evaluated on the Alertmanager configuration the plan
 /// writes (only for a spec without errors: the plan needs a valid one).
 fn routing_expectations(dir: &Path, loaded: &mut crate::load::Loaded) -> anyhow::Result<()> {
-    let Some(stack) = &loaded.stack else {
+    let Some(resolved) = crate::resolve::Resolved::from_loaded(loaded) else {
         return Ok(());
     };
+    let stack = &resolved;
     if loaded.diagnostics.iter().any(|d| d.is_error())
         || stack.alerting.as_ref().is_none_or(|a| a.tests.is_empty())
     {

@@ -63,6 +63,7 @@ pub fn host_stack(stack: &Stack, name: &str, host: &Host) -> Stack {
         security: None,
         hosts: Default::default(),
         slos: Default::default(),
+        tests: Vec::new(),
     }
 }
 

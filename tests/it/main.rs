@@ -48,6 +48,8 @@ mod render_golden;
 mod render_hostile;
 mod render_lock;
 mod render_safety;
+mod routes;
+mod rule_tests;
 mod shipped_specs_clean;
 mod skips;
 mod slo_prometheus;

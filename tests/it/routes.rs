@@ -7,7 +7,7 @@
 //! fails at the expectation when the tree changes where an alert goes; and
 //! every shipped spec expects something for each severity and team it routes.
 
-mod common;
+use crate::common;
 
 use common::{Generation, path_str, require_consumer, run};
 use stackctl::model::types::MatchOp;

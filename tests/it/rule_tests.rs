@@ -7,7 +7,7 @@
 //! image's promtool runs through the Docker API; and every shipped spec's
 //! tests cover every rule (`stackctl::ruletest::coverage`).
 
-mod common;
+use crate::common;
 
 use common::{Generation, path_str, require_consumer, run};
 use serde_json::Value;
