@@ -44,6 +44,23 @@ fn is_loopback(ip: &str) -> bool {
         || ip == "localhost"
 }
 
+/// The components `validate` refuses as published beyond loopback without
+/// authentication (what `import` allows explicitly, to keep a folder's behaviour).
+pub fn exposed_without_auth(stack: &Stack) -> Vec<Kind> {
+    let mut found = Findings::default();
+    exposure(stack, &mut found);
+    let mut kinds: Vec<Kind> = Vec::new();
+    for port in published(stack) {
+        if found.items.iter().any(|d| {
+            d.is_error() && d.message.starts_with(&format!("{} is published on", port.kind.key()))
+        }) && !kinds.contains(&port.kind)
+        {
+            kinds.push(port.kind);
+        }
+    }
+    kinds
+}
+
 fn exposure(stack: &Stack, found: &mut Findings) {
     let mut seen = std::collections::BTreeSet::new();
     for port in published(stack) {

@@ -9,7 +9,7 @@ mod components;
 mod credentials;
 pub mod dashboard_file;
 pub mod dashboards;
-mod deployment;
+pub(crate) mod deployment;
 mod hosts;
 pub mod inputs;
 mod keys;

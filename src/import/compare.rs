@@ -55,6 +55,7 @@ pub fn run(ctx: &mut Ctx, services: &Services) {
         service_leftovers(ctx, s, &d);
     }
     drop_derived(ctx);
+    allow_exposures(ctx);
     let Ok(stack) = stack_of(ctx) else { return };
     let d = render(ctx, &stack);
     let tree = crate::render::compose_tree(&d);
@@ -72,6 +73,23 @@ pub fn run(ctx: &mut Ctx, services: &Services) {
             }
             None => ctx.note(Outcome::NotExpressed, &name, 1, format!("stackctl renders no `{rendered}` for this stack: the file's settings are not carried over")),
         }
+    }
+}
+
+/// A folder that publishes Prometheus & co. beyond loopback without
+/// authentication keeps doing so, but on purpose: `validate` refuses it
+/// otherwise, and the report says how to protect it instead.
+fn allow_exposures(ctx: &mut Ctx) {
+    let Ok(stack) = stack_of(ctx) else { return };
+    for kind in crate::check::deployment::exposed_without_auth(&stack) {
+        let key = kind.key();
+        ctx.push(&["security", "allow_unauthenticated"], json!(key));
+        ctx.note(
+            Outcome::Modernised,
+            "stack.yaml",
+            0,
+            format!("`{key}` is published beyond loopback without authentication, as in the folder: kept, and allowed explicitly in `security.allow_unauthenticated`; add `security.users` to protect it (docs/security.md)"),
+        );
     }
 }
 

@@ -271,6 +271,7 @@ enum Role {
     Loki,
     Promtail,
     Blackbox,
+    RuleTests,
     Other,
 }
 
@@ -284,6 +285,8 @@ fn role(file: &SourceFile) -> Role {
         Role::Prometheus
     } else if has("route") && has("receivers") {
         Role::Alertmanager
+    } else if has("tests") && has("rule_files") {
+        Role::RuleTests
     } else if has("groups") {
         Role::Rules
     } else if has("datasources") || has("deleteDatasources") {
@@ -330,6 +333,7 @@ pub fn import_dir(from: &Path, opts: &Options) -> anyhow::Result<Imported> {
                             Role::Loki => "loki",
                             Role::Promtail => "promtail",
                             Role::Blackbox => "blackbox",
+                            Role::RuleTests => "ruletests",
                             Role::Other => "other",
                         };
                         by_role.entry(key).or_default().push(file);
@@ -397,6 +401,9 @@ pub fn import_dir(from: &Path, opts: &Options) -> anyhow::Result<Imported> {
     }
     for file in take(&mut by_role, "blackbox") {
         logs::blackbox(&mut ctx, &file);
+    }
+    for file in take(&mut by_role, "ruletests") {
+        prometheus::rule_tests(&mut ctx, &file);
     }
     for file in take(&mut by_role, "other") {
         if file.name == "stack.yaml" {

@@ -180,8 +180,49 @@ fn resolve_rules(
     out
 }
 
+/// A `promtool test rules` file (what `render` writes to `prometheus/tests/`)
+/// becomes `tests:` entries named after the file.
+pub fn rule_tests(ctx: &mut Ctx, file: &SourceFile) {
+    let f = file.name.as_str();
+    let stem = Path::new(f)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "tests".into());
+    let groups = source::get(&file.root, "tests")
+        .map(source::items)
+        .unwrap_or_default();
+    for (gi, g) in groups.iter().enumerate() {
+        let Value::Object(mut test) = source::to_value(g) else {
+            ctx.note(Outcome::NotExpressed, f, source::line(g), "a test group that is not a map: not imported");
+            continue;
+        };
+        let name = if groups.len() == 1 { stem.clone() } else { format!("{stem}-{}", gi + 1) };
+        test.shift_insert(0, "name".into(), json!(name));
+        let i = ctx.push(&["tests"], Value::Object(test));
+        ctx.from(format!("/tests/{i}"), f, source::line(g));
+    }
+    ctx.note(
+        Outcome::AsIs,
+        f,
+        1,
+        format!("{} rule test group(s) → `tests:` (the rule files they load are the spec's)", groups.len()),
+    );
+}
+
+/// Whether a rule file is the always-firing `Watchdog` stackctl generates
+/// beside an Alertmanager (render writes it again; importing it would turn it
+/// into a user rule).
+fn is_generated_watchdog(file: &SourceFile) -> bool {
+    Path::new(&file.name).file_stem().is_some_and(|s| s == crate::plan::watchdog::RULE_FILE)
+        && source::to_value(&file.root) == crate::plan::watchdog::rule_file()
+}
+
 fn rules(ctx: &mut Ctx, file: &SourceFile) {
     let f = file.name.as_str();
+    if is_generated_watchdog(file) {
+        ctx.note(Outcome::AsIs, f, 1, "stackctl's generated `Watchdog` rule: render writes it again");
+        return;
+    }
     let stem = Path::new(f)
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

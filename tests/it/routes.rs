@@ -187,8 +187,9 @@ fn routes_prints_the_path_intervals_and_inhibit_rules() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("receivers: warning-alerts\n"), "{out}");
+    // routes[0] is the generated Watchdog route (to `stackctl-null`).
     assert!(
-        out.contains("warning-alerts via route.routes[1]: severity=\"warning\""),
+        out.contains("warning-alerts via route.routes[2]: severity=\"warning\""),
         "{out}"
     );
     assert!(
