@@ -289,35 +289,14 @@ tests:
 
 #[test]
 fn every_shipped_spec_tests_every_rule() {
-    // Profiles whose rules are not covered yet (issue 14 item 1 is partial:
-    // see docs/alerting.md); each still fails here if it regresses further
-    // than its known gaps, and passes the check once its tests are written.
-    const PENDING: &[&str] = &[
-        "profile-anomaly-detection",
-        "profile-face-attributes",
-        "profile-mlops-platform",
-    ];
-    let mut pending = Vec::new();
     for (label, text, _) in common::shipped_specs() {
         let loaded = stackctl::load::load_text("stack.yaml", text);
         let stack = loaded.stack.expect("shipped spec loads");
         let gaps = stackctl::ruletest::coverage::gaps(&stack);
-        if PENDING.contains(&label.as_str()) {
-            if !gaps.is_empty() {
-                pending.push(format!("{label}: {} gaps", gaps.len()));
-            }
-            continue;
-        }
         assert!(
             gaps.is_empty(),
             "{label} leaves rules untested:\n{}",
             gaps.join("\n")
-        );
-    }
-    if !pending.is_empty() {
-        eprintln!(
-            "NOT COVERED YET (known, listed in PENDING): {}",
-            pending.join("; ")
         );
     }
 }
