@@ -52,7 +52,9 @@ pub fn exposed_without_auth(stack: &Stack) -> Vec<Kind> {
     let mut kinds: Vec<Kind> = Vec::new();
     for port in published(stack) {
         if found.items.iter().any(|d| {
-            d.is_error() && d.message.starts_with(&format!("{} is published on", port.kind.key()))
+            d.is_error()
+                && d.message
+                    .starts_with(&format!("{} is published on", port.kind.key()))
         }) && !kinds.contains(&port.kind)
         {
             kinds.push(port.kind);

@@ -75,6 +75,15 @@ pub fn read(ctx: &mut Ctx, file: &SourceFile) {
         .map(source::items)
         .unwrap_or_default()
     {
+        if is_generated_null_receiver(r) {
+            ctx.note(
+                Outcome::AsIs,
+                f,
+                source::line(r),
+                "stackctl's generated receiver for the `Watchdog`: render writes it again",
+            );
+            continue;
+        }
         receivers.push(receiver(ctx, f, r));
     }
     alerting.insert("receivers".into(), Value::Array(receivers));
@@ -267,11 +276,46 @@ fn route(ctx: &mut Ctx, f: &str, r: &Node) -> Value {
         }
     }
     if let Some(v) = keys.take("routes") {
-        let list: Vec<Value> = source::items(v).iter().map(|c| route(ctx, f, c)).collect();
-        m.insert("routes".into(), Value::Array(list));
+        let mut list = Vec::new();
+        for child in source::items(v) {
+            if is_generated_watchdog_route(child) {
+                ctx.note(
+                    Outcome::AsIs,
+                    f,
+                    source::line(child),
+                    "stackctl's generated `Watchdog` route: render writes it again",
+                );
+                continue;
+            }
+            list.push(route(ctx, f, child));
+        }
+        if !list.is_empty() {
+            m.insert("routes".into(), Value::Array(list));
+        }
     }
     rest(ctx, f, &keys, "a route");
     Value::Object(m)
+}
+
+/// The first child route render adds for the generated `Watchdog` alert.
+fn is_generated_watchdog_route(r: &Node) -> bool {
+    let receiver = source::get(r, "receiver").and_then(source::str_of);
+    let matchers: Vec<String> = source::get(r, "matchers")
+        .map(source::items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(source::str_of)
+        .collect();
+    receiver.as_deref() == Some(crate::plan::watchdog::NULL_RECEIVER)
+        && matchers == ["alertname=\"Watchdog\""]
+        && source::entries(r).len() == 2
+}
+
+/// The receiver without notifiers render adds for the `Watchdog`.
+fn is_generated_null_receiver(r: &Node) -> bool {
+    source::get(r, "name").and_then(source::str_of).as_deref()
+        == Some(crate::plan::watchdog::NULL_RECEIVER)
+        && source::entries(r).len() == 1
 }
 
 fn receiver(ctx: &mut Ctx, f: &str, r: &Node) -> Value {

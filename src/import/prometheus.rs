@@ -193,10 +193,19 @@ pub fn rule_tests(ctx: &mut Ctx, file: &SourceFile) {
         .unwrap_or_default();
     for (gi, g) in groups.iter().enumerate() {
         let Value::Object(mut test) = source::to_value(g) else {
-            ctx.note(Outcome::NotExpressed, f, source::line(g), "a test group that is not a map: not imported");
+            ctx.note(
+                Outcome::NotExpressed,
+                f,
+                source::line(g),
+                "a test group that is not a map: not imported",
+            );
             continue;
         };
-        let name = if groups.len() == 1 { stem.clone() } else { format!("{stem}-{}", gi + 1) };
+        let name = if groups.len() == 1 {
+            stem.clone()
+        } else {
+            format!("{stem}-{}", gi + 1)
+        };
         test.shift_insert(0, "name".into(), json!(name));
         let i = ctx.push(&["tests"], Value::Object(test));
         ctx.from(format!("/tests/{i}"), f, source::line(g));
@@ -205,7 +214,10 @@ pub fn rule_tests(ctx: &mut Ctx, file: &SourceFile) {
         Outcome::AsIs,
         f,
         1,
-        format!("{} rule test group(s) → `tests:` (the rule files they load are the spec's)", groups.len()),
+        format!(
+            "{} rule test group(s) → `tests:` (the rule files they load are the spec's)",
+            groups.len()
+        ),
     );
 }
 
@@ -213,14 +225,21 @@ pub fn rule_tests(ctx: &mut Ctx, file: &SourceFile) {
 /// beside an Alertmanager (render writes it again; importing it would turn it
 /// into a user rule).
 fn is_generated_watchdog(file: &SourceFile) -> bool {
-    Path::new(&file.name).file_stem().is_some_and(|s| s == crate::plan::watchdog::RULE_FILE)
+    Path::new(&file.name)
+        .file_stem()
+        .is_some_and(|s| s == crate::plan::watchdog::RULE_FILE)
         && source::to_value(&file.root) == crate::plan::watchdog::rule_file()
 }
 
 fn rules(ctx: &mut Ctx, file: &SourceFile) {
     let f = file.name.as_str();
     if is_generated_watchdog(file) {
-        ctx.note(Outcome::AsIs, f, 1, "stackctl's generated `Watchdog` rule: render writes it again");
+        ctx.note(
+            Outcome::AsIs,
+            f,
+            1,
+            "stackctl's generated `Watchdog` rule: render writes it again",
+        );
         return;
     }
     let stem = Path::new(f)
