@@ -44,7 +44,7 @@ fn images(test: &str) -> Option<BTreeMap<String, (String, String)>> {
         if tools_required() {
             panic!("{test}: {} sid failed:\n{why}", script.display());
         }
-        eprintln!("SKIPPED: {test}: the sid test images could not be built:\n{why}");
+        common::skipped(format!("the sid test images could not be built:\n{why}"));
         return None;
     }
     let mut images = BTreeMap::new();

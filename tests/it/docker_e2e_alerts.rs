@@ -22,7 +22,9 @@ fn engine_and_images(test: &str) -> bool {
         if tools_required() {
             panic!("{test}: {what}");
         }
-        eprintln!("SKIPPED: {test}: {what}; verify --alerts was not run on a real engine");
+        common::skipped(format!(
+            "{what}; verify --alerts was not run on a real engine"
+        ));
         false
     };
     if !Path::new("/var/run/docker.sock").exists() {

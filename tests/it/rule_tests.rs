@@ -116,25 +116,36 @@ fn agrees_with_promtool(dir: &Path, promtool: &Path, verdicts: &[(String, bool, 
 #[test]
 fn shipped_tests_pass_on_both_promtool_generations() {
     let tools = promtools();
-    let mut checked = 0;
-    for (label, text, from) in common::shipped_specs() {
-        let dir = stack_dir(&text, &from);
-        for (generation, promtool) in &tools {
-            let (code, verdicts) = stackctl_test(dir.path(), promtool);
-            let failed: Vec<_> = verdicts.iter().filter(|v| !v.1).collect();
-            assert!(
-                failed.is_empty() && code == 0,
-                "{label} ({}): {failed:#?}",
-                generation.label()
-            );
-            if !verdicts.is_empty() {
-                agrees_with_promtool(dir.path(), promtool, &verdicts);
-                checked += 1;
+    // One thread per spec and generation: the suites are independent, and
+    // mlops-platform's week-long series take minutes per promtool alone.
+    let checked = std::sync::atomic::AtomicUsize::new(0);
+    let specs = common::shipped_specs();
+    std::thread::scope(|scope| {
+        for (label, text, from) in &specs {
+            for (generation, promtool) in &tools {
+                let checked = &checked;
+                scope.spawn(move || {
+                    let dir = stack_dir(text, from);
+                    let (code, verdicts) = stackctl_test(dir.path(), promtool);
+                    let failed: Vec<_> = verdicts.iter().filter(|v| !v.1).collect();
+                    assert!(
+                        failed.is_empty() && code == 0,
+                        "{label} ({}): {failed:#?}",
+                        generation.label()
+                    );
+                    if !verdicts.is_empty() {
+                        agrees_with_promtool(dir.path(), promtool, &verdicts);
+                        checked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                });
             }
         }
-    }
+    });
     if !tools.is_empty() {
-        assert!(checked >= tools.len(), "pynomaly ships tests at least");
+        assert!(
+            checked.into_inner() >= tools.len(),
+            "pynomaly ships tests at least"
+        );
     }
 }
 

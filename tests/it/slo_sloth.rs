@@ -121,8 +121,8 @@ fn records(all: &[(String, Value)], prefix: &str) -> BTreeMap<String, String> {
 #[test]
 fn rules_match_sloths_for_its_getting_started_slo() {
     let Some(sloth) = sloth_rules() else {
-        eprintln!(
-            "SKIPPED: no sloth checkout (set STACKCTL_SLOTH_REPO to a clone of github.com/slok/sloth); the comparison with sloth's rules was not made"
+        common::skipped(
+            "no sloth checkout (set STACKCTL_SLOTH_REPO to a clone of github.com/slok/sloth); the comparison with sloth's rules was not made",
         );
         return;
     };
@@ -233,8 +233,8 @@ fn series(phases: &[Phase]) -> String {
 #[test]
 fn sloths_alerts_and_stackctls_fire_together_under_promtool() {
     let Some(sloth) = sloth_rules() else {
-        eprintln!(
-            "SKIPPED: no sloth checkout (set STACKCTL_SLOTH_REPO); sloth's and stackctl's alerts were not run side by side"
+        common::skipped(
+            "no sloth checkout (set STACKCTL_SLOTH_REPO); sloth's and stackctl's alerts were not run side by side",
         );
         return;
     };
