@@ -4,31 +4,21 @@
 
 use super::Exit;
 use crate::import::{self, Options, report::Outcome};
-use crate::render::write::atomic::{self, OnDisk, StackDir};
+use crate::render::write::atomic;
 use std::path::Path;
 
 pub fn run(from: &Path, dir: &Path, opts: &Options, force: bool) -> anyhow::Result<Exit> {
     let imported = import::import_dir(from, opts)?;
-    std::fs::create_dir_all(dir)
-        .map_err(|e| anyhow::anyhow!("cannot create directory `{}`: {e}", dir.display()))?;
-    let _lock = crate::lock::acquire(dir, "import")?;
-    let root = StackDir::open(dir)?;
+    let Some((_lock, root)) = super::new_spec::prepare(
+        dir,
+        "import",
+        force,
+        "import into an empty directory with `--dir`, or pass `--force` to replace it (the old file is kept as stack.yaml.bak)",
+    )?
+    else {
+        return Ok(Exit::Failed);
+    };
     let spec = dir.join("stack.yaml");
-    match atomic::read_no_follow(&spec)? {
-        OnDisk::Missing => {}
-        _ if !force => {
-            eprintln!("error: `{}` already exists", spec.display());
-            eprintln!(
-                "  = help: import into an empty directory with `--dir`, or pass `--force` to replace it (the old file is kept as stack.yaml.bak)"
-            );
-            return Ok(Exit::Failed);
-        }
-        OnDisk::File(old) => {
-            let backup = atomic::keep_copy(&dir.join("stack.yaml.bak"), &old, 0o644)?;
-            eprintln!("kept the previous spec as {}", backup.display());
-        }
-        _ => anyhow::bail!("`{}` is not a regular file", spec.display()),
-    }
     for (name, value) in &imported.secrets {
         let rel = format!("secrets/{name}");
         // An existing secret file is the user's: never overwritten.

@@ -4,7 +4,7 @@
 
 use super::Exit;
 use crate::profiles;
-use crate::render::write::atomic::{self, OnDisk, StackDir};
+use crate::render::write::atomic;
 use std::path::Path;
 
 pub fn run(profile: &str, dir: &Path, name: Option<&str>, force: bool) -> anyhow::Result<Exit> {
@@ -37,32 +37,16 @@ pub fn run(profile: &str, dir: &Path, name: Option<&str>, force: bool) -> anyhow
         anyhow::bail!("the embedded profile `{profile}` does not load; this is a bug in stackctl");
     };
 
-    // The stack directory itself is the one thing created with `create_dir_all`;
-    // everything inside it goes through the confined writer.
-    std::fs::create_dir_all(dir)
-        .map_err(|e| anyhow::anyhow!("cannot create directory `{}`: {e}", dir.display()))?;
-    let _lock = crate::lock::acquire(dir, "init")?;
-    let root = StackDir::open(dir)?;
+    let Some((_lock, root)) = super::new_spec::prepare(
+        dir,
+        "init",
+        force,
+        "pass `--force` to replace it (the old file is kept as stack.yaml.bak)",
+    )?
+    else {
+        return Ok(Exit::Failed);
+    };
     let spec = dir.join("stack.yaml");
-    match atomic::read_no_follow(&spec)? {
-        OnDisk::Missing => {}
-        _ if !force => {
-            eprintln!("error: `{}` already exists", spec.display());
-            eprintln!(
-                "  = help: pass `--force` to replace it (the old file is kept as stack.yaml.bak)"
-            );
-            return Ok(Exit::Failed);
-        }
-        OnDisk::File(old) => {
-            // Never replaces an earlier backup, never follows a planted link.
-            let backup = atomic::keep_copy(&dir.join("stack.yaml.bak"), &old, 0o644)?;
-            eprintln!("kept the previous spec as {}", backup.display());
-        }
-        OnDisk::NotAFile => anyhow::bail!(
-            "`{}` is not a regular file (a link, a directory?); stackctl never replaces it\n  = help: move it away and run `stackctl init` again",
-            spec.display()
-        ),
-    }
     atomic::replace(&root.prepare("stack.yaml", 0o755)?, text.as_bytes(), 0o644)?;
     eprintln!("wrote {}", spec.display());
 

@@ -25,6 +25,7 @@ mod docker;
 mod down;
 mod import;
 mod init;
+mod new_spec;
 mod profiles;
 pub mod render;
 mod restore;
