@@ -191,6 +191,17 @@ pub fn rule_tests(ctx: &mut Ctx, file: &SourceFile) {
     let groups = source::get(&file.root, "tests")
         .map(source::items)
         .unwrap_or_default();
+    // The file's evaluation interval is the test's own when it is not
+    // Prometheus's (render writes Prometheus's unless the test sets one).
+    let evaluation = source::get(&file.root, "evaluation_interval")
+        .map(source::to_value)
+        .filter(|v| {
+            let global = ctx
+                .get(&["components", "prometheus", "evaluation_interval"])
+                .cloned()
+                .unwrap_or_else(|| json!("15s"));
+            *v != global
+        });
     for (gi, g) in groups.iter().enumerate() {
         let Value::Object(mut test) = source::to_value(g) else {
             ctx.note(
@@ -207,6 +218,9 @@ pub fn rule_tests(ctx: &mut Ctx, file: &SourceFile) {
             format!("{stem}-{}", gi + 1)
         };
         test.shift_insert(0, "name".into(), json!(name));
+        if let Some(every) = &evaluation {
+            test.insert("evaluation_interval".into(), every.clone());
+        }
         let i = ctx.push(&["tests"], Value::Object(test));
         ctx.from(format!("/tests/{i}"), f, source::line(g));
     }

@@ -18,6 +18,12 @@ pub struct RuleTest {
     /// Spacing of the input samples (default `1m`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<Duration>,
+    /// How often the rules are evaluated in this test; Prometheus's
+    /// `evaluation_interval` by default. A suite spanning days can
+    /// evaluate every few minutes: promtool evaluates every rule file at
+    /// each step, so at 15s a week costs minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_interval: Option<Duration>,
     /// `$externalLabels` for annotation templates; Prometheus's
     /// `external_labels` by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]

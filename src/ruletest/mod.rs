@@ -65,6 +65,10 @@ pub fn render(stack: &Stack, rule_files: &[String]) -> Vec<(String, Value)> {
         .tests
         .iter()
         .map(|test| {
+            let evaluation = test
+                .evaluation_interval
+                .as_ref()
+                .map_or(evaluation, |d| d.as_str());
             let file = json!({
                 "rule_files": relative,
                 "evaluation_interval": evaluation,
@@ -159,6 +163,7 @@ mod tests {
         RuleTest {
             name: name.into(),
             interval: None,
+            evaluation_interval: None,
             external_labels: None,
             external_url: None,
             input_series: vec![],
@@ -186,5 +191,20 @@ mod tests {
         assert_eq!(number(90.0), json!(90));
         assert_eq!(number(0.25), json!(0.25));
         assert_eq!(number(-3.0), json!(-3));
+    }
+
+    fn rendered_evaluation(spec: &str) -> Vec<Value> {
+        let loaded = crate::load::load_text("stack.yaml", spec.to_string());
+        let stack = loaded.stack.expect("spec loads");
+        render(&stack, &["prometheus/rules/a.yml".into()])
+            .into_iter()
+            .map(|(_, file)| file["evaluation_interval"].clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_test_may_evaluate_at_its_own_interval() {
+        let spec = "stackctl: 1\nname: s\ncomponents:\n  prometheus:\n    evaluation_interval: 30s\ntests:\n  - name: fast\n  - name: slow\n    evaluation_interval: 5m\n";
+        assert_eq!(rendered_evaluation(spec), vec![json!("30s"), json!("5m")]);
     }
 }
