@@ -113,7 +113,7 @@ enum Phase {
         id: String,
         /// Restarts seen before we looked; more means the process died again.
         baseline: Option<i64>,
-        last: Option<State>,
+        last: Option<Box<State>>,
     },
     Ready,
     Completed,
@@ -463,8 +463,19 @@ async fn run<E: Engine>(
     progress: &mut dyn Progress,
 ) -> Result<Vec<Problem>, EngineError> {
     let mut phases: BTreeMap<&str, Phase> = BTreeMap::new();
+    // Readiness this stackctl established in an earlier run (see readiness.rs).
+    let mut seen_ready = super::readiness::Ready::load(&opts.dir);
+    let before = seen_ready.clone();
     for s in &d.services {
         let phase = match &actions[s.name.as_str()] {
+            // Unchanged, running, and Docker's own check passed: the list
+            // says so, nothing to inspect or probe (a no-change re-up).
+            Action::Keep(c)
+                if c.state == "running" && !s.one_shot && c.status.contains("(healthy)") =>
+            {
+                progress.line(&s.name, "unchanged, healthy");
+                Phase::Ready
+            }
             Action::Keep(c) if matches!(c.state.as_str(), "running" | "restarting") => {
                 Phase::Running {
                     id: c.id.clone(),
@@ -475,9 +486,14 @@ async fn run<E: Engine>(
             // A finished job that did not change is not run again; a failed
             // one is (its cause may be gone), as Compose would.
             Action::Keep(c) if s.one_shot && c.state == "exited" => {
-                match engine.inspect(&c.id).await? {
-                    st if st.exit_code == 0 => Phase::Completed,
-                    _ => Phase::Pending,
+                // The list's status text says `Exited (0) 3 minutes ago`.
+                if c.status.starts_with("Exited (0)") {
+                    Phase::Completed
+                } else {
+                    match engine.inspect(&c.id).await? {
+                        st if st.exit_code == 0 => Phase::Completed,
+                        _ => Phase::Pending,
+                    }
                 }
             }
             _ => Phase::Pending,
@@ -573,10 +589,20 @@ async fn run<E: Engine>(
             let due = own
                 .get(s.name.as_str())
                 .is_none_or(|o| o.unusable.is_none() && o.next <= now);
+            let seen_ready = &seen_ready;
             async move {
                 let state = engine.inspect(id).await;
                 let mut ran = None;
                 let ready = match &state {
+                    // stackctl saw this very run of it healthy before:
+                    // Docker's schedule has not caught up yet.
+                    Ok(st)
+                        if st.status == "running"
+                            && st.health.as_deref() == Some("starting")
+                            && seen_ready.holds(id, st.started_at.as_deref()) =>
+                    {
+                        true
+                    }
                     Ok(st) if st.status == "running" && st.health.is_none() => {
                         probe(engine, s, st).await
                     }
@@ -657,8 +683,12 @@ async fn run<E: Engine>(
                 phases.insert(&s.name, Phase::Ready);
             } else if probed && state.health.is_some() && !s.one_shot {
                 // Its own healthcheck command passed; Docker reports the same
-                // at its next scheduled run.
+                // at its next scheduled run. Remembered for this start, so a
+                // re-up before then need not run it again.
                 progress.line(&s.name, &format!("{unchanged}healthy ({elapsed:.1}s)"));
+                if let Some(t) = &state.started_at {
+                    seen_ready.0.insert(id.clone(), t.clone());
+                }
                 phases.insert(&s.name, Phase::Ready);
             } else if probed && !s.one_shot {
                 let what = if s.ready.is_some() {
@@ -674,7 +704,7 @@ async fn run<E: Engine>(
                     Phase::Running {
                         id,
                         baseline: Some(baseline),
-                        last: Some(state),
+                        last: Some(Box::new(state)),
                     },
                 );
             }
@@ -686,6 +716,9 @@ async fn run<E: Engine>(
             .values()
             .all(|p| matches!(p, Phase::Ready | Phase::Completed))
         {
+            if seen_ready != before {
+                remember(&mut seen_ready, engine, d, opts, progress).await;
+            }
             return Ok(Vec::new());
         }
         if Instant::now() >= deadline {
@@ -703,6 +736,26 @@ async fn run<E: Engine>(
             let left = deadline.saturating_duration_since(Instant::now());
             tokio::time::sleep(opts.poll.min(left)).await;
         }
+    }
+}
+
+/// Saves what `up` saw ready, pruned to the project's containers now.
+async fn remember<E: Engine>(
+    seen: &mut super::readiness::Ready,
+    engine: &E,
+    d: &Deployment,
+    opts: &Options,
+    progress: &mut dyn Progress,
+) {
+    let Ok(now) = engine.containers(&d.project).await else {
+        return;
+    };
+    let ids: Vec<String> = now.into_iter().map(|c| c.id).collect();
+    if let Err(e) = seen.save(&opts.dir, &ids) {
+        progress.line(
+            "stackctl",
+            &format!("note: cannot record what was seen ready: {e:#}"),
+        );
     }
 }
 
