@@ -171,6 +171,7 @@ stackctl_up() { # [floor-file]
 reset
 "$STACKCTL" up --dir "$dir" >/dev/null 2>&1
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -a SC_COLD SC_AGAIN SC_SETTLED DC_COLD DC_AGAIN DC_SETTLED SC_FLOOR DC_FLOOR
 for round in $(seq 1 "$RUNS"); do
     if [ $((round % 2)) -eq 1 ]; then order="stackctl compose"; else order="compose stackctl"; fi
@@ -191,13 +192,14 @@ for round in $(seq 1 "$RUNS"); do
             DC_SETTLED+=("$(compose_again)")
         fi
     done
-    echo "round $round: stackctl cold ${SC_COLD[-1]}s (floor ${SC_FLOOR[-1]}s), re-up ${SC_AGAIN[-1]}s / ${SC_SETTLED[-1]}s | compose cold ${DC_COLD[-1]}s (floor ${DC_FLOOR[-1]}s), re-up ${DC_AGAIN[-1]}s / ${DC_SETTLED[-1]}s" >&2
+    echo "round $round (load average $(cut -d' ' -f1-3 /proc/loadavg)): stackctl cold ${SC_COLD[-1]}s (floor ${SC_FLOOR[-1]}s), re-up ${SC_AGAIN[-1]}s / ${SC_SETTLED[-1]}s | compose cold ${DC_COLD[-1]}s (floor ${DC_FLOOR[-1]}s), re-up ${DC_AGAIN[-1]}s / ${DC_SETTLED[-1]}s" >&2
 done
 reset
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 echo
-echo "5 services (prometheus, alertmanager, node-exporter, blackbox-exporter, pushgateway), $RUNS rounds, median seconds; compose: $COMPOSE_VERSION"
+echo "5 services (prometheus, alertmanager, node-exporter, blackbox-exporter, pushgateway), $RUNS rounds, median seconds; compose: $COMPOSE_VERSION; stackctl: $STACKCTL"
+echo "load average at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-46s %10s %10s\n' "" stackctl compose
 printf '%-46s %10s %10s\n' "readiness floor (last process answers its URL)" "$(median "${SC_FLOOR[@]}")" "$(median "${DC_FLOOR[@]}")"
 printf '%-46s %10s %10s\n' "cold up until every service is healthy" "$(median "${SC_COLD[@]}")" "$(median "${DC_COLD[@]}")"

@@ -565,6 +565,7 @@ impl Engine for BollardEngine {
                 .and_then(|r| r.output),
             ip,
             error: state.error.filter(|e| !e.is_empty()),
+            started_at: state.started_at.filter(|t| !t.is_empty()),
         })
     }
 

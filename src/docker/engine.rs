@@ -62,6 +62,9 @@ pub struct State {
     pub ip: Option<String>,
     /// An error the engine recorded when starting the process.
     pub error: Option<String>,
+    /// When the process was last started (the engine's timestamp): a
+    /// readiness stackctl saw holds only for this very start.
+    pub started_at: Option<String>,
 }
 
 /// Everything needed to create one container.

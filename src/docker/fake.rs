@@ -36,6 +36,8 @@ pub struct Container {
     pub looks: u32,
     /// Healthcheck commands run through exec.
     pub execs: u32,
+    /// How often it was started (its start time, for `inspect`).
+    pub starts: u32,
 }
 
 impl Container {
@@ -84,6 +86,28 @@ pub struct World {
     /// Downloads from this service fail with this engine message.
     pub download_fails: Option<(String, String)>,
     next_id: u32,
+}
+
+/// The engine's status text as the list shows it: `Up 5 seconds (healthy)`
+/// once Docker's own check passed, as `inspect` would report it now.
+fn status_text(c: &Container, b: &Behaviour) -> String {
+    if c.state == "exited" {
+        return format!("Exited ({}) 1 second ago", b.exit.unwrap_or(0));
+    }
+    if c.state != "running" {
+        return c.state.clone();
+    }
+    if c.spec.healthcheck.is_none() {
+        return "Up 5 seconds".into();
+    }
+    let healthy = !b.unhealthy && !b.never_healthy && b.exit.is_none() && c.looks > b.healthy_after;
+    if healthy {
+        "Up 5 seconds (healthy)".into()
+    } else if b.unhealthy {
+        "Up 5 seconds (unhealthy)".into()
+    } else {
+        "Up 1 second (health: starting)".into()
+    }
 }
 
 /// A file (or directory) in a fake volume.
@@ -263,7 +287,10 @@ impl Engine for Fake {
                 labels: c.spec.labels.clone(),
                 image_id: c.image_id.clone(),
                 state: c.state.clone(),
-                status: String::new(),
+                status: status_text(
+                    c,
+                    &w.behaviour.get(c.service()).cloned().unwrap_or_default(),
+                ),
                 ports: c.spec.ports.clone(),
             })
             .collect())
@@ -394,6 +421,7 @@ impl Engine for Fake {
                 state: "created".into(),
                 looks: 0,
                 execs: 0,
+                starts: 0,
             },
         );
         Ok(id)
@@ -408,6 +436,7 @@ impl Engine for Fake {
             .ok_or_else(|| EngineError::NotFound(id.into()))?;
         c.state = "running".into();
         c.looks = 0;
+        c.starts += 1;
         let service = c.service().to_string();
         w.calls.push(format!("start {service}"));
         Ok(())
@@ -432,6 +461,7 @@ impl Engine for Fake {
         let mut state = State {
             status: c.state.clone(),
             ip: Some("172.30.0.2".into()),
+            started_at: Some(format!("start #{}", c.starts)),
             ..State::default()
         };
         if let Some(code) = behaviour.exit {

@@ -12,6 +12,7 @@ pub mod engine;
 mod failure;
 pub mod preflight;
 pub mod progress;
+mod readiness;
 pub mod reload;
 pub mod secret_access;
 pub mod spec;

@@ -156,32 +156,10 @@ pub async fn reload<E: Engine>(
     }
 }
 
-/// Where the component serves `/metrics`: under its route prefix, which is
-/// `--web.route-prefix` when given, else the path of `--web.external-url`
-/// (Prometheus and Alertmanager both default the one to the other).
+/// Where the component serves `/metrics`: under its route prefix (see
+/// [`crate::plan::route_prefix`]).
 pub fn metrics_path(s: &Service) -> String {
-    let flag = |name: &str| {
-        s.command
-            .iter()
-            .rev()
-            .find_map(|a| a.strip_prefix(name).map(str::to_string))
-    };
-    let prefix = match flag("--web.route-prefix=") {
-        Some(prefix) => prefix,
-        None => flag("--web.external-url=")
-            .map(|url| {
-                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
-                rest.find('/').map_or("", |i| &rest[i..]).to_string()
-            })
-            .unwrap_or_default(),
-    };
-    let prefix = prefix.split(['?', '#']).next().unwrap_or_default();
-    let prefix = prefix.trim_end_matches('/');
-    if prefix.is_empty() || prefix.starts_with('/') {
-        format!("{prefix}/metrics")
-    } else {
-        format!("/{prefix}/metrics")
-    }
+    crate::plan::route_prefix::join(&s.command, "/metrics")
 }
 
 #[cfg(test)]

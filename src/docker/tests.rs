@@ -1,6 +1,7 @@
 //! Orchestration against the fake engine: ordering, idempotence, orphans,
 //! failure paths, down. The deployments come from the real planner.
 
+use super::Engine;
 use super::down::down;
 use super::fake::{Behaviour, Fake};
 use super::progress::Recorder;
@@ -8,6 +9,7 @@ use super::spec;
 use super::up::{Options, Outcome, Summary, up};
 use super::{EngineError, Problem};
 use crate::plan::{Condition, Dependency, Deployment};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 const SPEC: &str = r#"
@@ -828,7 +830,7 @@ fn status_rows_come_from_labels() {
     assert_eq!(
         summary,
         [
-            ("secrets-init", "exited", true, ""),
+            ("secrets-init", "exited (0)", true, ""),
             ("prometheus", "running", true, "127.0.0.1:19090->9090/tcp"),
             ("alertmanager", "running", true, "127.0.0.1:9093->9093/tcp"),
             (
@@ -1285,5 +1287,80 @@ fn the_reload_is_confirmed_under_the_external_url_path() {
     assert!(
         bodies.iter().all(|b| b == "127.0.0.1:19090/prom/metrics"),
         "{bodies:?}"
+    );
+}
+
+/// How often the engine was asked about each container (inspect).
+fn looks(engine: &Fake) -> BTreeMap<String, u32> {
+    engine
+        .world
+        .borrow()
+        .containers
+        .values()
+        .map(|c| (c.service().to_string(), c.looks))
+        .collect()
+}
+
+#[test]
+fn a_no_change_re_up_of_a_healthy_stack_only_lists() {
+    let s = stack();
+    let engine = fake(&IMAGES);
+    summary(run_up(&engine, &s.d, &options(&s)).0);
+    let before = looks(&engine);
+    engine.clear_calls();
+    engine.world.borrow_mut().probes.clear();
+    let (outcome, lines) = run_up(&engine, &s.d, &options(&s));
+    assert_eq!(summary(outcome).unchanged.len(), 4, "{lines:?}");
+    assert_eq!(engine.calls(), Vec::<String>::new());
+    // Docker reports them healthy in the list: no inspect, exec or probe.
+    assert_eq!(looks(&engine), before, "{lines:?}");
+    assert_eq!(engine.world.borrow().probes, Vec::<String>::new());
+    assert!(
+        lines.contains(&"prometheus: unchanged, healthy".to_string()),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_re_up_before_dockers_first_check_trusts_what_up_saw_for_that_start_only() {
+    let s = stack();
+    let engine = fake(&IMAGES);
+    for service in ["prometheus", "alertmanager", "node-exporter"] {
+        // Docker has not run its first check; the command passes at once.
+        engine.behave(
+            service,
+            Behaviour {
+                never_healthy: true,
+                exec_healthy_after: Some(0),
+                ..Default::default()
+            },
+        );
+    }
+    let opts = Options {
+        wait: Duration::from_secs(5),
+        ..options(&s)
+    };
+    summary(run_up(&engine, &s.d, &opts).0);
+    assert!(s.dir.path().join(".stackctl/ready.json").is_file());
+    engine.world.borrow_mut().probes.clear();
+    let (outcome, lines) = run_up(&engine, &s.d, &opts);
+    assert_eq!(summary(outcome).unchanged.len(), 4, "{lines:?}");
+    assert_eq!(
+        engine.world.borrow().probes,
+        Vec::<String>::new(),
+        "the healthcheck was run again: {lines:?}"
+    );
+    // A restart is another run: checked again.
+    let id = engine.ids()["prometheus"].clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(engine.start(&id)).unwrap();
+    let (outcome, lines) = run_up(&engine, &s.d, &opts);
+    summary(outcome);
+    assert_eq!(
+        engine.world.borrow().probes,
+        vec!["exec prometheus healthcheck".to_string()],
+        "{lines:?}"
     );
 }

@@ -11,6 +11,7 @@ pub(crate) mod elastic;
 pub mod exporters;
 pub mod hosts;
 pub(crate) mod receivers;
+pub mod route_prefix;
 pub mod secrets;
 pub mod watchdog;
 pub mod web_auth;

@@ -136,10 +136,18 @@ impl Endpoints {
                     .iter()
                     .find(|b| b.container_port == info.container && !b.udp)
                 {
+                    // Prometheus and Alertmanager serve everything on their
+                    // web port under the route prefix (external_url's path).
+                    let prefix = match (kind, info.name) {
+                        (Kind::Prometheus | Kind::Alertmanager, "web") => {
+                            crate::plan::route_prefix::of(&service.command)
+                        }
+                        _ => String::new(),
+                    };
                     e.bases.insert(
                         (kind, info.name),
                         format!(
-                            "{}://{}:{}",
+                            "{}://{}:{}{prefix}",
                             crate::plan::web_auth::scheme(stack, kind),
                             connect_host(&binding.host_ip),
                             binding.host_port

@@ -48,6 +48,7 @@ mod render_golden;
 mod render_hostile;
 mod render_lock;
 mod render_safety;
+mod route_prefix_real;
 mod routes;
 mod rule_tests;
 mod shipped_specs_clean;

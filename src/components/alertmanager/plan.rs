@@ -43,7 +43,12 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     }
     service.command.extend(c.common.extra_args.iter().cloned());
     service.mount_config("alertmanager", "/etc/alertmanager");
-    service.wget_healthcheck(crate::components::alertmanager::WEB, "/-/ready");
+    // Every endpoint is served under the route prefix (external_url's path).
+    crate::plan::route_prefix::apply_to_ready(&mut service);
+    service.wget_healthcheck(
+        crate::components::alertmanager::WEB,
+        &crate::plan::route_prefix::join(&service.command, "/-/ready"),
+    );
 
     if let Some(alerting) = &stack.alerting {
         let mut config = config(alerting, &mut service);

@@ -53,10 +53,17 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     service.mount_config("prometheus", "/etc/prometheus");
 
     let web = crate::components::prometheus::WEB;
+    // Every endpoint is served under the route prefix (external_url's path).
+    let prefix = crate::plan::route_prefix::of(&service.command);
+    crate::plan::route_prefix::apply_to_ready(&mut service);
     if v.suffix().is_some_and(|s| s.contains("distroless")) {
         // Distroless images have no wget; promtool can check readiness (2.44+).
+        let mut test: Vec<String> = vec!["/bin/promtool".into(), "check".into(), "ready".into()];
+        if !prefix.is_empty() {
+            test.push(format!("--url=http://localhost:{web}{prefix}"));
+        }
         service.healthcheck = Some(crate::plan::Healthcheck {
-            test: vec!["/bin/promtool".into(), "check".into(), "ready".into()],
+            test,
             shell: false,
             interval_s: 10,
             timeout_s: 5,
@@ -64,7 +71,7 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
             start_period_s: 15,
         });
     } else {
-        service.wget_healthcheck(web, "/-/ready");
+        service.wget_healthcheck(web, &format!("{prefix}/-/ready"));
     }
 
     let mut config = obj();
@@ -79,6 +86,11 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
     if let Some(address) = stack.alertmanager_address() {
         let mut am =
             crate::plan::web_auth::client_settings(stack, Kind::Alertmanager, &mut service);
+        let prefix = alertmanager_prefix(stack);
+        if !prefix.is_empty() {
+            // Its API is served under the route prefix too.
+            am.insert("path_prefix".into(), json!(prefix));
+        }
         am.insert("static_configs".into(), json!([{"targets": [address]}]));
         config.insert("alerting".into(), json!({"alertmanagers": [am]}));
         service.after("alertmanager", Condition::Started);
@@ -198,6 +210,20 @@ fn global(
 }
 
 /// One scrape job per enabled component that has metrics.
+/// Alertmanager's route prefix (`""` at the root), from its spec.
+fn alertmanager_prefix(stack: &Resolved) -> String {
+    let url = stack
+        .components
+        .alertmanager
+        .as_ref()
+        .and_then(|a| a.external_url.as_deref());
+    let args = stack
+        .component(Kind::Alertmanager)
+        .map(|c| c.common.extra_args.to_vec())
+        .unwrap_or_default();
+    crate::plan::route_prefix::of_spec(url, &args)
+}
+
 fn component_jobs(stack: &Resolved, service: &mut Service) -> Vec<Value> {
     let mut jobs = Vec::new();
     for kind in stack.components.enabled_kinds() {
@@ -220,6 +246,12 @@ fn component_jobs(stack: &Resolved, service: &mut Service) -> Vec<Value> {
                 job.insert("scrape_interval".into(), json!(interval.as_str()));
             }
         }
+        // Prometheus and Alertmanager serve `/metrics` under their route prefix.
+        let path = match kind {
+            Kind::Prometheus => crate::plan::route_prefix::join(&service.command, path),
+            Kind::Alertmanager => format!("{}{path}", alertmanager_prefix(stack)),
+            _ => path.to_string(),
+        };
         if path != "/metrics" {
             job.insert("metrics_path".into(), json!(path));
         }

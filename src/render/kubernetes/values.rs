@@ -97,6 +97,7 @@ fn prometheus(ctx: &mut Ctx<'_>) -> Value {
     }
     if let Some(url) = &spec.external_url {
         p.insert("externalUrl".into(), json!(tpl_literal(url)));
+        route_prefix(&mut p, url);
     }
     if spec.remote_write_receiver == Some(true) {
         p.insert("enableRemoteWriteReceiver".into(), json!(true));
@@ -205,6 +206,17 @@ fn remote_write(ctx: &mut Ctx<'_>, rw: &crate::model::stack::RemoteWrite, i: usi
     Value::Object(w)
 }
 
+/// Serves under external_url's path, as in the compose target: the operator
+/// passes `--web.route-prefix` (default `/`) and probes
+/// `<routePrefix>/-/ready`; the chart follows it in its self-monitors, its
+/// Grafana datasource and Prometheus's Alertmanager endpoint.
+fn route_prefix(spec: &mut Map<String, Value>, external_url: &str) {
+    let prefix = crate::plan::route_prefix::of_spec(Some(external_url), &[]);
+    if !prefix.is_empty() {
+        spec.insert("routePrefix".into(), json!(prefix));
+    }
+}
+
 fn alertmanager(ctx: &mut Ctx<'_>) -> Value {
     let stack: &Stack = ctx.stack;
     let Some(c) = stack.component(Kind::Alertmanager) else {
@@ -219,6 +231,7 @@ fn alertmanager(ctx: &mut Ctx<'_>) -> Value {
     );
     if let Some(url) = &spec.external_url {
         a.insert("externalUrl".into(), json!(tpl_literal(url)));
+        route_prefix(&mut a, url);
     }
     if let Some(retention) = &spec.retention {
         // The Alertmanager CRD only takes ms, s, m and h.
