@@ -31,6 +31,7 @@ pub mod endpoints;
 pub mod exposition;
 mod grafana;
 pub mod http;
+pub(crate) mod kit;
 mod panels;
 mod probe;
 mod prometheus;
@@ -71,6 +72,12 @@ pub fn derive(cx: &Context<'_>, only: &[Kind]) -> Vec<Probe> {
                 grafana::derive(cx, &mut out);
                 if cx.deep {
                     panels::derive(cx, &mut out);
+                }
+            }
+            Kind::Tempo => {
+                basic::derive(cx, kind, &mut out);
+                if cx.deep {
+                    crate::components::tempo::verify::derive(cx, &mut out);
                 }
             }
             Kind::Loki | Kind::Jaeger => {
