@@ -6,7 +6,8 @@
 //! (Prometheus runs the rendered config with every target up and every rule
 //! evaluating; Alertmanager has the declared receivers; Grafana has every
 //! datasource and dashboard; with `--deep`, panel queries return data and a
-//! log line and a span make it through Loki and Jaeger).
+//! log line and a span make it through Loki, Jaeger and Tempo; a component
+//! module can contribute its own probes through `kit`).
 //!
 //! Probes run concurrently on one tokio runtime, each bounded by its own
 //! timeout; `--wait` retries failing probes with backoff until a deadline.

@@ -301,3 +301,32 @@ fn verify_fails_when_tempo_accepts_a_span_it_never_stores() {
     );
     assert!(msg.contains("/api/v2/traces/"), "{msg}");
 }
+
+#[test]
+fn a_panel_on_tempo_is_a_traceql_search_and_needs_its_query() {
+    eprintln!("{NOT_RUN}");
+    let panels = |queries: &str| {
+        format!(
+            "stackctl: 1\nname: t\nsecrets:\n  grafana_admin_password: {{generate: true}}\n  grafana_secret_key: {{generate: true}}\ncomponents:\n  grafana: {{}}\n  tempo: {{}}\ndashboards:\n  - uid: traces\n    title: Traces\n    rows:\n      - panels:\n          - title: Errors\n            type: table\n            datasource: tempo\n            queries: [{queries}]\n"
+        )
+    };
+    let dir = spec_dir(&panels("{expr: '{ status = error }', limit: 5}"));
+    let (code, _, err) = run(&["render", "--dir", path_str(dir.path())]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(dir.path().join("grafana/dashboards/general/traces.json"))
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}: {:?}",
+                std::fs::read_dir(dir.path().join("grafana/dashboards"))
+                    .unwrap()
+                    .collect::<Vec<_>>()
+            )
+        });
+    let dash: Value = serde_json::from_str(&text).unwrap();
+    let target = &dash["panels"][0]["targets"][0];
+    assert_eq!(target["queryType"], "traceql", "{target}");
+    assert_eq!(target["query"], "{ status = error }");
+    assert_eq!(target["limit"], 5);
+    let out = validate(&panels("{expr: ''}"));
+    assert!(out.contains("error: empty `expr`"), "{out}");
+}
