@@ -146,6 +146,7 @@ pub fn check(stack: &Stack, found: &mut Findings) {
             );
         }
     }
+    crate::components::tempo::check::check(stack, found);
     if let Some(pg) = &stack.components.postgres_exporter {
         if pg.enabled != Some(false) && pg.host.is_none() {
             found.error(

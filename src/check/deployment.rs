@@ -168,6 +168,7 @@ fn privileges(stack: &Stack, found: &mut Findings) {
                     | Kind::Promtail
                     | Kind::Alloy
                     | Kind::Jaeger
+                    | Kind::Tempo
                     | Kind::PostgresExporter
                     | Kind::RedisExporter
                     | Kind::NginxExporter

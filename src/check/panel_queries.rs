@@ -12,11 +12,12 @@ use crate::yaml::node::Path;
 
 /// The fields of a query that only some datasource kinds have.
 fn set_fields(q: &Query) -> Vec<(&'static str, &'static [DatasourceKind])> {
-    use DatasourceKind::{Elasticsearch as Es, Jaeger, Loki, Prometheus};
+    use DatasourceKind::{Elasticsearch as Es, Jaeger, Loki, Prometheus, Tempo};
     let mut out: Vec<(&'static str, &'static [DatasourceKind])> = Vec::new();
     let promql: &'static [DatasourceKind] = &[Prometheus, Loki];
     let es: &'static [DatasourceKind] = &[Es];
     let jaeger: &'static [DatasourceKind] = &[Jaeger];
+    let traces: &'static [DatasourceKind] = &[Jaeger, Tempo];
     let legend: &'static [DatasourceKind] = &[Prometheus, Loki, Es];
     let checks: [(&'static str, bool, &'static [DatasourceKind]); 11] = [
         ("instant", q.instant.is_some(), promql),
@@ -29,7 +30,7 @@ fn set_fields(q: &Query) -> Vec<(&'static str, &'static [DatasourceKind])> {
         ("tags", q.tags.is_some(), jaeger),
         ("min_duration", q.min_duration.is_some(), jaeger),
         ("max_duration", q.max_duration.is_some(), jaeger),
-        ("limit", q.limit.is_some(), jaeger),
+        ("limit", q.limit.is_some(), traces),
     ];
     for (name, set, kinds) in checks {
         if set {
@@ -81,7 +82,9 @@ pub fn check(stack: &Stack, found: &mut Findings) {
                         }
                     }
                     match kind {
-                        DatasourceKind::Prometheus | DatasourceKind::Loki => {
+                        DatasourceKind::Prometheus
+                        | DatasourceKind::Loki
+                        | DatasourceKind::Tempo => {
                             if q.expr.trim().is_empty() {
                                 found.error(
                                     at("expr"),

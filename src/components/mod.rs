@@ -25,6 +25,7 @@ pub mod prometheus;
 pub mod promtail;
 pub mod pushgateway;
 pub mod redis_exporter;
+pub mod tempo;
 
 use crate::model::catalog::Info;
 use crate::model::components::Common;
@@ -87,6 +88,7 @@ registry! {
     Promtail => promtail: promtail::Promtail,
     Alloy => alloy: alloy::Alloy,
     Jaeger => jaeger: jaeger::Jaeger,
+    Tempo => tempo: tempo::Tempo,
     NodeExporter => node_exporter: node_exporter::NodeExporter,
     Cadvisor => cadvisor: cadvisor::Cadvisor,
     BlackboxExporter => blackbox_exporter: blackbox_exporter::BlackboxExporter,

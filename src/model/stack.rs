@@ -667,6 +667,7 @@ pub enum DatasourceKind {
     Prometheus,
     Loki,
     Jaeger,
+    Tempo,
     Elasticsearch,
     Alertmanager,
 }
@@ -677,6 +678,7 @@ impl DatasourceKind {
             DatasourceKind::Prometheus => "prometheus",
             DatasourceKind::Loki => "loki",
             DatasourceKind::Jaeger => "jaeger",
+            DatasourceKind::Tempo => "tempo",
             DatasourceKind::Elasticsearch => "elasticsearch",
             DatasourceKind::Alertmanager => "alertmanager",
         }

@@ -191,6 +191,10 @@ fn panel_json(
                     jaeger_target(&mut t, q);
                     return Value::Object(t);
                 }
+                Some(DatasourceKind::Tempo) => {
+                    crate::components::tempo::datasource::panel_target(&mut t, q);
+                    return Value::Object(t);
+                }
                 _ => {}
             }
             t.insert("expr".into(), json!(q.expr));

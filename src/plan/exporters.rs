@@ -185,6 +185,7 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, d: &mut Deployment) {
         | Kind::Promtail
         | Kind::Alloy
         | Kind::Jaeger
+        | Kind::Tempo
         | Kind::Elasticsearch
         | Kind::Logstash
         | Kind::Kibana => {}

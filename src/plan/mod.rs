@@ -328,6 +328,7 @@ pub fn plan(stack: &Resolved, inputs: &Inputs) -> Deployment {
             Kind::Promtail => promtail::plan(stack, &c, &mut d),
             Kind::Alloy => alloy::plan(stack, &c, &mut d),
             Kind::Jaeger => jaeger::plan(stack, &c, &mut d),
+            Kind::Tempo => crate::components::tempo::plan::plan(stack, &c, &mut d),
             Kind::NodeExporter
             | Kind::Cadvisor
             | Kind::BlackboxExporter

@@ -36,6 +36,9 @@ pub fn effective_datasources(stack: &Stack) -> Vec<Datasource> {
     if stack.has(Kind::Jaeger) {
         out.push(derive(DatasourceKind::Jaeger, "Jaeger", false));
     }
+    if stack.has(Kind::Tempo) {
+        out.push(derive(DatasourceKind::Tempo, "Tempo", false));
+    }
     if stack.has(Kind::Alertmanager) {
         out.push(derive(DatasourceKind::Alertmanager, "Alertmanager", false));
     }
@@ -61,11 +64,19 @@ pub fn default_log_index(stack: &Stack) -> String {
         .unwrap_or_else(|| DEFAULT_INDEX.to_string())
 }
 
+/// The datasource a trace ID in a log line opens: Jaeger's, else Tempo's.
+pub fn trace_datasource(sources: &[Datasource]) -> Option<&Datasource> {
+    [DatasourceKind::Jaeger, DatasourceKind::Tempo]
+        .into_iter()
+        .find_map(|kind| sources.iter().find(|s| s.kind == kind))
+}
+
 pub fn component_for(kind: DatasourceKind) -> Kind {
     match kind {
         DatasourceKind::Prometheus => Kind::Prometheus,
         DatasourceKind::Loki => Kind::Loki,
         DatasourceKind::Jaeger => Kind::Jaeger,
+        DatasourceKind::Tempo => Kind::Tempo,
         DatasourceKind::Elasticsearch => Kind::Elasticsearch,
         DatasourceKind::Alertmanager => Kind::Alertmanager,
     }

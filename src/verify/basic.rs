@@ -50,6 +50,7 @@ pub fn derive(cx: &Context<'_>, kind: Kind, out: &mut Vec<Probe>) {
         | Kind::Promtail
         | Kind::Alloy
         | Kind::Jaeger
+        | Kind::Tempo
         | Kind::NodeExporter
         | Kind::Cadvisor
         | Kind::BlackboxExporter
@@ -169,6 +170,7 @@ fn auth_for(cx: &Context<'_>, kind: Kind) -> Option<BasicAuth> {
         | Kind::Promtail
         | Kind::Alloy
         | Kind::Jaeger
+        | Kind::Tempo
         | Kind::NodeExporter
         | Kind::Cadvisor
         | Kind::BlackboxExporter

@@ -6,7 +6,8 @@
 //! (Prometheus runs the rendered config with every target up and every rule
 //! evaluating; Alertmanager has the declared receivers; Grafana has every
 //! datasource and dashboard; with `--deep`, panel queries return data and a
-//! log line and a span make it through Loki and Jaeger).
+//! log line and a span make it through Loki, Jaeger and Tempo; a component
+//! module can contribute its own probes through `kit`).
 //!
 //! Probes run concurrently on one tokio runtime, each bounded by its own
 //! timeout; `--wait` retries failing probes with backoff until a deadline.
@@ -31,6 +32,7 @@ pub mod endpoints;
 pub mod exposition;
 mod grafana;
 pub mod http;
+pub(crate) mod kit;
 mod panels;
 mod probe;
 mod prometheus;
@@ -71,6 +73,12 @@ pub fn derive(cx: &Context<'_>, only: &[Kind]) -> Vec<Probe> {
                 grafana::derive(cx, &mut out);
                 if cx.deep {
                     panels::derive(cx, &mut out);
+                }
+            }
+            Kind::Tempo => {
+                basic::derive(cx, kind, &mut out);
+                if cx.deep {
+                    crate::components::tempo::verify::derive(cx, &mut out);
                 }
             }
             Kind::Loki | Kind::Jaeger => {

@@ -7,18 +7,16 @@ use super::check::Finding;
 use super::context::Context;
 use super::http::{Http, join};
 use super::probe::{Attempt, Probe, Work};
-use super::shared::all;
+use super::shared::{all, now_nanos, otlp_test_span, poll, random_hex};
 use super::yamlvalue::str_at;
 use crate::model::Kind;
 use serde_json::{Value, json};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use tokio::time::Instant;
 
 pub const LOKI_CHECK: &str = "log line pushed and queried";
 pub const JAEGER_CHECK: &str = "OTLP span stored and queried";
-/// Stream label of verify's test lines, so they are easy to find and ignore.
-pub const SOURCE: &str = "stackctl-verify";
-const POLL: Duration = Duration::from_millis(250);
+pub use super::shared::SOURCE;
 
 #[derive(Debug, Clone)]
 pub enum Check {
@@ -79,35 +77,6 @@ async fn run(check: &Check, http: &Http, checks: &[String], deadline: Instant) -
     }
 }
 
-fn random_hex(bytes: usize) -> Result<String, String> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| format!("no randomness for a test ID: {e}"))?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-fn now_nanos() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
-}
-
-/// Polls `found` until it says yes or the attempt's deadline is near.
-async fn poll<F, Fut>(deadline: Instant, mut found: F) -> Result<Option<String>, String>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<String>, String>>,
-{
-    loop {
-        if let Some(seen) = found().await? {
-            return Ok(Some(seen));
-        }
-        if Instant::now() + POLL * 2 >= deadline {
-            return Ok(None);
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
 async fn loki(http: &Http, base: &str, deadline: Instant) -> Result<String, String> {
     let id = random_hex(8)?;
     let ts = now_nanos();
@@ -162,18 +131,7 @@ async fn loki(http: &Http, base: &str, deadline: Instant) -> Result<String, Stri
 async fn jaeger(http: &Http, otlp: &str, query: &str, deadline: Instant) -> Result<String, String> {
     let (trace, span) = (random_hex(16)?, random_hex(8)?);
     let start = now_nanos();
-    // OTLP/HTTP JSON: IDs are hex strings, 64-bit integers are strings.
-    let body = json!({"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": SOURCE}}]},
-        "scopeSpans": [{
-            "scope": {"name": "stackctl"},
-            "spans": [{
-                "traceId": trace, "spanId": span, "name": "verify", "kind": 1,
-                "startTimeUnixNano": start.to_string(),
-                "endTimeUnixNano": (start + 1_000_000).to_string()
-            }]
-        }]
-    }]});
+    let body = otlp_test_span(&trace, &span, start);
     let url = join(otlp, "/v1/traces");
     let reply = http.post_json(&url, &body, None).await?;
     if !reply.ok() {

@@ -7,6 +7,10 @@ use super::check::Finding;
 use super::http::{Http, join};
 use super::yamlvalue::str_at;
 use serde_json::Value;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+
+const POLL: Duration = Duration::from_millis(250);
 
 /// Every check of a probe fails with the same message (the one call failed).
 pub fn all(checks: &[String], message: String) -> Vec<Finding> {
@@ -43,4 +47,55 @@ pub async fn prometheus_api(http: &Http, base: &str, path: &str) -> Result<Value
         )),
         _ => Err(format!("{url} answered {}", reply.describe())),
     }
+}
+
+/// A fresh random ID of `bytes` bytes, as lower-case hex.
+pub fn random_hex(bytes: usize) -> Result<String, String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| format!("no randomness for a test ID: {e}"))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Now, in nanoseconds since the Unix epoch.
+pub fn now_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// Polls `found` until it says yes or the attempt's deadline is near.
+pub async fn poll<F, Fut>(deadline: Instant, mut found: F) -> Result<Option<String>, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>, String>>,
+{
+    loop {
+        if let Some(seen) = found().await? {
+            return Ok(Some(seen));
+        }
+        if Instant::now() + POLL * 2 >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Service name on verify's test log lines and spans, so they are easy to
+/// find and ignore.
+pub const SOURCE: &str = "stackctl-verify";
+
+/// One OTLP/HTTP JSON span (IDs are hex strings, 64-bit integers strings)
+/// from service `stackctl-verify`, 1 ms long from `start` (ns).
+pub fn otlp_test_span(trace: &str, span: &str, start: u128) -> Value {
+    serde_json::json!({"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": SOURCE}}]},
+        "scopeSpans": [{
+            "scope": {"name": "stackctl"},
+            "spans": [{
+                "traceId": trace, "spanId": span, "name": "verify", "kind": 1,
+                "startTimeUnixNano": start.to_string(),
+                "endTimeUnixNano": (start + 1_000_000).to_string()
+            }]
+        }]
+    }]})
 }

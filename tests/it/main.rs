@@ -58,6 +58,7 @@ mod slo_rules;
 mod slo_sloth;
 mod spec_errors;
 mod spec_limit;
+mod tempo;
 mod validate_fixtures;
 mod validate_messages;
 mod validate_output;

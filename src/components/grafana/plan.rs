@@ -101,7 +101,7 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, inputs: &crate::plan::Inputs, d
                 }
                 DatasourceKind::Loki => {
                     json_data.insert("maxLines".into(), json!(1000));
-                    if let Some(jaeger) = sources.iter().find(|s| s.kind == DatasourceKind::Jaeger) {
+                    if let Some(jaeger) = crate::resolve::datasources::trace_datasource(sources) {
                         // Lets a `trace_id=…` in a log line open the trace.
                         json_data.insert(
                             "derivedFields".into(),
@@ -140,6 +140,7 @@ pub fn plan(stack: &Resolved, c: &Component<'_>, inputs: &crate::plan::Inputs, d
                     }
                 }
                 DatasourceKind::Jaeger => {}
+                DatasourceKind::Tempo => crate::components::tempo::datasource::json_data(stack, sources, &mut json_data),
             }
             if ds.url.is_none() && stack.has(component) {
                 crate::plan::web_auth::grafana_datasource(stack, component, &mut m, &mut json_data, &mut service);

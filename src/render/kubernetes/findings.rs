@@ -166,7 +166,7 @@ fn not_deployed(kind: Kind, namespace: &str) -> (String, String) {
             format!("it runs beside what it watches; a ServiceMonitor scrapes Services labelled `app.kubernetes.io/name: {service}` on a port named `metrics`"),
             format!("install it (e.g. the prometheus-community `prometheus-{service}` chart with `nameOverride: {service}`) and name its metrics port `metrics`"),
         ),
-        Kind::Loki | Kind::Jaeger | Kind::Elasticsearch => (
+        Kind::Loki | Kind::Jaeger | Kind::Tempo | Kind::Elasticsearch => (
             format!("kube-prometheus-stack has no {service}; Grafana's datasource points at `{service}.{namespace}.svc`"),
             format!("install it with its own chart so that its Service is `{service}` in namespace `{namespace}`, or set the datasource's `url`"),
         ),

@@ -406,10 +406,7 @@ fn datasources(ctx: &mut Ctx<'_>, env_from: &mut Map<String, Value>) -> (Value, 
             None => json!({"enabled": false}),
         },
     );
-    let jaeger_uid = sources
-        .iter()
-        .find(|s| s.kind == DatasourceKind::Jaeger)
-        .map(|s| s.uid.clone());
+    let jaeger_uid = crate::resolve::datasources::trace_datasource(sources).map(|s| s.uid.clone());
     let mut additional = Vec::new();
     for ds in sources {
         if prometheus.is_some_and(|p| p.uid == ds.uid)
@@ -482,6 +479,9 @@ fn datasources(ctx: &mut Ctx<'_>, env_from: &mut Map<String, Value>) -> (Value, 
                 }
             }
             DatasourceKind::Jaeger => {}
+            DatasourceKind::Tempo => {
+                crate::components::tempo::datasource::json_data(stack, sources, &mut json_data)
+            }
         }
         if !json_data.is_empty() {
             m.insert("jsonData".into(), Value::Object(json_data));
@@ -512,6 +512,7 @@ fn in_cluster_url(ctx: &Ctx<'_>, kind: Kind) -> String {
         | Kind::Promtail
         | Kind::Alloy
         | Kind::Jaeger
+        | Kind::Tempo
         | Kind::NodeExporter
         | Kind::Cadvisor
         | Kind::BlackboxExporter
