@@ -33,6 +33,7 @@ mod grafana;
 pub mod http;
 mod panels;
 mod probe;
+pub mod progress;
 mod prometheus;
 pub mod report;
 mod roundtrip;
@@ -113,5 +114,16 @@ pub fn run_with(
     opts: &Options,
     web: http::WebClient,
 ) -> anyhow::Result<Report> {
-    runner::run_with(probes, opts, web)
+    runner::run_watched(probes, opts, web, None)
+}
+
+/// `run_with`, recording each attempt's failing checks in `watch` (the
+/// live line of `verify --wait`).
+pub fn run_watched(
+    probes: Vec<Probe>,
+    opts: &Options,
+    web: http::WebClient,
+    watch: Option<std::sync::Arc<progress::Watch>>,
+) -> anyhow::Result<Report> {
+    runner::run_watched(probes, opts, web, watch)
 }
