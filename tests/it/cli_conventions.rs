@@ -378,6 +378,15 @@ fn verify_wait_shows_what_still_fails_on_a_terminal() {
             .is_match(&text),
         "{text:?}"
     );
+    // In CI (`CI` set) a pty gets no live line either.
+    let ci = std::process::Command::new(common::require_tool("script", "pty").unwrap())
+        .args(["-qec", &line, "/dev/null"])
+        .env("CI", "true")
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    let ci_text = String::from_utf8_lossy(&ci.stdout);
+    assert!(!ci_text.contains("verify --wait: "), "{ci_text:?}");
     // Cleared before the report, which starts on a clean line.
     let last = text.rfind("verify --wait: ").unwrap();
     assert!(text[last..].contains("\r\u{1b}[2K"), "{text:?}");
