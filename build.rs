@@ -41,21 +41,25 @@ fn main() {
         None
     };
     if ours {
-        let mut watched = vec![git(&["rev-parse", "--git-path", "HEAD"])];
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let at = |name: &str| git(&["rev-parse", "--git-path", name]).map(|p| root.join(p));
+        // Cargo reruns every build when a watched file does not exist, and
+        // scans a watched folder whole: only files that exist are named.
+        let mut watched = vec![at("HEAD"), at("packed-refs")];
         if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            watched.push(git(&["rev-parse", "--git-path", &branch]));
+            let loose = at(&branch);
+            // A branch kept only in `packed-refs` gets its loose ref at the
+            // next commit, and that commit moves `packed-refs` not at all:
+            // watch the folder the ref will be written to (`refs/heads`).
+            let folder = loose
+                .as_ref()
+                .filter(|p| !p.exists())
+                .and_then(|p| p.parent().map(PathBuf::from));
+            watched.push(loose);
+            watched.push(folder);
         }
-        watched.push(git(&["rev-parse", "--git-path", "packed-refs"]));
-        for path in watched.into_iter().flatten() {
-            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path);
-            // Cargo reruns every build when a watched file does not exist:
-            // a branch kept only in `packed-refs` is watched by its folder,
-            // where the next commit writes its loose ref.
-            if path.exists() {
-                println!("cargo:rerun-if-changed={}", path.display());
-            } else if let Some(folder) = path.parent().filter(|p| p.is_dir()) {
-                println!("cargo:rerun-if-changed={}", folder.display());
-            }
+        for path in watched.into_iter().flatten().filter(|p| p.exists()) {
+            println!("cargo:rerun-if-changed={}", path.display());
         }
     }
     match revision {

@@ -655,9 +655,11 @@ mod tests {
         );
 
         // An emoji (two cells) before the mistake, and one inside it.
-        let (shown, carets) = caret_under("k: \"🎉\" 🚀x\n", 1, 9, 11);
+        // `k: "` 4 cells, 🎉 2, `" ` 2: the rocket starts at cell 8 and
+        // with the `x` after it takes 3.
+        let (shown, carets) = caret_under("k: \"🎉\" 🚀x\n", 1, 8, 10);
         assert_eq!(shown, "1 | k: \"🎉\" 🚀x");
-        assert_eq!(carets, "  |          ^^^");
+        assert_eq!(carets, format!("  | {}^^^", " ".repeat(8)));
 
         // A tab before the key: expanded to its stop, carets follow.
         let (shown, carets) = caret_under("\tab: 1\n", 1, 2, 4);

@@ -166,7 +166,7 @@ mod tests {
             "verify --wait: 12s of 120s, 2 checks failing: prometheus targets up, grafana health"
         );
         let cut = line(s(12), s(120), &failing, 40);
-        assert_eq!(cut, "verify --wait: 12s of 120s, 2 checks f…");
+        assert_eq!(cut, "verify --wait: 12s of 120s, 2 checks fa…");
         assert_eq!(cut.chars().count(), 40);
         // Cut by cells, not characters: a CJK check name takes two each.
         let cjk = line(s(1), s(2), &["監視".repeat(20)], 40);
