@@ -120,11 +120,7 @@ impl Cli {
     /// Which way the spec was named. Precedence -f > positional > --dir >
     /// discovery; giving two is refused by `check`, never silently resolved.
     pub fn spec_arg(&self) -> SpecArg {
-        let positional = match &self.command {
-            Command::Validate { path, .. } => path.clone(),
-            _ => None,
-        };
-        match (&self.global.file, positional, &self.global.dir) {
+        match (&self.global.file, self.validate_path(), &self.global.dir) {
             (Some(f), _, _) => SpecArg::File(f.clone()),
             (None, Some(p), _) => SpecArg::Positional(p),
             (None, None, Some(d)) => SpecArg::Dir(d.clone()),
@@ -135,7 +131,7 @@ impl Cli {
     /// What clap cannot say: conflicting ways to name the spec, spec flags on
     /// commands without a stack, and Kubernetes flags on the compose target.
     pub fn check(&self) -> Result<(), String> {
-        let positional = matches!(&self.command, Command::Validate { path: Some(_), .. });
+        let positional = self.validate_path().is_some();
         let given: Vec<&str> = [
             (self.global.file.is_some(), "`-f/--file`"),
             (positional, "the spec path"),
