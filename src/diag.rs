@@ -273,13 +273,23 @@ pub fn render_all<'d>(
     file: &str,
     source: &str,
 ) -> String {
+    render_all_styled(diags, file, source, false)
+}
+
+/// `render_all`, coloured for a terminal when `color` (`crate::color`).
+pub fn render_all_styled<'d>(
+    diags: impl IntoIterator<Item = &'d Diagnostic>,
+    file: &str,
+    source: &str,
+    color: bool,
+) -> String {
     let index = LineIndex::new(source);
     // Other files' line indexes, built once each (keyed by the shared source).
     let mut others: Vec<(Arc<Source>, LineIndex<'_>)> = Vec::new();
     let mut out = String::new();
     for d in diags {
         match &d.source {
-            None => out.push_str(&render_indexed(d, file, &index)),
+            None => out.push_str(&render_styled(d, file, &index, color)),
             Some(src) => {
                 let at = match others.iter().position(|(s, _)| Arc::ptr_eq(s, src)) {
                     Some(at) => at,
@@ -288,7 +298,7 @@ pub fn render_all<'d>(
                         others.len() - 1
                     }
                 };
-                out.push_str(&render_indexed(d, &src.name, &others[at].1));
+                out.push_str(&render_styled(d, &src.name, &others[at].1, color));
             }
         }
     }
@@ -297,50 +307,105 @@ pub fn render_all<'d>(
 
 /// `render_text` against a prebuilt line index of the source.
 pub fn render_indexed(diag: &Diagnostic, file: &str, index: &LineIndex<'_>) -> String {
+    render_styled(diag, file, index, false)
+}
+
+/// Characters of a source line shown under a finding, at most.
+const SHOWN_CHARS: usize = 200;
+/// Tab stops in a shown line: tabs are expanded, since the gutter in front
+/// of the line would shift the terminal's own stops against the carets.
+const TAB_STOP: usize = 4;
+
+/// A source line as shown, and where its carets go: the display column and
+/// width (terminal cells: 2 for CJK and most emoji, tabs expanded) of the
+/// characters `start..start + len`. Control characters are shown as U+FFFD
+/// so that a stray escape in the spec cannot drive the terminal.
+fn snippet(line: &str, start: usize, len: usize) -> (String, usize, usize) {
+    use unicode_width::UnicodeWidthChar;
+    let mut shown = String::new();
+    let (mut col, mut caret_at, mut caret_width) = (0, None, 0);
+    for (i, c) in line.chars().take(SHOWN_CHARS).enumerate() {
+        if i == start {
+            caret_at = Some(col);
+        }
+        let width = match c {
+            '\t' => {
+                let width = TAB_STOP - col % TAB_STOP;
+                shown.extend(std::iter::repeat_n(' ', width));
+                width
+            }
+            c if c.is_control() => {
+                shown.push('\u{FFFD}');
+                1
+            }
+            c => {
+                shown.push(c);
+                c.width().unwrap_or(0)
+            }
+        };
+        if i >= start && i < start + len {
+            caret_width += width;
+        }
+        col += width;
+    }
+    (shown, caret_at.unwrap_or(col), caret_width.max(1))
+}
+
+fn severity_style(s: Severity) -> anstyle::Style {
+    match s {
+        Severity::Error => crate::color::ERROR,
+        Severity::Warning => crate::color::WARNING,
+        Severity::Info => crate::color::INFO,
+    }
+}
+
+fn render_styled(diag: &Diagnostic, file: &str, index: &LineIndex<'_>, color: bool) -> String {
+    use crate::color::{EMPHASIS, GUTTER, paint};
     let mut out = String::new();
+    let severity = paint(color, severity_style(diag.severity), diag.severity.as_str());
+    let message = paint(color, EMPHASIS, &diag.message);
+    let help = paint(color, GUTTER, "= help:");
     match diag.region {
         Some(r) => {
             let _ = writeln!(
                 out,
-                "{file}:{}:{}: {}: {}",
-                r.start.line,
-                r.start.col,
-                diag.severity.as_str(),
-                diag.message
+                "{file}:{}:{}: {severity}: {message}",
+                r.start.line, r.start.col,
             );
             if let Some(line) = index.line(r.start.line) {
                 let number = r.start.line.to_string();
                 let pad = " ".repeat(number.len());
                 let start = r.start.col.saturating_sub(1);
-                let width = if r.end.line == r.start.line && r.end.col > r.start.col {
+                let len = if r.end.line == r.start.line && r.end.col > r.start.col {
                     r.end.col - r.start.col
                 } else {
                     line.chars().count().saturating_sub(start).max(1)
                 };
-                let shown: String = line.chars().take(200).collect();
-                let _ = writeln!(out, "{pad} |");
-                let _ = writeln!(out, "{number} | {shown}");
+                let (shown, at, width) = snippet(line, start, len);
+                let bar = paint(color, GUTTER, &format!("{pad} |"));
+                let _ = writeln!(out, "{bar}");
                 let _ = writeln!(
                     out,
-                    "{pad} | {}{}",
-                    " ".repeat(start.min(200)),
-                    "^".repeat(width.clamp(1, 200usize.saturating_sub(start).max(1)))
+                    "{} {shown}",
+                    paint(color, GUTTER, &format!("{number} |"))
                 );
+                let carets = paint(color, severity_style(diag.severity), &"^".repeat(width));
+                let _ = writeln!(out, "{bar} {}{carets}", " ".repeat(at));
                 if let Some(hint) = &diag.hint {
-                    let _ = writeln!(out, "{pad} = help: {hint}");
+                    let _ = writeln!(out, "{pad} {help} {hint}");
                 }
                 if let Some(note) = also_note(diag, file) {
-                    let _ = writeln!(out, "{pad} = note: {note}");
+                    let _ = writeln!(out, "{pad} {} {note}", paint(color, GUTTER, "= note:"));
                 }
                 return out;
             }
         }
         None => {
-            let _ = writeln!(out, "{file}: {}: {}", diag.severity.as_str(), diag.message);
+            let _ = writeln!(out, "{file}: {severity}: {message}");
         }
     }
     if let Some(hint) = &diag.hint {
-        let _ = writeln!(out, "  = help: {hint}");
+        let _ = writeln!(out, "  {help} {hint}");
     }
     out
 }
@@ -430,6 +495,18 @@ pub fn to_json(diags: &[Diagnostic], file: &str) -> serde_json::Value {
 /// `--deny-warnings`, else they are reported as output; notes are output),
 /// or one passing case for a clean spec.
 pub fn to_junit(diags: &[Diagnostic], file: &str, deny_warnings: bool) -> String {
+    to_junit_for("validate", diags, file, deny_warnings)
+}
+
+/// `to_junit` for another command (`verify` of an invalid spec reports its
+/// validation failures): the suite is `stackctl COMMAND`, each case's class
+/// `stackctl.COMMAND.CODE`.
+pub fn to_junit_for(
+    command: &str,
+    diags: &[Diagnostic],
+    file: &str,
+    deny_warnings: bool,
+) -> String {
     let esc = |t: &str| {
         t.chars()
             .map(|c| match c {
@@ -451,7 +528,7 @@ pub fn to_junit(diags: &[Diagnostic], file: &str, deny_warnings: bool) -> String
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"stackctl validate\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">"
+        "<testsuites name=\"stackctl {command}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">"
     );
     let _ = writeln!(
         out,
@@ -461,7 +538,7 @@ pub fn to_junit(diags: &[Diagnostic], file: &str, deny_warnings: bool) -> String
     if diags.is_empty() {
         let _ = writeln!(
             out,
-            "    <testcase classname=\"stackctl.validate\" name=\"{}\"/>",
+            "    <testcase classname=\"stackctl.{command}\" name=\"{}\"/>",
             esc(file)
         );
     }
@@ -480,7 +557,7 @@ pub fn to_junit(diags: &[Diagnostic], file: &str, deny_warnings: bool) -> String
         }
         let _ = write!(
             out,
-            "    <testcase classname=\"stackctl.validate.{code}\" name=\"{}\">",
+            "    <testcase classname=\"stackctl.{command}.{code}\" name=\"{}\">",
             esc(&format!("{place}: {}", d.message))
         );
         if fails(d) {
@@ -550,6 +627,68 @@ mod tests {
             render_text(&diag, "stack.yaml", source),
             "stack.yaml:2:5: error: unknown field `scrape_intervall` in `prometheus`\n  |\n2 |     scrape_intervall: 15s\n  |     ^^^^^^^^^^^^^^^^\n  = help: did you mean `scrape_interval`?\n"
         );
+    }
+
+    fn caret_under(source: &str, line: usize, col: usize, end: usize) -> (String, String) {
+        let diag = Diagnostic::error("e").at_region(Region {
+            start: Pos { line, col },
+            end: Pos { line, col: end },
+        });
+        let text = render_text(&diag, "stack.yaml", source);
+        let lines: Vec<&str> = text.lines().collect();
+        (lines[2].to_string(), lines[3].to_string())
+    }
+
+    /// Terminal cells: CJK and emoji take two, a tab goes to the next stop
+    /// of 4; the carets must stand under the same cells as the text.
+    #[test]
+    fn carets_align_by_display_width() {
+        use unicode_width::UnicodeWidthStr;
+        // `descripton` after CJK text on the same line (each CJK
+        // character two cells): 4 + 4 + 2 + 12 + 2 = 24 cells before it.
+        let (shown, carets) = caret_under("a: {名前: 監視スタック, descripton: x}\n", 1, 17, 27);
+        assert_eq!(shown, "1 | a: {名前: 監視スタック, descripton: x}");
+        assert_eq!(carets, format!("  | {}{}", " ".repeat(24), "^".repeat(10)));
+        assert_eq!(
+            UnicodeWidthStr::width(&shown[..shown.find('d').unwrap()]),
+            4 + 24
+        );
+
+        // An emoji (two cells) before the mistake, and one inside it.
+        // `k: "` 4 cells, 🎉 2, `" ` 2: the rocket starts at cell 8 and
+        // with the `x` after it takes 3.
+        let (shown, carets) = caret_under("k: \"🎉\" 🚀x\n", 1, 8, 10);
+        assert_eq!(shown, "1 | k: \"🎉\" 🚀x");
+        assert_eq!(carets, format!("  | {}^^^", " ".repeat(8)));
+
+        // A tab before the key: expanded to its stop, carets follow.
+        let (shown, carets) = caret_under("\tab: 1\n", 1, 2, 4);
+        assert_eq!(shown, "1 |     ab: 1");
+        assert_eq!(carets, "  |     ^^");
+        // A control character is shown as one replacement cell.
+        let (shown, carets) = caret_under("a\u{1b}[31mb: 1\n", 1, 7, 8);
+        assert_eq!(shown, "1 | a\u{FFFD}[31mb: 1");
+        assert_eq!(carets, "  |       ^");
+    }
+
+    #[test]
+    fn colour_marks_severity_gutter_and_carets() {
+        let diag = Diagnostic::warning("w").with_hint("h").at_region(Region {
+            start: Pos { line: 1, col: 1 },
+            end: Pos { line: 1, col: 2 },
+        });
+        let plain = render_all([&diag], "stack.yaml", "a: 1\n");
+        assert!(!plain.contains('\u{1b}'), "{plain}");
+        let coloured = render_all_styled([&diag], "stack.yaml", "a: 1\n", true);
+        assert!(
+            coloured.contains("\u{1b}[1m\u{1b}[33mwarning\u{1b}[0m"),
+            "{coloured:?}"
+        );
+        // Stripped of its escapes, the coloured text is the plain text.
+        let stripped = regex::Regex::new("\u{1b}\\[[0-9;]*m")
+            .unwrap()
+            .replace_all(&coloured, "");
+        assert_eq!(stripped, plain);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod backup;
 pub mod check;
 pub mod cli;
+pub mod color;
 pub mod commands;
 pub mod components;
 pub mod diag;

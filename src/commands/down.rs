@@ -27,9 +27,9 @@ pub fn run(dir: &Path, volumes: bool) -> anyhow::Result<Exit> {
         parts.push(format!("{} volume(s)", removed.volumes.len()));
     }
     if removed.containers.is_empty() && !removed.network && removed.volumes.is_empty() {
-        eprintln!("`{}`: nothing to remove", d.project);
+        say!("`{}`: nothing to remove", d.project);
     } else {
-        eprintln!("`{}` is down: {} removed", d.project, parts.join(", "));
+        say!("`{}` is down: {} removed", d.project, parts.join(", "));
     }
     if !removed.kept_volumes.is_empty() {
         eprintln!(

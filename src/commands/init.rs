@@ -8,23 +8,20 @@ use crate::render::write::atomic;
 use std::path::Path;
 
 pub fn run(profile: &str, dir: &Path, name: Option<&str>, force: bool) -> anyhow::Result<Exit> {
+    // `--profile` and `--name` are checked by clap (`cli.rs`: a usage error
+    // with a did-you-mean); this only guards a caller that skips the parser.
     let Some(found) = profiles::find(profile) else {
-        let names = profiles::names();
-        eprintln!("error: unknown profile `{profile}`");
-        match crate::yaml::de::did_you_mean(profile, &names) {
-            Some(best) => eprintln!("  = help: did you mean `{best}`?"),
-            None => eprintln!("  = help: the profiles are {}", names.join(", ")),
-        }
-        return Ok(Exit::Failed);
+        anyhow::bail!(
+            "unknown profile `{profile}`\n  = help: the profiles are {}",
+            profiles::names().join(", ")
+        );
     };
     let mut text = found.text.to_string();
     if let Some(name) = name {
         if !crate::check::is_project_name(name) {
-            eprintln!("error: invalid stack name `{name}`");
-            eprintln!(
-                "  = help: use lowercase letters, digits, `-` and `_`, starting with a letter or digit"
+            anyhow::bail!(
+                "invalid stack name `{name}`\n  = help: use lowercase letters, digits, `-` and `_`, starting with a letter or digit"
             );
-            return Ok(Exit::Failed);
         }
         text = text.replacen(
             &format!("\nname: {}\n", found.name),
@@ -48,22 +45,22 @@ pub fn run(profile: &str, dir: &Path, name: Option<&str>, force: bool) -> anyhow
     };
     let spec = dir.join("stack.yaml");
     atomic::replace(&root.prepare("stack.yaml", 0o755)?, text.as_bytes(), 0o644)?;
-    eprintln!("wrote {}", spec.display());
+    say!("wrote {}", spec.display());
 
     let written = crate::secrets::materialise(stack, dir)?;
     for w in &written {
         if w.generated {
-            eprintln!("wrote {} (generated)", dir.join(&w.file).display());
+            say!("wrote {} (generated)", dir.join(&w.file).display());
         } else {
-            eprintln!(
+            say!(
                 "wrote {} (empty: put the {} in it)",
                 dir.join(&w.file).display(),
                 w.name.replace('_', " ")
             );
         }
     }
-    eprintln!();
-    eprintln!(
+    say!("");
+    say!(
         "next: edit {}, then `stackctl render --dir {}`",
         spec.display(),
         dir.display()

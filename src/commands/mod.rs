@@ -1,6 +1,11 @@
 //! One function per subcommand. Each returns how the process should exit; an
 //! `Err` means stackctl could not do its job (exit 2), reported without a backtrace.
 
+/// `say!`: a progress or success message, on stderr unless `--quiet`.
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::commands::say(&format!($($arg)*)) };
+}
+
 /// `eprintln!`/`eprint!` for every command below (they are declared after
 /// these, so these shadow std's): std's panic when stderr is a closed pipe or
 /// a full disk (`2>/dev/full`); a message that cannot be written is lost,
@@ -25,11 +30,13 @@ mod docker;
 mod down;
 mod import;
 mod init;
+mod location;
 mod new_spec;
 mod profiles;
 pub mod render;
 mod restore;
 mod routes;
+mod shell_files;
 mod status;
 mod test;
 mod up;
@@ -52,21 +59,55 @@ pub enum Exit {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
-    let result = match cli.command {
+    crate::color::set(cli.global.color);
+    set_verbosity(if cli.global.quiet {
+        Verbosity::Quiet
+    } else if cli.global.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    });
+    let started = std::time::Instant::now();
+    let name = cli.command.name();
+    let result = locate(&cli).and_then(|dir| dispatch(cli.command, &dir));
+    let code = match result {
+        Ok(Exit::Ok) => ExitCode::SUCCESS,
+        Ok(Exit::Failed) => ExitCode::from(1),
+        Err(err) => {
+            let label = crate::color::paint_stderr(crate::color::ERROR, "error");
+            eprintln!("{label}: {err:#}");
+            ExitCode::from(2)
+        }
+    };
+    verbose(&format!(
+        "{name} took {:.2}s",
+        started.elapsed().as_secs_f64()
+    ));
+    code
+}
+
+/// The stack directory a command works in (see `location`).
+fn locate(cli: &Cli) -> anyhow::Result<PathBuf> {
+    let writes_spec = matches!(cli.command, Command::Init { .. } | Command::Import { .. });
+    let dir = location::resolve(&cli.spec_arg(), writes_spec)?;
+    verbose(&format!("stack directory: {}", dir.display()));
+    Ok(dir)
+}
+
+fn dispatch(command: Command, dir: &Path) -> anyhow::Result<Exit> {
+    match command {
         Command::Profiles => profiles::run(),
         Command::Init {
             profile,
-            dir,
             name,
             force,
-        } => init::run(&profile, &dir, name.as_deref(), force),
+        } => init::run(&profile, dir, name.as_deref(), force),
         Command::Validate {
-            dir,
+            path: _,
             format,
             deny_warnings,
-        } => validate::run(&dir, format, deny_warnings),
+        } => validate::run(dir, format, deny_warnings),
         Command::Render {
-            dir,
             target,
             check,
             diff,
@@ -74,7 +115,7 @@ pub fn run(cli: Cli) -> ExitCode {
             namespace,
             release,
         } => render::run(
-            &dir,
+            dir,
             render::Options {
                 target,
                 check,
@@ -85,33 +126,24 @@ pub fn run(cli: Cli) -> ExitCode {
             },
         ),
         Command::Up {
-            dir,
             wait,
             remove_orphans,
             strict_credentials,
-        } => up::run(&dir, &wait, remove_orphans, strict_credentials),
-        Command::Down { dir, volumes } => down::run(&dir, volumes),
+        } => up::run(dir, &wait, remove_orphans, strict_credentials),
+        Command::Down { volumes } => down::run(dir, volumes),
         Command::Import {
             from,
-            dir,
             alloy,
             name,
             force,
-        } => import::run(&from, &dir, &crate::import::Options { alloy, name }, force),
-        Command::Status { dir } => status::run(&dir),
+        } => import::run(&from, dir, &crate::import::Options { alloy, name }, force),
+        Command::Status => status::run(dir),
         Command::Backup {
-            dir,
             out,
             include_secrets,
-        } => backup::run(&dir, out.as_deref(), include_secrets),
-        Command::Restore {
-            file,
-            dir,
-            force,
-            wait,
-        } => restore::run(&file, &dir, force, &wait),
+        } => backup::run(dir, out.as_deref(), include_secrets),
+        Command::Restore { file, force, wait } => restore::run(&file, dir, force, &wait),
         Command::Verify {
-            dir,
             wait,
             timeout,
             format,
@@ -122,7 +154,7 @@ pub fn run(cli: Cli) -> ExitCode {
             live,
             alertmanager_log,
         } => verify::run(
-            &dir,
+            dir,
             verify::Options {
                 wait: wait.as_deref(),
                 timeout: &timeout,
@@ -137,32 +169,58 @@ pub fn run(cli: Cli) -> ExitCode {
             },
         ),
         Command::Test {
-            dir,
             format,
             promtool,
             docker,
         } => test::run(
-            &dir,
+            dir,
             test::Options {
                 format,
                 promtool: promtool.as_deref(),
                 docker,
             },
         ),
-        Command::Routes {
-            dir,
-            labels,
-            at,
-            json,
-        } => routes::run(&dir, &labels, at.as_deref(), json),
-    };
-    match result {
-        Ok(Exit::Ok) => ExitCode::SUCCESS,
-        Ok(Exit::Failed) => ExitCode::from(1),
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::from(2)
-        }
+        Command::Routes { labels, at, json } => routes::run(dir, &labels, at.as_deref(), json),
+        Command::Completions { shell } => shell_files::completions(shell),
+        Command::Man => shell_files::man(),
+    }
+}
+
+/// How much stackctl says on stderr besides errors and warnings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// `--quiet`: errors and warnings only.
+    Quiet,
+    Normal,
+    /// `--verbose`: also the stack directory and the time taken.
+    Verbose,
+}
+
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
+
+pub fn set_verbosity(v: Verbosity) {
+    VERBOSITY.store(v as u8, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn verbosity() -> Verbosity {
+    match VERBOSITY.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => Verbosity::Quiet,
+        1 => Verbosity::Normal,
+        _ => Verbosity::Verbose,
+    }
+}
+
+/// A progress or success message: on stderr unless `--quiet`.
+pub fn say(text: &str) {
+    if verbosity() >= Verbosity::Normal {
+        to_stderr(&format!("{text}\n"));
+    }
+}
+
+/// A message only `--verbose` shows.
+pub fn verbose(text: &str) {
+    if verbosity() >= Verbosity::Verbose {
+        to_stderr(&format!("{text}\n"));
     }
 }
 
@@ -209,8 +267,13 @@ pub fn load_stack(dir: &Path, strict: bool) -> anyhow::Result<Loaded> {
         Ok(loaded) => loaded,
         Err(load::LoadError::Missing { path }) => {
             anyhow::bail!(
-                "no stack spec at `{}`\n  = help: create one with `stackctl init --profile minimal --dir {}`",
+                "no stack spec at `{}`{}\n  = help: create one with `stackctl init --profile minimal --dir {}`, or name one with `-f FILE` or `--dir DIR`",
                 path.display(),
+                if dir == Path::new(".") {
+                    " (nor in any parent directory)"
+                } else {
+                    ""
+                },
                 dir.display()
             )
         }
@@ -254,7 +317,16 @@ pub fn strict_credential_errors(loaded: &Loaded, dir: &Path) -> Vec<Diagnostic> 
 pub fn print_diagnostics(loaded: &Loaded) {
     eprint!(
         "{}",
-        diag::render_all(&loaded.diagnostics, &loaded.file, &loaded.text)
+        diag::render_all_styled(
+            // `--quiet` keeps errors and warnings, never notes.
+            loaded
+                .diagnostics
+                .iter()
+                .filter(|d| verbosity() > Verbosity::Quiet || d.severity != diag::Severity::Info),
+            &loaded.file,
+            &loaded.text,
+            crate::color::stderr()
+        )
     );
     let count = |s: diag::Severity| {
         loaded

@@ -77,7 +77,12 @@ pub fn build_tree(
             crate::diag::sort(&mut findings);
             eprint!(
                 "{}",
-                crate::diag::render_all(&findings, &loaded.file, &loaded.text)
+                crate::diag::render_all_styled(
+                    &findings,
+                    &loaded.file,
+                    &loaded.text,
+                    crate::color::stderr()
+                )
             );
             // A value Kubernetes would reject (a namespace, a label selector).
             if failed {
@@ -165,7 +170,7 @@ fn render_under(
     let changes = &plan.changes;
     if opts.check {
         if changes.is_empty() {
-            eprintln!("{}: the rendered tree is up to date", dir.display());
+            say!("{}: the rendered tree is up to date", dir.display());
             return Ok(Exit::Ok);
         }
         for c in changes {
@@ -194,10 +199,12 @@ fn render_under(
         for c in changes {
             super::emit(&write::unified_diff(c))?;
         }
+        // Like `diff` and `git diff --exit-code`: 1 when there is a difference.
         if changes.is_empty() {
-            eprintln!("no changes");
+            say!("no changes");
+            return Ok(Exit::Ok);
         }
-        return Ok(Exit::Ok);
+        return Ok(Exit::Failed);
     }
     let blocked = plan.blocked(opts.force);
     let vanished = vanished_secrets(stack, dir, &plan.known.generated_secrets);
@@ -234,7 +241,7 @@ fn render_under(
             );
             continue;
         }
-        eprintln!(
+        say!(
             "created {} ({})",
             w.file,
             if w.generated {
@@ -245,7 +252,7 @@ fn render_under(
         );
     }
     for file in crate::tls::materialise(stack, dir)? {
-        eprintln!("created {file} (generated)");
+        say!("created {file} (generated)");
     }
     // A password created just now is hashed into the web configs: plan again
     // with it (only on the render that creates it).
@@ -274,10 +281,10 @@ fn render_under(
                 c.path,
                 c.kept_as.as_deref().unwrap_or("?")
             ),
-            _ => eprintln!("{}: {}", describe(&c.change), c.path),
+            _ => say!("{}: {}", describe(&c.change), c.path),
         }
     }
-    eprintln!(
+    say!(
         "rendered {} file(s) into {} ({} changed)",
         tree.len(),
         dir.display(),

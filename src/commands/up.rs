@@ -36,7 +36,7 @@ pub fn run(
         preflight_only: spec_errors > 0,
     };
     if spec_errors == 0 {
-        eprintln!("starting `{}` ({} services)", d.project, d.services.len());
+        say!("starting `{}` ({} services)", d.project, d.services.len());
     }
     let web = crate::web_secrets::up_client(dir)?;
     let outcome = super::docker::runtime()?.block_on(async {
@@ -67,7 +67,7 @@ pub fn run(
                     parts.push(format!("{n} {what}"));
                 }
             }
-            eprintln!("{}", up_line(&d, &parts, secs));
+            say!("{}", up_line(&d, &parts, secs));
             if !s.orphans.is_empty() {
                 eprintln!(
                     "note: {} orphan container(s) left running ({}); `stackctl up --remove-orphans` removes them",

@@ -28,8 +28,8 @@ pub fn run(dir: &Path, format: Format, deny_warnings: bool) -> anyhow::Result<Ex
             print_diagnostics(&loaded);
             if errors == 0 && warnings == 0 {
                 match infos {
-                    0 => eprintln!("{}: ok", loaded.file),
-                    n => eprintln!(
+                    0 => say!("{}: ok", loaded.file),
+                    n => say!(
                         "{}: ok ({n} note{})",
                         loaded.file,
                         if n == 1 { "" } else { "s" }

@@ -6,7 +6,6 @@ use crate::cli::VerifyFormat;
 use crate::model::Kind;
 use crate::model::types::Duration;
 use crate::verify::{self, Context, Endpoints, endpoints};
-use std::io::IsTerminal;
 use std::path::Path;
 
 pub struct Options<'a> {
@@ -48,6 +47,16 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
     let loaded = load_stack(dir, false)?;
     let Some(stack) = crate::resolve::Resolved::from_loaded(&loaded) else {
         print_diagnostics(&loaded);
+        // CI reads the report file, not stderr: the validation failures
+        // become its test cases (an empty file would read as "no tests").
+        if opts.format == VerifyFormat::Junit {
+            super::emit(&crate::diag::to_junit_for(
+                "verify",
+                &loaded.diagnostics,
+                &loaded.file,
+                false,
+            ))?;
+        }
         eprintln!("verify needs a valid spec to know what to check; nothing was probed");
         return Ok(Exit::Failed);
     };
@@ -96,7 +105,14 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
         std::time::Duration::ZERO
     };
     let web = web_client(&stack, dir, &endpoints, &secrets)?;
-    let report = verify::run_with(
+    // The live line only when waiting, on a terminal, and not `--quiet`.
+    let watch = wait
+        .filter(|_| verify::progress::wanted() && super::verbosity() >= super::Verbosity::Normal)
+        .map(|w| std::sync::Arc::new(verify::progress::Watch::new(probes.len(), w)));
+    let ticker = watch
+        .as_ref()
+        .map(|w| verify::progress::Ticker::start(std::sync::Arc::clone(w)));
+    let report = verify::run_watched(
         probes,
         &verify::Options {
             timeout,
@@ -104,7 +120,10 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
             settle,
         },
         web,
-    )?;
+        watch,
+    );
+    drop(ticker);
+    let report = report?;
     let mut report = report;
     let services: Vec<&str> = only.iter().map(|k| k.service()).collect();
     report
@@ -129,11 +148,7 @@ pub fn run(dir: &Path, opts: Options<'_>) -> anyhow::Result<Exit> {
         );
     }
     let out = match opts.format {
-        VerifyFormat::Text => {
-            let color = std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            verify::report::text(&report, color)
-        }
+        VerifyFormat::Text => verify::report::text(&report, crate::color::stdout()),
         VerifyFormat::Json => verify::report::json(&report),
         VerifyFormat::Junit => verify::report::junit(&report),
     };

@@ -35,6 +35,7 @@ pub mod http;
 pub(crate) mod kit;
 mod panels;
 mod probe;
+pub mod progress;
 mod prometheus;
 pub mod report;
 mod roundtrip;
@@ -121,5 +122,16 @@ pub fn run_with(
     opts: &Options,
     web: http::WebClient,
 ) -> anyhow::Result<Report> {
-    runner::run_with(probes, opts, web)
+    runner::run_watched(probes, opts, web, None)
+}
+
+/// `run_with`, recording each attempt's failing checks in `watch` (the
+/// live line of `verify --wait`).
+pub fn run_watched(
+    probes: Vec<Probe>,
+    opts: &Options,
+    web: http::WebClient,
+    watch: Option<std::sync::Arc<progress::Watch>>,
+) -> anyhow::Result<Report> {
+    runner::run_watched(probes, opts, web, watch)
 }

@@ -13,6 +13,7 @@
 use super::check::{CheckResult, Finding, Report, Status};
 use super::http::Http;
 use super::probe::Probe;
+use super::progress::Watch;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::{Instant, sleep, timeout_at};
@@ -76,14 +77,16 @@ impl Retry {
 type Outcome = (Vec<Finding>, Duration, u32);
 
 pub fn run(probes: Vec<Probe>, opts: &Options) -> anyhow::Result<Report> {
-    run_with(probes, opts, super::http::WebClient::default())
+    run_watched(probes, opts, super::http::WebClient::default(), None)
 }
 
-/// `run` with the logins and CA of a stack that `security:` protects.
-pub fn run_with(
+/// `run` with the logins and CA of a stack that `security:` protects, and
+/// each attempt's failing checks recorded in `watch` when there is one.
+pub fn run_watched(
     probes: Vec<Probe>,
     opts: &Options,
     web: super::http::WebClient,
+    watch: Option<Arc<Watch>>,
 ) -> anyhow::Result<Report> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -101,7 +104,7 @@ pub fn run_with(
         let mut attempts_so_far = vec![0u32; probes.len()];
         let mut settled = false;
         let done = loop {
-            let round = round(&probes, &http, opts.timeout, retry).await?;
+            let round = round(&probes, &http, opts.timeout, retry, watch.as_ref()).await?;
             let retried = round.iter().any(|(_, _, attempts)| *attempts > 1);
             for (total, (_, _, attempts)) in attempts_so_far.iter_mut().zip(&round) {
                 *total += attempts;
@@ -114,7 +117,8 @@ pub fn run_with(
             }
             // Some probe was retried: what the others said is as old as the
             // start of this round. Run everything once more and report that.
-            let last = self::round(&probes, &http, opts.timeout, Retry::Once).await?;
+            let last =
+                self::round(&probes, &http, opts.timeout, Retry::Once, watch.as_ref()).await?;
             for (total, (_, _, attempts)) in attempts_so_far.iter_mut().zip(&last) {
                 *total += attempts;
             }
@@ -149,14 +153,17 @@ async fn round(
     http: &Http,
     timeout: Duration,
     retry: Retry,
+    watch: Option<&Arc<Watch>>,
 ) -> anyhow::Result<Vec<Outcome>> {
     let limit = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     let mut tasks = tokio::task::JoinSet::new();
     for (index, probe) in probes.iter().cloned().enumerate() {
         let (http, limit) = (http.clone(), limit.clone());
+        let watch = watch.map(|w| (Arc::clone(w), index));
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            (index, attempt_until(&probe, &http, timeout, retry).await)
+            let outcome = attempt_until(&probe, &http, timeout, retry, watch.as_ref()).await;
+            (index, outcome)
         });
     }
     let mut done: Vec<Outcome> = vec![Outcome::default(); probes.len()];
@@ -169,7 +176,13 @@ async fn round(
     Ok(done)
 }
 
-async fn attempt_until(probe: &Probe, http: &Http, timeout: Duration, retry: Retry) -> Outcome {
+async fn attempt_until(
+    probe: &Probe,
+    http: &Http,
+    timeout: Duration,
+    retry: Retry,
+    watch: Option<&(Arc<Watch>, usize)>,
+) -> Outcome {
     let deadline = retry.deadline();
     let mut backoff = FIRST_BACKOFF;
     let mut attempts = 0;
@@ -207,6 +220,16 @@ async fn attempt_until(probe: &Probe, http: &Http, timeout: Duration, retry: Ret
             ),
         };
         let elapsed = started.elapsed();
+        if let Some((watch, index)) = watch {
+            watch.record(
+                *index,
+                findings
+                    .iter()
+                    .filter(|f| f.status == Status::Fail)
+                    .map(|f| format!("{} {}", probe.service, f.check))
+                    .collect(),
+            );
+        }
         if cut_short {
             // Only the deadline cut this attempt short; the previous attempt's
             // failure says more than "no answer within 0.3s".

@@ -227,7 +227,7 @@ fn namespace_and_release_flags_reach_every_resource_and_the_instructions() {
         json!({"matchLabels": {"release": "prom"}})
     );
     let readme = &tree["kubernetes/README.md"];
-    assert!(readme.contains("helm upgrade --install prom prometheus-community/kube-prometheus-stack \\\n  --namespace team-obs -f kubernetes/values.yaml"), "{readme}");
+    assert!(readme.contains(&format!("helm upgrade --install prom prometheus-community/kube-prometheus-stack \\\n  --version {} --namespace team-obs -f kubernetes/values.yaml", stackctl::render::kubernetes::CHART)), "{readme}");
     assert!(
         readme.contains("kubectl --namespace team-obs create secret generic pynomaly-secrets"),
         "{readme}"

@@ -21,6 +21,7 @@ mod support;
 mod yaml_readers;
 
 mod backup_e2e;
+mod cli_conventions;
 mod compose_hash;
 mod dashboard_corpus;
 mod docker_e2e;

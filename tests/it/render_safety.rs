@@ -75,8 +75,9 @@ fn check_and_diff_report_drift_without_writing() {
     );
     assert!(stderr.contains("1 file(s) differ"), "{stderr}");
 
+    // Differences: exit 1, as `diff` and `git diff --exit-code`.
     let (code, stdout, _) = render(dir.path(), &["--diff"]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 1);
     assert!(
         stdout.contains("--- a/docker-compose.monitoring.yml"),
         "{stdout}"

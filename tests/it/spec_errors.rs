@@ -229,10 +229,15 @@ fn oversized_file_is_refused() {
 fn unknown_profile_suggests_one() {
     let dir = tempfile::tempdir().unwrap();
     let (code, _, stderr) = run_in(dir.path(), &["init", "--profile", "minimla"]);
-    assert_eq!(code, 1);
-    assert_eq!(
-        stderr,
-        "error: unknown profile `minimla`\n  = help: did you mean `minimal`?\n"
+    // A usage error (exit 2), in clap's words, with its did-you-mean.
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with("error: invalid value 'minimla' for '--profile <PROFILE>'"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("tip: a similar value exists: 'minimal'"),
+        "{stderr}"
     );
     assert!(list_files(dir.path()).is_empty());
 }

@@ -55,6 +55,14 @@ pub const VALUES: &str = "kubernetes/values.yaml";
 pub const BLACKBOX_VALUES: &str = "kubernetes/blackbox-exporter-values.yaml";
 pub const README: &str = "kubernetes/README.md";
 pub const DEFAULT_NAMESPACE: &str = "monitoring";
+/// The kube-prometheus-stack chart the values and resources are written
+/// for, pinned in every `helm` command we print: 88.3.0 is the last release
+/// that ships prometheus-operator 0.93.0, whose CRDs `schemas/` holds and the
+/// tests validate against (88.4.0 moved to 0.93.1).
+pub const CHART: &str = "88.3.0";
+/// The prometheus-blackbox-exporter chart: 11.17.2 ships blackbox_exporter
+/// v0.28.0, the version the spec defaults to.
+pub const BLACKBOX_CHART: &str = "11.17.2";
 /// The release name the chart's own documentation uses.
 pub const DEFAULT_RELEASE: &str = "kube-prometheus-stack";
 
@@ -113,7 +121,7 @@ pub fn tree(
     tree.insert(
         VALUES.to_string(),
         format!(
-            "{HEADER}# kube-prometheus-stack values: helm upgrade --install {} prometheus-community/kube-prometheus-stack --namespace {} -f {VALUES}\n{}",
+            "{HEADER}# kube-prometheus-stack values: helm upgrade --install {} prometheus-community/kube-prometheus-stack --version {CHART} --namespace {} -f {VALUES}\n{}",
             ctx.release,
             ctx.namespace,
             to_yaml(&values)
@@ -123,7 +131,7 @@ pub fn tree(
         tree.insert(
             BLACKBOX_VALUES.to_string(),
             format!(
-                "{HEADER}# prometheus-blackbox-exporter values: helm upgrade --install blackbox-exporter prometheus-community/prometheus-blackbox-exporter --namespace {} -f {BLACKBOX_VALUES}\n{}",
+                "{HEADER}# prometheus-blackbox-exporter values: helm upgrade --install blackbox-exporter prometheus-community/prometheus-blackbox-exporter --version {BLACKBOX_CHART} --namespace {} -f {BLACKBOX_VALUES}\n{}",
                 ctx.namespace,
                 to_yaml(&blackbox)
             ),

@@ -2,7 +2,7 @@
 //! and release filled in, the Secret to create (as a command; its values are
 //! never written), what each manifest is, and what could not be mapped.
 
-use super::{BLACKBOX_VALUES, Ctx, MANIFESTS, Resource, VALUES};
+use super::{BLACKBOX_CHART, BLACKBOX_VALUES, CHART, Ctx, MANIFESTS, Resource, VALUES};
 use crate::yaml::node::path_to_string;
 use std::fmt::Write as _;
 
@@ -50,13 +50,13 @@ pub fn readme(ctx: &Ctx<'_>, resources: &[Resource], blackbox: bool) -> String {
     }
     let _ = writeln!(
         out,
-        "## 3. kube-prometheus-stack\n\n```sh\nhelm repo add prometheus-community https://prometheus-community.github.io/helm-charts\nhelm upgrade --install {release} prometheus-community/kube-prometheus-stack \\\n  --namespace {ns} -f {VALUES}\n```\n"
+        "## 3. kube-prometheus-stack\n\n```sh\nhelm repo add prometheus-community https://prometheus-community.github.io/helm-charts\nhelm upgrade --install {release} prometheus-community/kube-prometheus-stack \\\n  --version {CHART} --namespace {ns} -f {VALUES}\n```\n"
     );
     let mut step = 4;
     if blackbox {
         let _ = writeln!(
             out,
-            "## {step}. Blackbox exporter (the prober of the `Probe`s)\n\n```sh\nhelm upgrade --install blackbox-exporter prometheus-community/prometheus-blackbox-exporter \\\n  --namespace {ns} -f {BLACKBOX_VALUES}\n```\n"
+            "## {step}. Blackbox exporter (the prober of the `Probe`s)\n\n```sh\nhelm upgrade --install blackbox-exporter prometheus-community/prometheus-blackbox-exporter \\\n  --version {BLACKBOX_CHART} --namespace {ns} -f {BLACKBOX_VALUES}\n```\n"
         );
         step += 1;
     }
