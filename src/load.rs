@@ -147,7 +147,7 @@ pub fn load_bytes_within(file: &str, bytes: &[u8], limit: usize) -> Loaded {
 pub fn load_text(file: &str, text: String) -> Loaded {
     let mut tree_problems = Vec::new();
     // Rule expressions are analysed on the other cores while the YAML is read.
-    let prefetch = check::prefetch::Prefetch::start(check::promql::analyse);
+    let prefetch = check::prefetch::Prefetch::start(check::promql::parse_raw);
     let tree = match node::parse_watching(&text, &mut tree_problems, &|expr| prefetch.submit(expr))
     {
         Ok(tree) => tree,

@@ -54,7 +54,7 @@ pub fn check(serialised: Option<&Value>, found: &mut Findings) {
     }
 }
 
-fn walk(value: &Value, path: &mut Path, found: &mut Findings) {
+pub(super) fn walk(value: &Value, path: &mut Path, found: &mut Findings) {
     match value {
         Value::Object(map) => {
             for (key, child) in map {

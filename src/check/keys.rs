@@ -48,7 +48,7 @@ pub fn check(stack: &Stack, serialised: Option<&Value>, found: &mut Findings) {
     }
 }
 
-fn walk(value: &Value, path: &mut Path, found: &mut Findings) {
+pub(super) fn walk(value: &Value, path: &mut Path, found: &mut Findings) {
     match value {
         Value::Object(map) => {
             for (key, child) in map {
@@ -99,7 +99,7 @@ pub fn describe(c: char) -> String {
     format!("U+{:04X}{name}", c as u32)
 }
 
-fn key_problem(key: &str, path: &Path, found: &mut Findings) {
+pub(super) fn key_problem(key: &str, path: &Path, found: &mut Findings) {
     if let Some(c) = bad_char(key) {
         found.error_at_key(
             path.clone(),

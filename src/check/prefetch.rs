@@ -5,9 +5,11 @@
 //! tree builder hands every rule expression to a `Prefetch` the moment its
 //! scalar is read; worker threads analyse it while the builder goes on, and
 //! when the checks need the results the calling thread joins in on whatever is
-//! still queued. The results are what `promql::analyse` gives for the same
-//! text, so checks see exactly what they would see without it; an expression
-//! the builder did not see (one inside an alias) is simply analysed later.
+//! still queued. The results are what `promql::parse_raw` gives for the same
+//! text, before any dialect step (the pinned release is not known while
+//! reading; the index applies its dialect afterwards), so checks see exactly
+//! what they would see without it; an expression the builder did not see (one
+//! inside an alias) is simply analysed later.
 //!
 //! Identical expressions are analysed once and their result copied, which
 //! costs less than a parse.

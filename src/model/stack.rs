@@ -11,6 +11,28 @@ use std::collections::BTreeMap;
 /// The spec format this build reads.
 pub const SPEC_VERSION: u32 = 1;
 
+thread_local! {
+    static WITHOUT_RULES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn skip_rules(rules: &BTreeMap<String, Vec<RuleGroup>>) -> bool {
+    rules.is_empty() || WITHOUT_RULES.with(|w| w.get())
+}
+
+/// Runs `f` with `rules` left out of every `Stack` serialised on this thread:
+/// the checks that walk every string of the spec take the rule groups (nearly
+/// all of a large spec) one at a time instead of holding a copy of all of them.
+pub fn serialising_without_rules<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            WITHOUT_RULES.with(|w| w.set(self.0));
+        }
+    }
+    let _reset = Reset(WITHOUT_RULES.with(|w| w.replace(true)));
+    f()
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Stack {
@@ -34,7 +56,7 @@ pub struct Stack {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<ProbeJob>,
     /// Rule groups by rule file: `alerts: [...]` becomes `prometheus/rules/alerts.yml`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "skip_rules")]
     pub rules: BTreeMap<String, Vec<RuleGroup>>,
     /// Service level objectives: each becomes a rule file
     /// (`prometheus/rules/slo-SERVICE-NAME.yml`) and a part of its service's

@@ -2,7 +2,7 @@
 //! dashboard variable queries — located in the spec and analysed once, in
 //! parallel, before the checks that read their facts run.
 
-use super::{Dialect, Facts, PromqlError, analyse_in, find_chars, grafana};
+use super::{Dialect, Facts, PromqlError, analyse_in, analyse_with, find_chars, grafana};
 use crate::check::prefetch::Prefetched;
 use crate::model::Stack;
 use crate::model::stack::DatasourceKind;
@@ -232,9 +232,13 @@ impl<'a> Index<'a> {
     }
 }
 
-fn analyse_job(job: &Job<'_>, dialect: &Dialect) -> Result<Facts, PromqlError> {
+fn analyse_job(
+    job: &Job<'_>,
+    dialect: &Dialect,
+    raw: Option<Result<Facts, PromqlError>>,
+) -> Result<Facts, PromqlError> {
     if !job.grafana {
-        return analyse_in(job.text, dialect);
+        return analyse_with(job.text, dialect, raw);
     }
     let substituted = grafana::substitute(job.text);
     analyse_in(&substituted.text, dialect).map_err(|mut e| {
@@ -245,56 +249,55 @@ fn analyse_job(job: &Job<'_>, dialect: &Dialect) -> Result<Facts, PromqlError> {
 
 /// Parsing dominates validation time on large stacks; it is spread over the
 /// machine's cores, keeping results in input order.
-/// Results prefetched while the YAML was read (`check::prefetch`) are used
-/// only when the stack's dialect is the one they were analysed in (the
-/// default release's): the pinned version is not known while reading.
+///
+/// Rule expressions prefetched while the YAML was read (`check::prefetch`)
+/// were parsed as written, before the pinned version was known; the dialect's
+/// steps are applied here, so they serve a stack pinned to any release (only
+/// a text the dialect rewrites is parsed again).
 fn run_parallel(
     jobs: &[Job<'_>],
     dialect: &Dialect,
     prefetched: &mut Prefetched,
 ) -> Vec<Result<Facts, PromqlError>> {
-    let analyse_job = |job: &Job<'_>| analyse_job(job, dialect);
-    let usable = *dialect == Dialect::latest();
-    let known: Vec<Option<Result<Facts, PromqlError>>> = jobs
+    let work: Vec<(&Job<'_>, Option<Result<Facts, PromqlError>>)> = jobs
         .iter()
         .map(|job| {
-            (usable && !job.grafana)
-                .then(|| prefetched.take(job.text))
-                .flatten()
+            let raw = (!job.grafana).then(|| prefetched.take(job.text)).flatten();
+            (job, raw)
         })
         .collect();
-    let missing: Vec<&Job<'_>> = jobs
-        .iter()
-        .zip(&known)
-        .filter(|(_, k)| k.is_none())
-        .map(|(job, _)| job)
-        .collect();
-    // One computed result per `None`, in the same order.
-    let mut computed = analyse_all(&missing, dialect).into_iter();
-    known
-        .into_iter()
-        .zip(jobs)
-        .map(|(k, job)| {
-            k.or_else(|| computed.next())
-                .unwrap_or_else(|| analyse_job(job))
-        })
-        .collect()
+    analyse_all(work, dialect)
 }
 
-fn analyse_all(jobs: &[&Job<'_>], dialect: &Dialect) -> Vec<Result<Facts, PromqlError>> {
-    let analyse_job = |job: &Job<'_>| analyse_job(job, dialect);
+type Work<'j, 'a> = (&'j Job<'a>, Option<Result<Facts, PromqlError>>);
+
+fn analyse_all(work: Vec<Work<'_, '_>>, dialect: &Dialect) -> Vec<Result<Facts, PromqlError>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    if threads < 2 || jobs.len() < 256 {
-        return jobs.iter().map(|job| analyse_job(job)).collect();
+    // What is left to parse decides whether threads pay off.
+    let unparsed = work.iter().filter(|(_, raw)| raw.is_none()).count();
+    if threads < 2 || unparsed < 256 {
+        return work
+            .into_iter()
+            .map(|(job, raw)| analyse_job(job, dialect, raw))
+            .collect();
     }
-    let chunk = jobs.len().div_ceil(threads);
+    let chunk = work.len().div_ceil(threads);
+    let mut parts: Vec<Vec<Work<'_, '_>>> = Vec::new();
+    let mut work = work.into_iter().peekable();
+    while work.peek().is_some() {
+        parts.push(work.by_ref().take(chunk).collect());
+    }
     std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
-            .chunks(chunk)
+        let handles: Vec<_> = parts
+            .into_iter()
             .map(|part| {
-                scope.spawn(move || part.iter().map(|job| analyse_job(job)).collect::<Vec<_>>())
+                scope.spawn(move || {
+                    part.into_iter()
+                        .map(|(job, raw)| analyse_job(job, dialect, raw))
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
         handles
@@ -353,6 +356,51 @@ pub fn variable_promql(query: &str) -> Option<(usize, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::prefetch::Prefetch;
+
+    #[test]
+    fn prefetched_results_serve_a_stack_pinned_to_another_release() {
+        // 2.42 rejects `== 1h` and reads `1_000` as an error; 3.x accepts both.
+        let exprs = [
+            "up == 0",
+            "up == 1h",
+            "rate(x[5m]) > 1_000",
+            "sum(x) by job",
+        ];
+        let rules: String = exprs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("        - alert: A{i}\n          expr: '{e}'\n"))
+            .collect();
+        for version in ["2.42.0", "3.5.0"] {
+            let spec = format!(
+                "stackctl: 1\nname: t\ncomponents:\n  prometheus: {{version: \"{version}\"}}\nrules:\n  app:\n    - name: g\n      rules:\n{rules}"
+            );
+            let loaded = crate::load::load_text("stack.yaml", spec);
+            let stack = loaded.stack.expect("loads");
+            let prefetch = Prefetch::start(super::super::parse_raw);
+            for e in exprs {
+                prefetch.submit(e);
+            }
+            let mut prefetched = prefetch.finish();
+            let with = Index::build_with(&stack, &mut prefetched);
+            // Every prefetched result was used, whatever the pinned release…
+            for e in exprs {
+                assert_eq!(
+                    prefetched.take(e),
+                    None,
+                    "{version}: `{e}` was parsed again"
+                );
+            }
+            // …and the verdicts are the ones computed without the pipeline.
+            let without = Index::build(&stack);
+            let verdicts = |i: &Index<'_>| i.rules().map(|e| e.result.clone()).collect::<Vec<_>>();
+            assert_eq!(verdicts(&with), verdicts(&without), "{version}");
+            let dialect = Dialect::of(&stack);
+            let expected: Vec<_> = exprs.iter().map(|e| analyse_in(e, &dialect)).collect();
+            assert_eq!(verdicts(&with), expected, "{version}");
+        }
+    }
 
     #[test]
     fn variable_queries() {

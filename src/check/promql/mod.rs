@@ -35,8 +35,32 @@ pub fn analyse(expr: &str) -> Result<Facts, PromqlError> {
 /// Parses `expr` as `dialect`'s Prometheus release reads it (see `dialect`),
 /// and extracts its facts.
 pub fn analyse_in(expr: &str, dialect: &Dialect) -> Result<Facts, PromqlError> {
+    analyse_with(expr, dialect, None)
+}
+
+/// The verdict on `expr` as written, before any dialect step: what the load
+/// pipeline computes while the YAML is still being read (`check::prefetch`),
+/// when the pinned release is not known yet. `analyse_with` finishes it for
+/// any dialect.
+pub fn parse_raw(expr: &str) -> Result<Facts, PromqlError> {
+    parse(expr)
+}
+
+/// `analyse_in`, given `raw` = `parse_raw(expr)` when it is already known. It
+/// is used whenever the dialect leaves the text as written (nearly always:
+/// only `1_000`, `[5 m]` or a duration expression are rewritten), so results
+/// prefetched before the pinned version was known serve every release.
+pub fn analyse_with(
+    expr: &str,
+    dialect: &Dialect,
+    raw: Option<Result<Facts, PromqlError>>,
+) -> Result<Facts, PromqlError> {
     let prepared = dialect::prepare(expr, dialect)?;
-    let facts = parse(prepared.as_deref().unwrap_or(expr))?;
+    let facts = match (prepared, raw) {
+        (None, Some(raw)) => raw?,
+        (None, None) => parse(expr)?,
+        (Some(text), _) => parse(&text)?,
+    };
     dialect::reject(expr, dialect)?;
     Ok(facts)
 }
