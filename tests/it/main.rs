@@ -20,6 +20,7 @@ mod support;
 #[path = "../yaml_readers/mod.rs"]
 mod yaml_readers;
 
+mod auth_proxy_real;
 mod backup_e2e;
 mod compose_hash;
 mod dashboard_corpus;
