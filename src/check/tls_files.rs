@@ -219,3 +219,67 @@ pub fn check(stack: &Stack, dir: &Path) -> Vec<Diagnostic> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+
+    fn files(dir: &Path, names: &[&str], other_key: bool) {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(DnType::CommonName, "test CA");
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap();
+        p.distinguished_name.push(DnType::CommonName, "leaf");
+        let cert = p.signed_by(&key, &issuer).unwrap();
+        let key = if other_key {
+            KeyPair::generate().unwrap()
+        } else {
+            key
+        };
+        std::fs::write(dir.join("ca.crt"), ca_cert.pem()).unwrap();
+        std::fs::write(dir.join("s.crt"), cert.pem()).unwrap();
+        std::fs::write(dir.join("s.key"), key.serialize_pem()).unwrap();
+    }
+
+    fn findings(dir: &Path) -> Vec<String> {
+        let loaded = crate::load::load_text(
+            "stack.yaml",
+            "stackctl: 1\nname: t\nsecrets:\n  a: {generate: true}\ncomponents:\n  node_exporter: {}\nsecurity:\n  users:\n    admin: {password_secret: a}\n  tls: {cert_file: s.crt, key_file: s.key, ca_file: ca.crt}\n".to_string(),
+        );
+        check(loaded.stack.as_ref().unwrap(), dir)
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
+    }
+
+    #[test]
+    fn a_good_certificate_passes_and_bad_ones_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        files(
+            dir.path(),
+            &["node-exporter", "localhost", "127.0.0.1"],
+            false,
+        );
+        assert_eq!(findings(dir.path()), Vec::<String>::new());
+        files(dir.path(), &["node-exporter"], false);
+        assert_eq!(
+            findings(dir.path()),
+            ["the certificate in `s.crt` is not valid for `127.0.0.1`, `localhost`"]
+        );
+        files(
+            dir.path(),
+            &["node-exporter", "localhost", "127.0.0.1"],
+            true,
+        );
+        assert_eq!(
+            findings(dir.path()),
+            ["`s.key` is not the key of the certificate in `s.crt`"]
+        );
+    }
+}
