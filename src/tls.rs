@@ -80,8 +80,8 @@ pub fn materialise(stack: &Stack, dir: &Path) -> Result<Vec<String>, TlsError> {
         (false, true) => return Err(TlsError::Half(ca_key, ca_crt)),
     };
     let issuer = Issuer::new(ca_params(&stack.name)?, key);
-    for kind in web_auth::protected_kinds(stack) {
-        let service = kind.service();
+    for service in web_auth::tls_services(stack) {
+        let service = service.as_str();
         let crt = format!("{}/{service}.crt", web_auth::TLS_DIR);
         let key_file = format!("{}/{service}.key", web_auth::TLS_DIR);
         if exists(&crt)? && exists(&key_file)? {

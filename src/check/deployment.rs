@@ -69,10 +69,15 @@ fn exposure(stack: &Stack, found: &mut Findings) {
         let Some((_, what)) = UNAUTHENTICATED.iter().find(|(k, _)| *k == port.kind) else {
             continue;
         };
-        if is_loopback(&port.host_ip) || !seen.insert(port.kind) {
+        if is_loopback(&port.host_ip) {
             continue;
         }
-        if plan::web_auth::protects(stack, port.kind) && has_users(stack) {
+        let covered = plan::web_auth::protects(stack, port.kind)
+            || plan::auth_proxy::fronts(stack, port.kind, &port.name);
+        if covered && has_users(stack) {
+            continue;
+        }
+        if !seen.insert(port.kind) {
             continue;
         }
         let allowed = stack.security.as_ref().and_then(|s| {
@@ -102,10 +107,29 @@ fn exposure(stack: &Stack, found: &mut Findings) {
             at = crate::path!["defaults", "bind_address"];
         }
         let protectable = plan::web_auth::since(port.kind).is_some();
-        let how = if protectable {
-            "add `security.users` (basic auth from a generated password; see docs/security.md)"
-        } else {
-            "it has no authentication of its own: reach it through a reverse proxy with authentication"
+        let proxiable = plan::auth_proxy::PROXIED
+            .iter()
+            .find(|(k, _, _)| *k == port.kind)
+            .map(|(_, p, _)| *p);
+        let proxy_off = stack
+            .security
+            .as_ref()
+            .and_then(|s| s.proxy.as_ref())
+            .and_then(|p| p.enabled)
+            == Some(false);
+        let how = match proxiable {
+            _ if protectable => {
+                "add `security.users` (basic auth from a generated password; see docs/security.md)".to_string()
+            }
+            Some(fronted) if fronted != port.name => format!(
+                "accept that `{}` has no login (the auth proxy fronts only the `{fronted}` port; binding to loopback keeps that one local too)",
+                port.name
+            ),
+            Some(_) if proxy_off => {
+                "turn the auth proxy back on (remove `security.proxy.enabled: false`)".to_string()
+            }
+            Some(_) => "add `security.users`: the generated NGINX proxy then publishes it behind a login (see docs/security.md)".to_string(),
+            None => "it has no authentication of its own: reach it through a reverse proxy with authentication".to_string(),
         };
         found.push(
             Diagnostic::error(format!(

@@ -120,6 +120,7 @@ pub fn check(stack: &Stack, dir: &Path, strict: bool) -> Vec<Diagnostic> {
             }
         }
     }
+    out.extend(super::tls_files::check(stack, dir));
     out
 }
 

@@ -28,6 +28,7 @@ mod scrape;
 mod secrets;
 mod security;
 pub mod templates;
+pub mod tls_files;
 mod version;
 
 use crate::diag::Diagnostic;

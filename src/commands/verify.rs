@@ -196,6 +196,18 @@ fn web_client(
                 ));
             }
         }
+        // Loki, Jaeger's UI and Alloy answer the host through the auth proxy.
+        for (kind, port, _) in crate::plan::auth_proxy::fronted(stack) {
+            if let Ok(base) = endpoints.base(kind, port) {
+                web.logins.push((
+                    base.to_string(),
+                    verify::BasicAuth {
+                        user: name.to_string(),
+                        password: password.clone(),
+                    },
+                ));
+            }
+        }
     }
     if security.tls.is_some() {
         if let Some(file) = web_auth::tls_files(stack).get(web_auth::CA_SECRET) {

@@ -21,6 +21,27 @@ pub struct Security {
     /// loopback without authentication.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_unauthenticated: Vec<String>,
+    /// The NGINX reverse proxy that puts Loki, Jaeger's UI and Alloy, which
+    /// have no authentication of their own, behind the users and TLS above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<Proxy>,
+}
+
+/// `security.proxy`: on by default whenever `security:` protects anything
+/// and Loki, Jaeger or Alloy publish their HTTP port.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Proxy {
+    /// `false`: no proxy; Loki, Jaeger and Alloy are published directly
+    /// (and `validate` refuses them beyond loopback unless allowed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Image repository (default `nginx`, the Docker official image).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Image tag (default the pinned stable Alpine build).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

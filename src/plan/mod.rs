@@ -6,6 +6,7 @@
 //! Pure: no filesystem, no network. Files referenced by the spec (dashboard
 //! JSON) are passed in through `Inputs` by the command layer.
 
+pub mod auth_proxy;
 pub mod dashboard;
 pub(crate) mod elastic;
 pub mod exporters;

@@ -77,7 +77,7 @@ fn secret_name(service: &str, what: &str) -> String {
 }
 
 /// (certificate secret, key secret) a protected service serves with.
-fn server_secrets(security: &Security, service: &str) -> (String, String) {
+pub(crate) fn server_secrets(security: &Security, service: &str) -> (String, String) {
     if security.generates_tls() {
         (secret_name(service, "crt"), secret_name(service, "key"))
     } else {
@@ -96,8 +96,8 @@ pub fn tls_files(stack: &Stack) -> BTreeMap<String, String> {
     };
     if security.generates_tls() {
         out.insert(CA_SECRET.into(), format!("{TLS_DIR}/ca.crt"));
-        for kind in protected_kinds(stack) {
-            let service = kind.service();
+        for service in tls_services(stack) {
+            let service = service.as_str();
             let (crt, key) = server_secrets(security, service);
             out.insert(crt, format!("{TLS_DIR}/{service}.crt"));
             out.insert(key, format!("{TLS_DIR}/{service}.key"));
@@ -119,6 +119,19 @@ pub fn protected_kinds(stack: &Stack) -> Vec<Kind> {
         .into_iter()
         .filter(|k| protects(stack, *k))
         .collect()
+}
+
+/// Every service that serves TLS under `security.tls`: the protected
+/// components and the auth proxy.
+pub fn tls_services(stack: &Stack) -> Vec<String> {
+    let mut out: Vec<String> = protected_kinds(stack)
+        .into_iter()
+        .map(|k| k.service().to_string())
+        .collect();
+    if super::auth_proxy::active(stack) {
+        out.push(super::auth_proxy::SERVICE.to_string());
+    }
+    out
 }
 
 /// Names a generated certificate of `service` is valid for: its DNS name on
@@ -257,6 +270,11 @@ pub fn apply(stack: &Stack, passwords: &BTreeMap<String, String>, d: &mut Deploy
     let Some(security) = settings(stack) else {
         return;
     };
+    let proxy_tls = security
+        .tls
+        .is_some()
+        .then(|| server_secrets(security, super::auth_proxy::SERVICE));
+    super::auth_proxy::plan(stack, passwords, proxy_tls, d);
     for kind in protected_kinds(stack) {
         let Some(service) = d.services.iter_mut().find(|s| s.kind == Some(kind)) else {
             continue;
@@ -310,10 +328,17 @@ fn authenticate(check: &mut Healthcheck, login: Option<&(String, String)>, tls: 
     else {
         return;
     };
+    check.test = vec![login_script(&url, login, tls)];
+    check.shell = true;
+}
+
+/// A busybox `wget` command line that fetches `url` (an `http://` URL,
+/// turned into `https://` with `tls`) with the login of (user, password file).
+pub(crate) fn login_script(url: &str, login: Option<&(String, String)>, tls: bool) -> String {
     let url = if tls {
         url.replacen("http://", "https://", 1)
     } else {
-        url
+        url.to_string()
     };
     // busybox wget does not verify certificates; the check is about
     // liveness, and the CA is verified by every real client.
@@ -329,8 +354,7 @@ fn authenticate(check: &mut Healthcheck, login: Option<&(String, String)>, tls: 
         ));
     }
     script.push_str(&format!(" '{url}'"));
-    check.test = vec![script];
-    check.shell = true;
+    script
 }
 
 #[cfg(test)]

@@ -131,9 +131,21 @@ impl Endpoints {
                 continue;
             };
             for info in kind.info().ports.iter().filter(|p| !p.udp) {
-                if let Some(binding) = service
-                    .ports
-                    .iter()
+                // A port the auth proxy fronts is published by the proxy.
+                let fronted = crate::plan::auth_proxy::fronts(stack, kind, info.name);
+                let publisher = if fronted {
+                    deployment.service(crate::plan::auth_proxy::SERVICE)
+                } else {
+                    Some(service)
+                };
+                let scheme = if fronted {
+                    crate::plan::auth_proxy::scheme(stack)
+                } else {
+                    crate::plan::web_auth::scheme(stack, kind)
+                };
+                if let Some(binding) = publisher
+                    .into_iter()
+                    .flat_map(|s| s.ports.iter())
                     .find(|b| b.container_port == info.container && !b.udp)
                 {
                     // Prometheus and Alertmanager serve everything on their
@@ -148,7 +160,7 @@ impl Endpoints {
                         (kind, info.name),
                         format!(
                             "{}://{}:{}{prefix}",
-                            crate::plan::web_auth::scheme(stack, kind),
+                            scheme,
                             connect_host(&binding.host_ip),
                             binding.host_port
                         ),

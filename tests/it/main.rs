@@ -20,6 +20,7 @@ mod support;
 #[path = "../yaml_readers/mod.rs"]
 mod yaml_readers;
 
+mod auth_proxy_real;
 mod backup_e2e;
 mod cli_conventions;
 mod compose_hash;

@@ -52,8 +52,23 @@ struct Ports {
     node: u16,
 }
 
-fn spec(t: &Tools, p: &Ports, tls: bool) -> String {
-    let tls = if tls { "  tls: {generate: true}\n" } else { "" };
+/// How the stack gets its TLS certificates.
+#[derive(Clone, Copy, PartialEq)]
+enum Tls {
+    Off,
+    Generated,
+    /// The user's own CA and certificate (made here with rcgen, as files).
+    UserFiles,
+}
+
+fn spec(t: &Tools, p: &Ports, tls: Tls) -> String {
+    let tls = match tls {
+        Tls::Off => "",
+        Tls::Generated => "  tls: {generate: true}\n",
+        Tls::UserFiles => {
+            "  tls:\n    cert_file: certs/server.crt\n    key_file: certs/server.key\n    ca_file: certs/ca.crt\n"
+        }
+    };
     format!(
         r#"stackctl: 1
 name: web-auth-real
@@ -184,7 +199,43 @@ fn wait_for(what: &str, within: Duration, procs: &[&Proc], mut ok: impl FnMut() 
     panic!("{what} not reached within {within:?}\n{}", logs.join("\n"));
 }
 
-fn check(g: Generation, tls: bool) {
+/// A CA and one certificate for every service name, written as the user's
+/// files under `certs/` (PEM, the key PKCS#8).
+fn user_certificates(dir: &Path) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // Distinct names: with rcgen's default subject for both, OpenSSL would
+    // take the server certificate for a self-signed one.
+    ca.distinguished_name = rcgen::DistinguishedName::new();
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "user-provided test CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let names = [
+        "prometheus",
+        "alertmanager",
+        "node-exporter",
+        "localhost",
+        "127.0.0.1",
+    ];
+    let mut params = CertificateParams::new(names.map(String::from).to_vec()).unwrap();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "stack services");
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let certs = dir.join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::write(certs.join("ca.crt"), ca_cert.pem()).unwrap();
+    std::fs::write(certs.join("server.crt"), cert.pem()).unwrap();
+    std::fs::write(certs.join("server.key"), key.serialize_pem()).unwrap();
+}
+
+fn check(g: Generation, mode: Tls) {
+    let tls = mode != Tls::Off;
     let Some(t) = tools(g) else { return };
     if common::require_tool("curl", "HTTP requests with and without credentials").is_none() {
         return;
@@ -194,7 +245,10 @@ fn check(g: Generation, tls: bool) {
         alertmanager: reserve_port().release(),
         node: reserve_port().release(),
     };
-    let dir = spec_dir(&spec(&t, &p, tls));
+    let dir = spec_dir(&spec(&t, &p, mode));
+    if mode == Tls::UserFiles {
+        user_certificates(dir.path());
+    }
     let (code, _, err) = run(&["render", "--dir", path_str(dir.path())]);
     assert_eq!(code, 0, "render failed: {err}");
     let compose =
@@ -383,20 +437,30 @@ fn check(g: Generation, tls: bool) {
 
 #[test]
 fn basic_auth_bookworm() {
-    check(Generation::Bookworm, false);
+    check(Generation::Bookworm, Tls::Off);
 }
 
 #[test]
 fn basic_auth_and_generated_tls_bookworm() {
-    check(Generation::Bookworm, true);
+    check(Generation::Bookworm, Tls::Generated);
 }
 
 #[test]
 fn basic_auth_current() {
-    check(Generation::Current, false);
+    check(Generation::Current, Tls::Off);
 }
 
 #[test]
 fn basic_auth_and_generated_tls_current() {
-    check(Generation::Current, true);
+    check(Generation::Current, Tls::Generated);
+}
+
+#[test]
+fn basic_auth_and_user_certificate_files_bookworm() {
+    check(Generation::Bookworm, Tls::UserFiles);
+}
+
+#[test]
+fn basic_auth_and_user_certificate_files_current() {
+    check(Generation::Current, Tls::UserFiles);
 }
