@@ -216,16 +216,38 @@ pub fn check(stack: &Stack, index: &Index<'_>, found: &mut Findings) {
 /// The finding for each metric of `metrics` that nothing in the stack
 /// produces, for expressions outside `rules:` and `dashboards:` (an SLO's SLI).
 pub fn judge_metrics<'m>(stack: &Stack, metrics: &'m [String]) -> Vec<(&'m str, Diagnostic)> {
-    if !stack.has(Kind::Prometheus) {
+    let Some(judge) = Judge::new(stack) else {
         return Vec::new();
-    }
-    let sources = sources(stack);
-    let mut recorded: Vec<&str> = sources.recorded.iter().copied().collect();
-    recorded.sort_unstable();
+    };
     metrics
         .iter()
-        .filter_map(|m| judge(m, &sources, &recorded).map(|d| (m.as_str(), d)))
+        .filter_map(|m| judge.judge(m).map(|d| (m.as_str(), d)))
         .collect()
+}
+
+/// What the stack produces, worked out once, for judging the metrics of
+/// many expressions outside the index (the targets of a dashboard file).
+pub struct Judge<'a> {
+    sources: Sources<'a>,
+    recorded: Vec<&'a str>,
+}
+
+impl<'a> Judge<'a> {
+    /// `None` when the stack runs no Prometheus (nothing to judge against).
+    pub fn new(stack: &'a Stack) -> Option<Judge<'a>> {
+        if !stack.has(Kind::Prometheus) {
+            return None;
+        }
+        let sources = sources(stack);
+        let mut recorded: Vec<&str> = sources.recorded.iter().copied().collect();
+        recorded.sort_unstable();
+        Some(Judge { sources, recorded })
+    }
+
+    /// The finding for `metric` when nothing in the stack produces it.
+    pub fn judge(&self, metric: &str) -> Option<Diagnostic> {
+        judge(metric, &self.sources, &self.recorded)
+    }
 }
 
 fn judge(metric: &str, sources: &Sources<'_>, recorded: &[&str]) -> Option<Diagnostic> {
@@ -309,7 +331,7 @@ fn nothing_scrapes(metric: &str) -> Diagnostic {
 }
 
 /// Character offset of `word` where it stands as a whole name.
-fn find_word(text: &str, word: &str) -> Option<usize> {
+pub fn find_word(text: &str, word: &str) -> Option<usize> {
     let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
     let mut from = 0;
     while let Some(pos) = text[from..].find(word) {

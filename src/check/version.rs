@@ -5,7 +5,7 @@
 //! panel types in `dashboards.rs`, Promtail's end of life in `components.rs`.)
 
 use super::Findings;
-use super::promql::Index;
+use super::promql::{Facts, Index};
 use crate::diag::Diagnostic;
 use crate::model::types::Version;
 use crate::model::{Kind, Stack};
@@ -69,93 +69,105 @@ pub fn check(stack: &Stack, index: &Index<'_>, found: &mut Findings) {
         return;
     }
     let version = stack.version_of(Kind::Prometheus);
-    let experimental_enabled = stack.components.prometheus.as_ref().is_some_and(|p| {
+    let experimental = experimental_enabled(stack);
+    for entry in &index.entries {
+        let Ok(facts) = &entry.result else { continue };
+        for (needle, d) in expression_findings(facts, &version, experimental) {
+            let offset = entry.site.offset_of(stack, &needle);
+            found.push(d.at(entry.site.path()).at_offset(offset));
+        }
+    }
+    rule_keys(stack, &version, found);
+}
+
+/// Whether `components.prometheus.extra_args` enables the experimental functions.
+pub fn experimental_enabled(stack: &Stack) -> bool {
+    stack.components.prometheus.as_ref().is_some_and(|p| {
         p.extra_args.iter().any(|a| {
             a.strip_prefix("--enable-feature=").is_some_and(|list| {
                 list.split(',')
                     .any(|f| f.trim() == "promql-experimental-functions")
             })
         })
-    });
-    for entry in &index.entries {
-        let Ok(facts) = &entry.result else { continue };
-        let at = |needle: &str| (entry.site.path(), entry.site.offset_of(stack, needle));
-        for function in &facts.functions {
-            if function == "holt_winters" {
-                if version.at_least(3, 0, 0) {
-                    let (p, o) = at("holt_winters");
-                    found.push(
-                        Diagnostic::error(format!(
-                            "`holt_winters` was renamed `double_exponential_smoothing` in Prometheus 3 (this stack pins {version})"
-                        ))
-                        .with_hint(
-                            "use `double_exponential_smoothing(...)` and add `--enable-feature=promql-experimental-functions` \
-                             to `components.prometheus.extra_args`",
-                        )
-                        .with_code("version")
-                        .at(p)
-                        .at_offset(o),
-                    );
-                }
-                continue;
-            }
-            let Some(&(_, (major, minor), experimental)) =
-                FUNCTIONS.iter().find(|(f, _, _)| f == function)
-            else {
-                continue;
-            };
-            if !version.at_least(major, minor, 0) {
-                let (p, o) = at(function);
-                found.push(
+    })
+}
+
+/// What the pinned Prometheus `version` makes of one parsed expression: each
+/// finding (without a position) with the text it is about, which the caller
+/// finds in the expression (spec rules and panels, dashboard files).
+pub fn expression_findings(
+    facts: &Facts,
+    version: &Version,
+    experimental_enabled: bool,
+) -> Vec<(String, Diagnostic)> {
+    let mut out = Vec::new();
+    for function in &facts.functions {
+        if function == "holt_winters" {
+            if version.at_least(3, 0, 0) {
+                out.push((
+                    "holt_winters".to_string(),
                     Diagnostic::error(format!(
-                        "`{function}` needs Prometheus {major}.{minor} or later (this stack pins {version})"
-                    ))
-                    .with_hint("upgrade Prometheus, or rewrite the expression without it")
-                    .with_code("version")
-                    .at(p)
-                    .at_offset(o),
-                );
-            } else if experimental && !experimental_enabled {
-                let (p, o) = at(function);
-                found.push(
-                    Diagnostic::error(format!(
-                        "`{function}` is an experimental PromQL function in Prometheus {version}; it fails unless enabled"
+                        "`holt_winters` was renamed `double_exponential_smoothing` in Prometheus 3 (this stack pins {version})"
                     ))
                     .with_hint(
-                        "add `--enable-feature=promql-experimental-functions` to `components.prometheus.extra_args`",
+                        "use `double_exponential_smoothing(...)` and add `--enable-feature=promql-experimental-functions` \
+                         to `components.prometheus.extra_args`",
                     )
-                    .with_code("version")
-                    .at(p)
-                    .at_offset(o),
-                );
+                    .with_code("version"),
+                ));
             }
+            continue;
         }
-        if version.at_least(3, 0, 0) {
-            for (label, value, negated) in &facts.integer_buckets {
-                let (p, o) = at(label);
-                // `le="1"` finds no series once values are floats; `le!="1"` finds all of them.
-                let effect = if *negated {
-                    "silently matches every series"
-                } else {
-                    "silently matches nothing"
-                };
-                found.push(
-                    Diagnostic::warning(format!(
-                        "`{label}` matcher with integer value `{value}` {effect} on Prometheus 3"
-                    ))
-                    .with_hint(format!(
-                        "Prometheus 3 writes `{label}` values as floats (`1` is stored as `1.0`); match `{label}=\"{}\"` \
-                         or a regex such as `{label}=~\"1(\\\\.0)?\"`",
-                        float_form(value)
-                    ))
-                    .with_code("version")
-                    .at(p)
-                    .at_offset(o),
-                );
-            }
+        let Some(&(_, (major, minor), experimental)) =
+            FUNCTIONS.iter().find(|(f, _, _)| f == function)
+        else {
+            continue;
+        };
+        if !version.at_least(major, minor, 0) {
+            out.push((
+                function.clone(),
+                Diagnostic::error(format!(
+                    "`{function}` needs Prometheus {major}.{minor} or later (this stack pins {version})"
+                ))
+                .with_hint("upgrade Prometheus, or rewrite the expression without it")
+                .with_code("version"),
+            ));
+        } else if experimental && !experimental_enabled {
+            out.push((
+                function.clone(),
+                Diagnostic::error(format!(
+                    "`{function}` is an experimental PromQL function in Prometheus {version}; it fails unless enabled"
+                ))
+                .with_hint(
+                    "add `--enable-feature=promql-experimental-functions` to `components.prometheus.extra_args`",
+                )
+                .with_code("version"),
+            ));
         }
     }
-    rule_keys(stack, &version, found);
+    if version.at_least(3, 0, 0) {
+        for (label, value, negated) in &facts.integer_buckets {
+            // `le="1"` finds no series once values are floats; `le!="1"` finds all of them.
+            let effect = if *negated {
+                "silently matches every series"
+            } else {
+                "silently matches nothing"
+            };
+            out.push((
+                label.clone(),
+                Diagnostic::warning(format!(
+                    "`{label}` matcher with integer value `{value}` {effect} on Prometheus 3"
+                ))
+                .with_hint(format!(
+                    "Prometheus 3 writes `{label}` values as floats (`1` is stored as `1.0`); match `{label}=\"{}\"` \
+                     or a regex such as `{label}=~\"1(\\\\.0)?\"`",
+                    float_form(value)
+                ))
+                .with_code("version"),
+            ));
+        }
+    }
+    out
 }
 
 /// `1` → `1.0`; a regex is shown as is.

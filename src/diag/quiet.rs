@@ -87,8 +87,11 @@ pub fn apply(
             return true;
         }
         let code = d.code.unwrap_or("spec");
+        // The markers are the spec's lines; a finding in a dashboard file
+        // (JSON, no comments) has its own line numbers.
         let on_line = d
             .region
+            .filter(|_| d.source.is_none())
             .and_then(|r| inline.get(&r.start.line))
             .is_some_and(|codes| codes.contains(code));
         let in_spec = ignores.iter().any(|ig| {
@@ -195,15 +198,42 @@ fn inline_ignores(source: &str) -> (BTreeMap<usize, BTreeSet<String>>, Vec<Diagn
     (by_line, problems)
 }
 
+/// How `group` keys a folded finding, beyond its severity, code and file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Fold {
+    /// The same message: one metric in many places.
+    Message,
+    /// The same exporter (its hint): `metric-exporter-missing`.
+    Exporter,
+    /// The same metric family (`http_` of `http_requests_total`): "no scrape
+    /// job in this stack produces `X`", where no exporter owns the names.
+    Family,
+}
+
+const NOT_PRODUCED: &str = "no scrape job in this stack produces `";
+
+/// The family of a metric name: up to and with its first `_` (`node_`,
+/// `http_`), or the whole name.
+fn family(metric: &str) -> &str {
+    match metric.find('_') {
+        Some(i) if i > 0 => &metric[..=i],
+        _ => metric,
+    }
+}
+
 /// Folds the metric findings (`FOLDED`) that say the same thing in many
-/// places into one finding at the first place: the same message (one metric
-/// in many rules),
-/// or, for `metric-exporter-missing`, the same exporter (its hint), naming
-/// the metrics. Linear: one pass and a map.
+/// places of one file into one finding at the first place: the same message
+/// (one metric in many rules); for `metric-exporter-missing`, the same
+/// exporter (its hint); for "no scrape job in this stack produces `X`", the
+/// same metric family (`node_*`, `http_*`). The message of a finding that
+/// stands for several metrics names the first others and how many there are;
+/// `also` keeps every other place (the JSON output lists them all).
+/// Linear: one pass and a map.
 pub fn group(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    type Key = (Option<String>, Severity, &'static str, Fold, String);
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
-    let mut first: BTreeMap<(Severity, &'static str, String), usize> = BTreeMap::new();
-    let mut names: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut first: BTreeMap<Key, usize> = BTreeMap::new();
+    let mut names: BTreeMap<usize, (Fold, Vec<String>)> = BTreeMap::new();
     for d in diags {
         let Some(region) = d.region.filter(|_| d.severity != Severity::Error) else {
             out.push(d);
@@ -216,33 +246,36 @@ pub fn group(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
             out.push(d);
             continue;
         }
-        let by_exporter = code == "metric-exporter-missing";
-        let key_text = if by_exporter {
-            d.hint.clone().unwrap_or_default()
+        let metric = first_quoted(&d.message);
+        let (fold, key_text) = if code == "metric-exporter-missing" {
+            (Fold::Exporter, d.hint.clone().unwrap_or_default())
+        } else if d.message.starts_with(NOT_PRODUCED) {
+            (Fold::Family, family(&metric).to_string())
         } else {
-            d.message.clone()
+            (Fold::Message, d.message.clone())
         };
-        match first.get(&(d.severity, code, key_text.clone())) {
+        let file = d.source.as_ref().map(|s| s.name.clone());
+        let key = (file, d.severity, code, fold, key_text);
+        match first.get(&key) {
             Some(&i) => {
                 out[i].also.push(region);
-                if by_exporter {
-                    let name = first_quoted(&d.message);
-                    let list = names.entry(i).or_default();
-                    if !list.contains(&name) {
-                        list.push(name);
+                if fold != Fold::Message {
+                    let list = &mut names.entry(i).or_insert((fold, Vec::new())).1;
+                    if !list.contains(&metric) {
+                        list.push(metric);
                     }
                 }
             }
             None => {
-                first.insert((d.severity, code, key_text), out.len());
-                if by_exporter {
-                    names.insert(out.len(), vec![first_quoted(&d.message)]);
+                first.insert(key, out.len());
+                if fold != Fold::Message {
+                    names.insert(out.len(), (fold, vec![metric]));
                 }
                 out.push(d);
             }
         }
     }
-    for (i, list) in names {
+    for (i, (fold, list)) in names {
         if list.len() > 1 {
             const SHOWN: usize = 5;
             let shown: Vec<String> = list
@@ -252,12 +285,16 @@ pub fn group(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
                 .map(|n| format!("`{n}`"))
                 .collect();
             let more = list.len().saturating_sub(1 + SHOWN);
+            let plural = if list.len() == 2 { "" } else { "s" };
+            let what = match fold {
+                Fold::Family => format!("`{}*` metric{plural}", family(&list[0])),
+                _ => format!("metric{plural} from the same exporter"),
+            };
             let d = &mut out[i];
             d.message = format!(
-                "{} (and {} other metric{} from the same exporter: {}{})",
+                "{} (and {} other {what}: {}{})",
                 d.message,
                 list.len() - 1,
-                if list.len() == 2 { "" } else { "s" },
                 shown.join(", "),
                 if more > 0 {
                     format!(", … {more} more")
@@ -353,6 +390,90 @@ mod tests {
         assert_eq!(out[2].also.len(), 2);
         // Errors, and warnings other than the metric ones, are never folded.
         assert!(out[3..].iter().all(|d| d.also.is_empty()));
+    }
+
+    #[test]
+    fn unknown_metrics_fold_by_family_within_one_file() {
+        let not_produced = |m: &str, line| {
+            warning(
+                &format!("no scrape job in this stack produces `{m}`"),
+                "metric-unknown",
+                "add a scrape job",
+                line,
+            )
+        };
+        let dashboard = std::sync::Arc::new(super::super::Source {
+            name: "dashboards/app.json".into(),
+            text: String::new(),
+        });
+        let diags = vec![
+            not_produced("http_requests_total", 3),
+            not_produced("http_errors_total", 4),
+            not_produced("http_requests_total", 5),
+            not_produced("queue_depth", 6),
+            // The same family in another file is its own finding there.
+            not_produced("http_requests_total", 9).in_source(
+                &dashboard,
+                Region {
+                    start: Pos { line: 9, col: 3 },
+                    end: Pos { line: 9, col: 4 },
+                },
+            ),
+            // A typo keeps its own message (and its own did-you-mean).
+            warning(
+                "node_exporter does not export `node_lod1`",
+                "metric-unknown",
+                "did you mean `node_load1`?",
+                7,
+            ),
+        ];
+        let out = group(diags);
+        assert_eq!(out.len(), 4, "{out:#?}");
+        assert_eq!(
+            out[0].message,
+            "no scrape job in this stack produces `http_requests_total` (and 1 other `http_*` metric: `http_errors_total`)"
+        );
+        assert_eq!(
+            out[0].also.iter().map(|r| r.start.line).collect::<Vec<_>>(),
+            vec![4, 5]
+        );
+        assert_eq!(
+            out[1].message,
+            "no scrape job in this stack produces `queue_depth`"
+        );
+        assert!(out[2].source.is_some() && out[2].also.is_empty());
+        assert!(out[3].message.contains("node_lod1"));
+    }
+
+    #[test]
+    fn spec_markers_do_not_silence_dashboard_file_lines() {
+        let source = "a: 1 # stackctl: ignore[metric-unknown]\n";
+        let dashboard = std::sync::Arc::new(super::super::Source {
+            name: "dashboards/app.json".into(),
+            text: String::new(),
+        });
+        let at_line_1 = Region {
+            start: Pos { line: 1, col: 1 },
+            end: Pos { line: 1, col: 2 },
+        };
+        let diags = vec![
+            warning(
+                "no scrape job in this stack produces `x`",
+                "metric-unknown",
+                "h",
+                1,
+            ),
+            warning(
+                "no scrape job in this stack produces `x`",
+                "metric-unknown",
+                "h",
+                1,
+            )
+            .in_source(&dashboard, at_line_1),
+        ];
+        let out = apply(diags, None, source, None);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(out[0].source.is_some());
     }
 
     #[test]

@@ -4,11 +4,10 @@
 //! (`tests/fixtures/dashboards/`, written for these tests) whose full text
 //! diagnostic is asserted, the issue's example first.
 //!
-//! The real dashboards (trimmed public files, listed with source, commit and
-//! licence in `tests/corpus/DASHBOARDS-SOURCES.md`) are upstream content and
-//! stay out of this repository's commits: they are read from
-//! `STACKCTL_DASHBOARD_CORPUS`, else from `shared/corpus/dashboards` beside
-//! the repository, and the corpus test says "skipped" when neither exists.
+//! The real dashboards are trimmed public files committed in
+//! `tests/fixtures/corpus/dashboards/` (source, commit and licence of each in
+//! `tests/fixtures/corpus/README.md`); a larger checkout can be checked too
+//! (`STACKCTL_DASHBOARD_CORPUS`), for false findings only.
 
 use crate::common;
 
@@ -74,14 +73,12 @@ fn validate_json(dir: &Path) -> (i32, Vec<serde_json::Value>) {
     (code, list)
 }
 
-/// The real dashboard corpus, when this machine has it (a directory with
-/// the files and their SOURCES.md).
-fn corpus_dir() -> Option<String> {
-    let dir = std::env::var("STACKCTL_DASHBOARD_CORPUS").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/dashboards").to_string()
-    });
-    Path::new(&dir).join("SOURCES.md").is_file().then_some(dir)
-}
+/// The real dashboards, trimmed into fixtures and committed (sources,
+/// commits and licences in `tests/fixtures/corpus/README.md`).
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/corpus/dashboards"
+);
 
 fn corpus_files(corpus: &str) -> Vec<String> {
     let mut files: Vec<String> = std::fs::read_dir(corpus)
@@ -120,14 +117,7 @@ fn removed_panels(json: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn every_corpus_dashboard_gives_exactly_its_real_findings() {
-    let Some(corpus) = corpus_dir() else {
-        common::skipped(
-            "the real dashboard corpus is not on this machine (set STACKCTL_DASHBOARD_CORPUS \
-             or provide shared/corpus/dashboards; sources in tests/corpus/DASHBOARDS-SOURCES.md); \
-             nothing was checked against real dashboards",
-        );
-        return;
-    };
+    let corpus = CORPUS;
     // code → count of the findings each file must give, beyond its removed
     // panel types (counted independently below).
     let expected: BTreeMap<&str, &[(&str, usize)]> = BTreeMap::from([

@@ -1,8 +1,9 @@
 //! Agreement with `promtool check rules`, for each generation: a stack pinned
 //! to Prometheus 2.42 against Debian stable's promtool 2.42, and a stack
 //! pinned to 3.5 against today's promtool 3.5. On every rule of the corpus
-//! (`tests/corpus/rules/*.yml`, written for this test, plus real public
-//! collections when present, see `real_corpus_dir`), every rule of every
+//! (`tests/corpus/rules/*.yml`, written for this test, and the real public
+//! collections committed in `tests/fixtures/corpus/rules/`, plus any checkout
+//! named by `STACKCTL_RULE_CORPUS`), every rule of every
 //! shipped profile, the dialect cases (`tests/corpus/dialect/*.yml`: spellings
 //! one generation accepts and the other rejects), and broken variants
 //! generated from the corpus (syntax errors, bad durations, label names,
@@ -54,26 +55,30 @@ fn yml_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Real public rule collections, trimmed to plain rule files with a
-/// `SOURCES.md` (URL, commit, licence per file). Upstream content is kept out
-/// of this repository's commits, so they are read from `STACKCTL_RULE_CORPUS`,
-/// else from `shared/corpus/rules` beside the repository (where CI has
-/// `shared/`); `None` when neither exists.
-fn real_corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("STACKCTL_RULE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/rules"));
-    dir.join("SOURCES.md").is_file().then_some(dir)
+/// Real public rule collections, trimmed into fixtures and committed
+/// (`tests/fixtures/corpus/rules`, sources, commits and licences in its
+/// README): always checked.
+fn committed_corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/rules")
+}
+
+/// A larger checkout of real collections (plain rule files with a
+/// `SOURCES.md`), optional: `STACKCTL_RULE_CORPUS`.
+fn extra_corpus_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("STACKCTL_RULE_CORPUS")?);
+    assert!(
+        dir.join("SOURCES.md").is_file(),
+        "STACKCTL_RULE_CORPUS={} has no SOURCES.md naming where its files come from",
+        dir.display()
+    );
+    Some(dir)
 }
 
 fn corpus_files() -> Vec<PathBuf> {
     let mut files = yml_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/rules"));
-    match real_corpus_dir() {
-        Some(dir) => files.extend(yml_files(&dir)),
-        None => common::skipped(
-            "real rule collections: not present (set STACKCTL_RULE_CORPUS or provide shared/corpus/rules); \
-             the agreement ran on the corpus written for this test only",
-        ),
+    files.extend(yml_files(&committed_corpus_dir()));
+    if let Some(dir) = extra_corpus_dir() {
+        files.extend(yml_files(&dir));
     }
     files
 }
@@ -129,14 +134,13 @@ fn corpus_cases() -> Vec<Case> {
         .iter()
         .flat_map(|path| {
             let text = std::fs::read_to_string(path).unwrap();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let dir = path
-                .parent()
-                .unwrap()
-                .file_name()
-                .unwrap()
-                .to_string_lossy();
-            split(&format!("{dir}/{name}"), &load_groups(&text))
+            // Relative to the repository when it is inside it.
+            let shown = path
+                .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+                .unwrap_or(path)
+                .display()
+                .to_string();
+            split(&shown, &load_groups(&text))
         })
         .collect()
 }
@@ -640,6 +644,12 @@ fn agreement(promtool: &Path, version: &str, broken_percent: usize) {
         "the corpus has {} rules; it needs at least 300",
         corpus.len()
     );
+    // The committed real collections are in it, rule by rule.
+    let real = corpus
+        .iter()
+        .filter(|c| c.origin.starts_with("tests/fixtures/corpus/rules/"))
+        .count();
+    assert!(real >= 300, "{real} real rules in the committed corpus");
     let profiles = profile_cases();
     let broken = mutated_cases(&corpus);
     let dialect = dialect_cases();
@@ -708,7 +718,7 @@ fn agreement(promtool: &Path, version: &str, broken_percent: usize) {
     let broken_invalid = theirs[broken_range.clone()].iter().filter(|b| **b).count();
     let dialect_invalid = theirs[broken_range.end..].iter().filter(|b| **b).count();
     eprintln!(
-        "agreement with promtool {version}: {} cases ({} valid rules: corpus and profiles; {} broken variants, {} of them invalid for promtool; {} dialect cases, {} of them invalid for promtool), {} disagreements",
+        "agreement with promtool {version}: {} cases ({} valid rules: corpus ({real} of them real, from tests/fixtures/corpus) and profiles; {} broken variants, {} of them invalid for promtool; {} dialect cases, {} of them invalid for promtool), {} disagreements",
         cases.len(),
         valid_count,
         broken_count,

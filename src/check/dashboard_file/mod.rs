@@ -2,9 +2,14 @@
 //! spec's own panels, with every finding placed in the JSON file itself
 //! (`dashboards/node.json:LINE:COL`):
 //!
-//! - the PromQL of every target of a Prometheus datasource and of every query
-//!   variable, with Grafana's variables substituted (`promql::grafana`, shared
-//!   with spec panels), and variables the dashboard does not define;
+//! - the PromQL of every target of a Prometheus datasource, of every query
+//!   variable (`label_values(…)`, `query_result(…)`) and of every annotation
+//!   query (`annotations.list[].expr`), with Grafana's variables substituted
+//!   (`promql::grafana`, shared with spec panels), parsed as the pinned
+//!   Prometheus release reads it, and variables the dashboard does not define;
+//! - what spec panels get from the same facts: metrics that no scrape job of
+//!   the stack produces (`metrics_catalog::Judge`), and functions the pinned
+//!   Prometheus lacks or gates behind a flag (`version::expression_findings`);
 //! - panel types the pinned Grafana no longer has (`graph`, `singlestat`,
 //!   `table-old`, the Angular plugins), with the type Grafana migrates each to;
 //! - import placeholders (`__inputs`, `${DS_PROMETHEUS}`) that file
@@ -20,7 +25,8 @@
 pub mod inputs;
 mod json;
 
-use crate::check::promql;
+use crate::check::metrics_catalog::{self, Judge};
+use crate::check::promql::{self, Dialect};
 use crate::diag::{Diagnostic, Source};
 use crate::model::stack::{Dashboard, Datasource};
 use crate::model::types::Version;
@@ -52,6 +58,10 @@ pub fn check(stack: &Stack, d: usize, shown: &str, text: &str) -> Vec<Diagnostic
         default: default_kind(&sources),
         sources,
         grafana: stack.version_of(Kind::Grafana),
+        prometheus: stack.version_of(Kind::Prometheus),
+        dialect: Dialect::of(stack),
+        experimental: super::version::experimental_enabled(stack),
+        judge: Judge::new(stack),
         variables: BTreeMap::new(),
         inputs: BTreeMap::new(),
         found: Vec::new(),
@@ -65,6 +75,7 @@ pub fn check(stack: &Stack, d: usize, shown: &str, text: &str) -> Vec<Diagnostic
     c.read_inputs(root, text);
     c.read_variables(root);
     c.variable_queries(root);
+    c.annotation_queries(root);
     if let Some(panels) = json::get_array(root, "panels") {
         c.panels(panels);
     }
@@ -141,6 +152,13 @@ struct Checker<'s> {
     sources: Vec<Datasource>,
     default: Ds,
     grafana: Version,
+    /// The pinned Prometheus, its PromQL dialect and whether experimental
+    /// functions are enabled.
+    prometheus: Version,
+    dialect: Dialect,
+    experimental: bool,
+    /// What the stack's scrape jobs produce; `None` without Prometheus.
+    judge: Option<Judge<'s>>,
     variables: BTreeMap<String, Var>,
     inputs: BTreeMap<String, Input>,
     found: Vec<Diagnostic>,
@@ -213,6 +231,29 @@ impl<'s> Checker<'s> {
             if let Some((base, inner)) = promql::variable_promql(&lit.value) {
                 let name = json::get_str(var, "name").unwrap_or_default();
                 self.promql(query, inner, base, &format!("variable `{name}`"));
+            }
+        }
+    }
+
+    /// Annotation queries of a Prometheus datasource (`annotations.list[]`
+    /// with an `expr`); Grafana's built-in annotation queries no datasource.
+    fn annotation_queries(&mut self, root: &Object<'_>) {
+        let Some(list) =
+            json::get_object(root, "annotations").and_then(|a| json::get_array(a, "list"))
+        else {
+            return;
+        };
+        for a in &list.elements {
+            let Value::Object(a) = a else { continue };
+            let ds = self.resolve(json::get(a, "datasource"), self.default);
+            if ds != Ds::Prometheus {
+                continue;
+            }
+            if let Some(expr @ Value::StringLit(lit)) = json::get(a, "expr") {
+                if !lit.value.trim().is_empty() {
+                    let name = json::get_str(a, "name").unwrap_or_default().to_string();
+                    self.promql(expr, &lit.value, 0, &format!("annotation `{name}`"));
+                }
             }
         }
     }
@@ -368,16 +409,19 @@ impl<'s> Checker<'s> {
     fn promql(&mut self, node: &Value<'_>, expr: &str, base: usize, what: &str) {
         let start = json::range(node).start;
         let substituted = promql::grafana::substitute(expr);
-        if let Err(e) = promql::analyse(&substituted.text) {
-            let offset = base + substituted.original_offset(e.offset);
-            let d = Diagnostic::error(format!(
-                "invalid PromQL in {what} of dashboard `{}`: {}",
-                self.dash.uid, e.message
-            ))
-            .with_hint(super::rules::promql_hint(&e.message))
-            .with_code("promql");
-            let region = self.lines.char_in_string(start, offset);
-            self.push(d, region);
+        match promql::analyse_in(&substituted.text, &self.dialect) {
+            Err(e) => {
+                let offset = base + substituted.original_offset(e.offset);
+                let d = Diagnostic::error(format!(
+                    "invalid PromQL in {what} of dashboard `{}`: {}",
+                    self.dash.uid, e.message
+                ))
+                .with_hint(super::rules::promql_hint(&e.message))
+                .with_code("promql");
+                let region = self.lines.char_in_string(start, offset);
+                self.push(d, region);
+            }
+            Ok(facts) => self.facts(&facts, expr, base, start),
         }
         let defined: Vec<&str> = self.variables.keys().map(String::as_str).collect();
         let mut undefined = Vec::new();
@@ -402,6 +446,30 @@ impl<'s> Checker<'s> {
             .with_hint(hint)
             .with_code("dashboard-variable");
             let region = self.lines.char_in_string(start, offset);
+            self.push(d, region);
+        }
+    }
+
+    /// What spec panels get from an expression's facts: metrics nothing in
+    /// the stack produces, functions the pinned Prometheus lacks. `expr` is
+    /// the text as written (metric and function names survive substitution).
+    fn facts(&mut self, facts: &promql::Facts, expr: &str, base: usize, start: usize) {
+        let mut found: Vec<(usize, Diagnostic)> = Vec::new();
+        if let Some(judge) = &self.judge {
+            for metric in &facts.metrics {
+                if let Some(d) = judge.judge(metric) {
+                    let offset = metrics_catalog::find_word(expr, metric).unwrap_or(0);
+                    found.push((offset, d));
+                }
+            }
+            for (needle, d) in
+                super::version::expression_findings(facts, &self.prometheus, self.experimental)
+            {
+                found.push((char_offset(expr, &needle), d));
+            }
+        }
+        for (offset, d) in found {
+            let region = self.lines.char_in_string(start, base + offset);
             self.push(d, region);
         }
     }
@@ -517,6 +585,12 @@ impl<'s> Checker<'s> {
             self.push(d, region);
         }
     }
+}
+
+/// Character offset of the first occurrence of `needle` in `text` (0 when absent).
+fn char_offset(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .map_or(0, |byte| text[..byte].chars().count())
 }
 
 /// `templating.list`.
