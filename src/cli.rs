@@ -111,6 +111,9 @@ pub enum Command {
         /// is empty, instead of warning once per receiver.
         #[arg(long)]
         strict_credentials: bool,
+        /// A remote host of the spec (`hosts:`): its bundle, through its Docker engine.
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
     },
     /// Read an existing monitoring folder (Compose, prometheus.yml, rules,
     /// alertmanager.yml, Grafana provisioning, Loki, Promtail, blackbox) into
@@ -139,11 +142,17 @@ pub enum Command {
         /// Also remove the named data volumes.
         #[arg(long)]
         volumes: bool,
+        /// A remote host of the spec (`hosts:`): its bundle, through its Docker engine.
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
     },
     /// One row per service: state, health, published ports.
     Status {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
+        /// A remote host of the spec (`hosts:`): its bundle, through its Docker engine.
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
     },
     /// Probe the running stack end to end; exit 0 only when every check passes.
     Verify {

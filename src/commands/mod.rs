@@ -89,8 +89,15 @@ pub fn run(cli: Cli) -> ExitCode {
             wait,
             remove_orphans,
             strict_credentials,
-        } => up::run(&dir, &wait, remove_orphans, strict_credentials),
-        Command::Down { dir, volumes } => down::run(&dir, volumes),
+            host,
+        } => up::run(
+            &dir,
+            &wait,
+            remove_orphans,
+            strict_credentials,
+            host.as_deref(),
+        ),
+        Command::Down { dir, volumes, host } => down::run(&dir, volumes, host.as_deref()),
         Command::Import {
             from,
             dir,
@@ -98,7 +105,7 @@ pub fn run(cli: Cli) -> ExitCode {
             name,
             force,
         } => import::run(&from, &dir, &crate::import::Options { alloy, name }, force),
-        Command::Status { dir } => status::run(&dir),
+        Command::Status { dir, host } => status::run(&dir, host.as_deref()),
         Command::Backup {
             dir,
             out,
