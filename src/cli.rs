@@ -332,6 +332,9 @@ pub enum Command {
         /// is empty, instead of warning once per receiver.
         #[arg(long)]
         strict_credentials: bool,
+        /// A remote host of the spec (`hosts:`): its bundle, through its Docker engine.
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
     },
     /// Read an existing monitoring folder (Compose, prometheus.yml, rules,
     /// alertmanager.yml, Grafana provisioning, Loki, Promtail, blackbox) into
@@ -355,9 +358,16 @@ pub enum Command {
         /// Also remove the named data volumes.
         #[arg(long)]
         volumes: bool,
+        /// A remote host of the spec (`hosts:`): its bundle, through its Docker engine.
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
     },
     /// One row per service: state, health, published ports.
-    Status,
+    Status {
+        /// A remote host of the spec (`hosts:`): its bundle, through its Docker engine.
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
+    },
     /// Probe the running stack end to end; exit 0 only when every check passes.
     Verify {
         /// Retry failing checks with backoff until this deadline (e.g. `2m`).
@@ -466,7 +476,7 @@ impl Command {
             Command::Up { .. } => "up",
             Command::Import { .. } => "import",
             Command::Down { .. } => "down",
-            Command::Status => "status",
+            Command::Status { .. } => "status",
             Command::Verify { .. } => "verify",
             Command::Backup { .. } => "backup",
             Command::Restore { .. } => "restore",

@@ -58,6 +58,22 @@ pub fn check(stack: &Stack, found: &mut Findings) {
                 );
             }
         }
+        if let Some(url) = &host.docker {
+            let certs = host.docker_cert_path.as_deref().map(std::path::Path::new);
+            if let Err(e) = crate::docker::endpoint::Endpoint::parse(url, certs) {
+                found.error(
+                    path!["hosts", name, "docker"],
+                    e,
+                    "e.g. `ssh://ops@10.0.0.5`, or `tcp://10.0.0.5:2376` with `docker_cert_path`",
+                );
+            }
+        } else if host.docker_cert_path.is_some() {
+            found.error(
+                path!["hosts", name, "docker_cert_path"],
+                "`docker_cert_path` without `docker:`: there is no engine to use the certificates for",
+                "add `docker: tcp://ADDRESS:2376`",
+            );
+        }
         let kinds = host.components.enabled_kinds();
         for kind in &kinds {
             if !AGENTS.contains(kind) {

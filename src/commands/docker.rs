@@ -17,6 +17,15 @@ pub fn prepare(
     strict_credentials: bool,
     held: &crate::lock::StackLock,
 ) -> anyhow::Result<Option<(Deployment, usize)>> {
+    Ok(prepare_planned(dir, strict_credentials, held)?.map(|(p, n)| (p.deployment, n)))
+}
+
+/// `prepare`, keeping the resolved spec and inputs (`up --host` plans a bundle from them).
+pub fn prepare_planned(
+    dir: &Path,
+    strict_credentials: bool,
+    held: &crate::lock::StackLock,
+) -> anyhow::Result<Option<(super::render::Planned, usize)>> {
     let opts = super::render::Options {
         target: crate::cli::Target::Compose,
         check: false,
@@ -79,7 +88,94 @@ pub fn prepare(
         }
     }
     let count = errors.len();
-    Ok(Some((planned.deployment, count)))
+    Ok(Some((planned, count)))
+}
+
+/// A remote host of the spec (`--host NAME`): its bundle's plan, where the
+/// bundle lives, and the engine that runs it.
+pub struct Remote {
+    pub name: String,
+    pub deployment: Deployment,
+    /// `DIR/hosts/NAME`, absolute: the plan's paths are relative to it.
+    pub bundle_dir: PathBuf,
+    /// The stack directory, absolute: what is copied to the remote engine.
+    pub stack_dir: PathBuf,
+    /// The engine's URL, for messages.
+    pub url: String,
+    pub endpoint: crate::docker::endpoint::Endpoint,
+    /// Where this machine reaches the host's published ports.
+    pub address: String,
+}
+
+/// The host `name` of a valid spec, with its engine: its `docker:` (and
+/// `docker_cert_path`, relative to the stack directory), else `DOCKER_HOST`.
+pub fn remote(
+    stack: &crate::model::Stack,
+    inputs: &crate::plan::Inputs,
+    dir: &Path,
+    name: &str,
+) -> anyhow::Result<Remote> {
+    let Some(host) = stack.hosts.get(name) else {
+        let known: Vec<String> = stack.hosts.keys().map(|h| format!("`{h}`")).collect();
+        anyhow::bail!(
+            "--host: the spec has no host `{name}`\n  = help: {}",
+            if known.is_empty() {
+                "hosts are declared under `hosts:` (see docs/hosts.md)".to_string()
+            } else {
+                format!("its hosts are {}", known.join(", "))
+            }
+        );
+    };
+    let stack_dir = absolute(dir)?;
+    let (url, endpoint) = match &host.docker {
+        Some(url) => {
+            let certs = host.docker_cert_path.as_ref().map(|p| stack_dir.join(p));
+            let endpoint = crate::docker::endpoint::Endpoint::parse(url, certs.as_deref())
+                .map_err(|e| anyhow::anyhow!("hosts.{name}.docker: {e}"))?;
+            (url.clone(), endpoint)
+        }
+        None => crate::docker::endpoint::Endpoint::from_env().map_err(|e| anyhow::anyhow!(e))?,
+    };
+    let mut deployment = crate::render::host_deployment(stack, name, host, inputs);
+    // The secret files stay in the stack directory, two levels up.
+    for file in deployment.secrets.values_mut() {
+        *file = format!("../../{file}");
+    }
+    Ok(Remote {
+        name: name.to_string(),
+        deployment,
+        bundle_dir: stack_dir.join("hosts").join(name),
+        stack_dir,
+        url,
+        endpoint,
+        address: host.address.clone(),
+    })
+}
+
+impl Remote {
+    pub async fn engine(
+        &self,
+    ) -> Result<crate::docker::bollard_engine::BollardEngine, EngineError> {
+        Ok(
+            crate::docker::bollard_engine::BollardEngine::connect_to(&self.url, &self.endpoint)
+                .await?
+                .remote(&self.address, &self.stack_dir),
+        )
+    }
+}
+
+/// `remote` for `down` and `status`, which need the spec to validate to know the host.
+pub fn existing_remote(dir: &Path, name: &str) -> anyhow::Result<Remote> {
+    let loaded = super::load_stack(dir, false)?;
+    let Some(resolved) = crate::resolve::Resolved::from_loaded(&loaded) else {
+        anyhow::bail!(
+            "`{}` does not validate, so host `{name}` and its engine are unknown\n  = help: `stackctl validate --dir {}` shows what to fix",
+            loaded.file,
+            dir.display()
+        );
+    };
+    let inputs = super::render::read_inputs(resolved.stack(), dir)?;
+    remote(resolved.stack(), &inputs, dir, name)
 }
 
 pub fn absolute(dir: &Path) -> anyhow::Result<PathBuf> {

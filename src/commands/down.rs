@@ -5,13 +5,22 @@ use crate::docker::bollard_engine::BollardEngine;
 use crate::docker::progress::Stderr;
 use std::path::Path;
 
-pub fn run(dir: &Path, volumes: bool) -> anyhow::Result<Exit> {
+pub fn run(dir: &Path, volumes: bool, host: Option<&str>) -> anyhow::Result<Exit> {
     // Held until the stack is up (down), so no render or other run interleaves.
     let _lock = crate::lock::acquire(dir, "down")?;
-    let (d, _) = super::docker::existing_plan(dir)?;
+    let remote = host
+        .map(|name| super::docker::existing_remote(dir, name))
+        .transpose()?;
+    let d = match &remote {
+        Some(r) => r.deployment.clone(),
+        None => super::docker::existing_plan(dir)?.0,
+    };
     let removed = super::docker::runtime()?
         .block_on(async {
-            let engine = BollardEngine::connect().await?;
+            let engine = match &remote {
+                Some(r) => r.engine().await?,
+                None => BollardEngine::connect().await?,
+            };
             if volumes {
                 suggest_backup(&engine, &d, dir).await;
             }

@@ -8,12 +8,21 @@ use crate::docker::status::{Row, status, table};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub fn run(dir: &Path) -> anyhow::Result<Exit> {
-    let (d, valid) = super::docker::existing_plan(dir)?;
+pub fn run(dir: &Path, host: Option<&str>) -> anyhow::Result<Exit> {
+    let remote = host
+        .map(|name| super::docker::existing_remote(dir, name))
+        .transpose()?;
+    let (d, valid) = match &remote {
+        Some(r) => (r.deployment.clone(), true),
+        None => super::docker::existing_plan(dir)?,
+    };
     let mut hashes = BTreeMap::new();
     let reloads = crate::docker::reload::Reloads::load(dir);
     if valid {
-        let abs = super::docker::absolute(dir)?;
+        let abs = match &remote {
+            Some(r) => r.bundle_dir.clone(),
+            None => super::docker::absolute(dir)?,
+        };
         let (secrets, _) = crate::docker::preflight::read_secrets(&d, &abs);
         for s in &d.services {
             let spec = crate::docker::spec::container(&d, s, &abs, &secrets);
@@ -22,8 +31,13 @@ pub fn run(dir: &Path) -> anyhow::Result<Exit> {
     }
     let mut rows: Vec<Row> = super::docker::runtime()?
         .block_on(async {
-            let engine = BollardEngine::connect().await?;
-            status(&engine, &d, &hashes, &reloads).await
+            match &remote {
+                Some(r) => status(&r.engine().await?, &d, &hashes, &reloads).await,
+                None => {
+                    let engine = BollardEngine::connect().await?;
+                    status(&engine, &d, &hashes, &reloads).await
+                }
+            }
         })
         .map_err(super::docker::engine_error)?;
     if !valid {

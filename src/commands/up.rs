@@ -17,6 +17,7 @@ pub fn run(
     wait: &str,
     remove_orphans: bool,
     strict_credentials: bool,
+    host: Option<&str>,
 ) -> anyhow::Result<Exit> {
     let wait = Duration::parse(wait).map_err(|e| {
         anyhow::anyhow!("--wait: {e}\n  = help: a duration such as `90s`, `3m` or `1m30s`")
@@ -24,10 +25,25 @@ pub fn run(
     // Held until the stack is up (down), so no render or other run interleaves.
     let lock = crate::lock::acquire(dir, "up")?;
     let started = Instant::now();
-    let Some((d, spec_errors)) = super::docker::prepare(dir, strict_credentials, &lock)? else {
+    let Some((planned, spec_errors)) =
+        super::docker::prepare_planned(dir, strict_credentials, &lock)?
+    else {
         return Ok(Exit::Failed);
     };
-    let abs = super::docker::absolute(dir)?;
+    // `--host NAME`: that host's bundle, through its engine.
+    let remote = match host {
+        Some(name) => Some(super::docker::remote(
+            planned.resolved.stack(),
+            &planned.inputs,
+            dir,
+            name,
+        )?),
+        None => None,
+    };
+    let (d, abs) = match &remote {
+        Some(r) => (r.deployment.clone(), r.bundle_dir.clone()),
+        None => (planned.deployment, super::docker::absolute(dir)?),
+    };
     let opts = Options {
         dir: abs,
         wait: wait.as_std(),
@@ -36,12 +52,27 @@ pub fn run(
         preflight_only: spec_errors > 0,
     };
     if spec_errors == 0 {
-        say!("starting `{}` ({} services)", d.project, d.services.len());
+        match &remote {
+            Some(r) => say!(
+                "starting `{}` ({} services) on host `{}` through `{}`",
+                d.project,
+                d.services.len(),
+                r.name,
+                r.url
+            ),
+            None => say!("starting `{}` ({} services)", d.project, d.services.len()),
+        }
     }
     let web = crate::web_secrets::up_client(dir)?;
     let outcome = super::docker::runtime()?.block_on(async {
-        let engine = BollardEngine::connect().await?.with_web(web)?;
-        up(&engine, &d, &opts, &mut Stderr::new()).await
+        match &remote {
+            // The bundles' agents run without the `security:` web configs.
+            Some(r) => up(&r.engine().await?, &d, &opts, &mut Stderr::new()).await,
+            None => {
+                let engine = BollardEngine::connect().await?.with_web(web)?;
+                up(&engine, &d, &opts, &mut Stderr::new()).await
+            }
+        }
     });
     let secs = started.elapsed().as_secs_f64();
     // The spec is wrong whatever the engine says (exit 1); an engine that

@@ -32,7 +32,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 const ARCHIVE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// Grace period for a container to stop before it is killed.
 const STOP_SECONDS: i32 = 10;
-const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 /// A readiness probe from the host gives up after this long.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -43,21 +42,34 @@ pub struct BollardEngine {
     http: crate::verify::http::Http,
     /// The stack's endpoints speak TLS (`security.tls`): probes try https first.
     tls: bool,
+    /// Where a remote engine's host is reached (`remote`); `None` for this machine.
+    remote: Option<String>,
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl BollardEngine {
-    /// Connects to `DOCKER_HOST` (or the local socket) and negotiates the API
-    /// version, within `CONNECT_TIMEOUT`.
+    /// Connects to `DOCKER_HOST` (or the local socket; TLS with
+    /// `DOCKER_TLS_VERIFY`) and negotiates the API version, within `CONNECT_TIMEOUT`.
     pub async fn connect() -> Result<BollardEngine> {
-        let host = std::env::var("DOCKER_HOST")
-            .ok()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| DEFAULT_HOST.to_string());
+        let (host, endpoint) =
+            super::endpoint::Endpoint::from_env().map_err(|reason| EngineError::Unreachable {
+                host: std::env::var("DOCKER_HOST").unwrap_or_default(),
+                reason,
+            })?;
+        Self::connect_to(&host, &endpoint).await
+    }
+
+    /// Connects to `endpoint` (`host` names it in messages).
+    pub async fn connect_to(
+        host: &str,
+        endpoint: &super::endpoint::Endpoint,
+    ) -> Result<BollardEngine> {
+        let host = host.to_string();
         let unreachable = |reason: String| EngineError::Unreachable {
             host: host.clone(),
             reason,
         };
-        let docker = Docker::connect_with_host(&host).map_err(|e| unreachable(describe(&e)))?;
+        let docker = endpoint.client().map_err(unreachable)?;
         let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await {
             Ok(Ok(docker)) => docker,
             Ok(Err(e)) => return Err(unreachable(describe(&e))),
@@ -75,7 +87,20 @@ impl BollardEngine {
             host,
             http,
             tls: false,
+            remote: None,
+            local_root: None,
         })
+    }
+
+    /// The engine runs on another machine, reached from here at `address`:
+    /// its published ports are probed there, and whether a port is free is
+    /// for that engine to say (binding it here would check this machine).
+    /// `local_root` is the stack directory: mounts from it are copied in
+    /// (`copy_in`), as the remote engine has no such path.
+    pub fn remote(mut self, address: &str, local_root: &std::path::Path) -> BollardEngine {
+        self.remote = Some(address.to_string());
+        self.local_root = Some(local_root.to_path_buf());
+        self
     }
 
     /// Probes that log in to (and trust the CA of) a stack `security:` protects.
@@ -93,6 +118,18 @@ impl BollardEngine {
     /// GET over https first when the stack has TLS (its unprotected
     /// services still answer plain http), else plain http.
     async fn probe_get(&self, addr: &str, path: &str) -> Option<crate::verify::http::Reply> {
+        let remote_addr;
+        let addr = match (&self.remote, addr.rsplit_once(':')) {
+            (Some(remote), Some(("127.0.0.1" | "[::1]", port))) => {
+                remote_addr = if remote.contains(':') && !remote.starts_with('[') {
+                    format!("[{remote}]:{port}")
+                } else {
+                    format!("{remote}:{port}")
+                };
+                remote_addr.as_str()
+            }
+            _ => addr,
+        };
         if self.tls {
             if let Ok(reply) = self.http.get(&format!("https://{addr}{path}"), None).await {
                 return Some(reply);
@@ -503,6 +540,12 @@ impl Engine for BollardEngine {
     }
 
     async fn create(&self, spec: &ContainerSpec) -> Result<String> {
+        let mut spec = spec.clone();
+        let copies = match &self.local_root {
+            Some(root) => super::copy_in::take_local(&mut spec, root),
+            None => Vec::new(),
+        };
+        let spec = &spec;
         let options = CreateContainerOptionsBuilder::new()
             .name(&spec.name)
             .build();
@@ -511,6 +554,18 @@ impl Engine for BollardEngine {
             .create_container(Some(options), create_body(spec))
             .await
             .map_err(|e| self.error(e))?;
+        if !copies.is_empty() {
+            let tar = super::copy_in::archive(&copies).map_err(|e| {
+                EngineError::Api(format!(
+                    "cannot pack the files of `{}` for the remote engine: {e}",
+                    spec.name
+                ))
+            })?;
+            let (tx, rx) = tokio::sync::mpsc::channel(1);
+            let _ = tx.send(tar).await;
+            drop(tx);
+            self.upload(&created.id, "/", rx).await?;
+        }
         for network in &spec.extra_networks {
             let request = NetworkConnectRequest {
                 container: created.id.clone(),
@@ -737,7 +792,14 @@ impl Engine for BollardEngine {
             .map_err(|e| self.error(e))
     }
 
+    fn copies_files(&self) -> bool {
+        self.local_root.is_some()
+    }
+
     fn port_free(&self, host_ip: &str, port: u16, udp: bool) -> bool {
+        if self.remote.is_some() {
+            return true;
+        }
         let ip = if host_ip.is_empty() {
             "0.0.0.0"
         } else {

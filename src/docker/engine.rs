@@ -181,6 +181,12 @@ pub trait Engine {
         path: &str,
         source: tokio::sync::mpsc::Receiver<Vec<u8>>,
     ) -> Result<()>;
+    /// The stack directory's files are copied into containers when they are
+    /// created (a remote engine cannot bind-mount this machine's files), so
+    /// a config change needs a new container rather than a reload in place.
+    fn copies_files(&self) -> bool {
+        false
+    }
     /// Nothing listens on the host address (checked by binding it).
     fn port_free(&self, host_ip: &str, port: u16, udp: bool) -> bool;
     /// The body of `GET http://addr/path` when it answers 2xx.

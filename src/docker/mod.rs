@@ -7,7 +7,10 @@
 
 pub mod bollard_engine;
 pub mod compose_hash;
+pub mod copy_in;
+pub mod dial;
 pub mod down;
+pub mod endpoint;
 pub mod engine;
 mod failure;
 pub mod preflight;

@@ -175,7 +175,7 @@ pub async fn up<E: Engine>(
             _ if converge && mine.iter().any(|c| c.state == "created") => Action::Recreate(mine),
             [one]
                 if one.name == want.name
-                    && (current(one) || reloadable(s, one, want))
+                    && (current(one) || (!engine.copies_files() && reloadable(s, one, want)))
                     // A rebuilt or re-pulled tag recreates; a tag deleted
                     // locally says nothing about the running container.
                     && image_ids

@@ -23,4 +23,13 @@ pub struct Host {
     /// central Prometheus scrapes them over the network).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bind_address: Option<String>,
+    /// The host's Docker engine, for `stackctl up/down/status --host NAME`:
+    /// `ssh://[user@]host[:port]`, `tcp://host:port` or `unix:///path`.
+    /// Without it, those commands use `DOCKER_HOST`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker: Option<String>,
+    /// With a `tcp://` engine: the directory of `ca.pem`, `cert.pem` and
+    /// `key.pem` (as `DOCKER_CERT_PATH`), relative to the stack directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_cert_path: Option<String>,
 }

@@ -39,19 +39,7 @@ pub fn compose_tree(deployment: &Deployment) -> Tree {
 pub fn host_bundles(stack: &crate::model::Stack, inputs: &crate::plan::Inputs) -> Tree {
     let mut tree = Tree::new();
     for (name, host) in &stack.hosts {
-        let sub =
-            crate::resolve::Resolved::derived(crate::plan::hosts::host_stack(stack, name, host));
-        let mut d = crate::plan::plan(&sub, inputs);
-        let secret_files: Vec<String> = d.secrets.values().cloned().collect();
-        for service in &mut d.services {
-            for mount in &mut service.mounts {
-                if let crate::plan::MountSource::Generated(file) = &mut mount.source {
-                    if secret_files.contains(file) {
-                        *file = format!("../../{file}");
-                    }
-                }
-            }
-        }
+        let d = host_deployment(stack, name, host, inputs);
         let prefix = format!("hosts/{name}");
         for (path, text) in compose_tree(&d) {
             let (path, text) = if path == COMPOSE_FILE {
@@ -64,6 +52,29 @@ pub fn host_bundles(stack: &crate::model::Stack, inputs: &crate::plan::Inputs) -
         }
     }
     tree
+}
+
+/// The plan of one host's bundle, as `hosts/NAME/` holds it: paths are
+/// relative to the bundle's directory (secret files to `../../`).
+pub fn host_deployment(
+    stack: &crate::model::Stack,
+    name: &str,
+    host: &crate::model::hosts::Host,
+    inputs: &crate::plan::Inputs,
+) -> crate::plan::Deployment {
+    let sub = crate::resolve::Resolved::derived(crate::plan::hosts::host_stack(stack, name, host));
+    let mut d = crate::plan::plan(&sub, inputs);
+    let secret_files: Vec<String> = d.secrets.values().cloned().collect();
+    for service in &mut d.services {
+        for mount in &mut service.mounts {
+            if let crate::plan::MountSource::Generated(file) = &mut mount.source {
+                if secret_files.contains(file) {
+                    *file = format!("../../{file}");
+                }
+            }
+        }
+    }
+    d
 }
 
 pub fn sha256(text: &[u8]) -> String {

@@ -18,10 +18,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Spec key → (repository, version) of the locally built test images.
-type Images = BTreeMap<String, (String, String)>;
+pub(crate) type Images = BTreeMap<String, (String, String)>;
 
 /// The engine and the test images, or `None` after a loud SKIPPED line.
-fn setup(test: &str) -> Option<&'static Images> {
+pub(crate) fn setup(test: &str) -> Option<&'static Images> {
     static IMAGES: OnceLock<Result<Images, String>> = OnceLock::new();
     let socket = std::env::var("DOCKER_HOST")
         .ok()

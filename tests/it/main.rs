@@ -33,6 +33,8 @@ mod elastic_setup;
 mod emit_consumers;
 mod emit_roundtrip;
 mod hostile_input;
+mod hosts_engine;
+mod hosts_engine_relay;
 mod hosts_real;
 mod import_folder;
 mod import_roundtrip;
