@@ -233,6 +233,28 @@ fn component_env(ctx: &mut Ctx, services: &Services) {
                     }
                 }
             }
+            Kind::Elasticsearch | Kind::Logstash => {
+                let opts = if s.kind == Kind::Elasticsearch {
+                    "ES_JAVA_OPTS"
+                } else {
+                    "LS_JAVA_OPTS"
+                };
+                // stackctl sets -Xms and -Xmx to the same `heap`.
+                if let Some((v, _)) = env(opts) {
+                    if let Some(heap) = v.split_whitespace().find_map(|o| o.strip_prefix("-Xmx")) {
+                        ctx.set(&["components", key, "heap"], json!(heap));
+                    }
+                }
+                if let Some((v, _)) = env("cluster.name") {
+                    let default = ctx
+                        .get(&["name"])
+                        .and_then(Value::as_str)
+                        .map(|n| format!("{n}-logs"));
+                    if default.as_deref() != Some(v.as_str()) {
+                        ctx.set(&["components", key, "cluster_name"], json!(v));
+                    }
+                }
+            }
             Kind::RedisExporter => {
                 if let Some((a, _)) = env("REDIS_ADDR") {
                     let a = if a.contains("://") {

@@ -56,8 +56,21 @@ pub fn datasources(ctx: &mut Ctx, file: &SourceFile) {
         });
         m.insert("uid".into(), json!(uid));
         m.insert("type".into(), json!(kind));
+        // The stack's own Elasticsearch, queried as stackctl's read-only
+        // user, is what a datasource without `url` gets.
+        let own_es = kind == "elasticsearch"
+            && keys.take_str("basicAuthUser").as_deref()
+                == Some(crate::plan::elastic::GRAFANA_USER);
         if let Some(url) = keys.take_str("url") {
-            m.insert("url".into(), json!(url));
+            let es_default = format!(
+                "http://elasticsearch:{}",
+                crate::model::Kind::Elasticsearch
+                    .port("http")
+                    .map_or(9200, |p| p.container)
+            );
+            if !(own_es && url == es_default) {
+                m.insert("url".into(), json!(url));
+            }
         }
         if let Some(v) = keys.take("isDefault") {
             m.insert("default".into(), source::to_value(v));

@@ -288,9 +288,14 @@ pub fn other_file(ctx: &mut Ctx, path: &Path, name: &str) {
         logstash(ctx, name, &text);
         return;
     }
-    let what = if name.ends_with(".alloy") {
-        "Alloy configuration is not read back: write its sources under `logs.sources`"
-    } else if name.starts_with("kibana/setup/")
+    if name.ends_with(".alloy") {
+        super::alloy::read(ctx, name, &text);
+        return;
+    }
+    if setup_script(ctx, name, &text) {
+        return;
+    }
+    let what = if name.starts_with("kibana/setup/")
         || name.starts_with("jaeger/") && name.ends_with(".sh")
     {
         "a stackctl helper script; render writes it again"
@@ -330,6 +335,10 @@ fn logstash(ctx: &mut Ctx, name: &str, text: &str) {
     if !text.contains("json {") && !text.contains("json{") {
         p.insert("parse_json".into(), json!(false));
     }
+    // stackctl's level tagging (`categorize`) adds the `error` tag.
+    if text.contains(r#"add_tag => ["error"]"#) {
+        p.insert("categorize".into(), json!(true));
+    }
     if ctx.get(&["components", "logstash"]).is_none() {
         ctx.set(&["components", "logstash"], json!({}));
     }
@@ -343,4 +352,38 @@ fn logstash(ctx: &mut Ctx, name: &str, text: &str) {
         text.to_string(),
     ));
     ctx.note(Outcome::Modernised, name, 1, format!("Logstash pipeline `{stem}`: inputs and index imported; filters are stackctl's (JSON parsing, level tags) — custom filter code is not carried over"));
+}
+
+/// The setup scripts stackctl renders for Elasticsearch and Kibana: the
+/// settings they carry (log retention, the Kibana data view) are read back;
+/// the script itself is compared with the render, which reports a difference.
+fn setup_script(ctx: &mut Ctx, name: &str, text: &str) -> bool {
+    let (component, re, field) = match name {
+        "elasticsearch/setup/setup.sh" => (
+            "elasticsearch",
+            r#""delete":\{"min_age":"([^"]+)""#,
+            "log_retention",
+        ),
+        "kibana/setup/setup.sh" => (
+            "kibana",
+            r#""data_view":\{"title":"((?:[^"\\]|\\.)*)""#,
+            "index_pattern",
+        ),
+        _ => return false,
+    };
+    if ctx.get(&["components", component]).is_none() {
+        return false;
+    }
+    let found = regex::Regex::new(re)
+        .ok()
+        .and_then(|re| re.captures(text))
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_string());
+    if let Some(v) = found {
+        let v = serde_json::from_str::<String>(&format!("\"{v}\"")).unwrap_or(v);
+        ctx.set(&["components", component, field], json!(v));
+    }
+    ctx.compared_text
+        .push((name.to_string(), name.to_string(), text.to_string()));
+    true
 }

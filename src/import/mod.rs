@@ -10,10 +10,13 @@
 //! `environment`) or reported with its position — nothing is dropped silently.
 
 mod alertmanager;
+mod alloy;
+mod alloy_syntax;
 mod compare;
 mod compose;
 pub mod emit;
 mod grafana;
+mod jaeger;
 mod logs;
 mod prometheus;
 pub mod report;
@@ -271,6 +274,7 @@ enum Role {
     Loki,
     Promtail,
     Blackbox,
+    Jaeger,
     RuleTests,
     Other,
 }
@@ -297,6 +301,8 @@ fn role(file: &SourceFile) -> Role {
         Role::Loki
     } else if has("modules") {
         Role::Blackbox
+    } else if has("service") && has("receivers") && has("exporters") {
+        Role::Jaeger
     } else {
         Role::Other
     }
@@ -333,6 +339,7 @@ pub fn import_dir(from: &Path, opts: &Options) -> anyhow::Result<Imported> {
                             Role::Loki => "loki",
                             Role::Promtail => "promtail",
                             Role::Blackbox => "blackbox",
+                            Role::Jaeger => "jaeger",
                             Role::RuleTests => "ruletests",
                             Role::Other => "other",
                         };
@@ -402,6 +409,9 @@ pub fn import_dir(from: &Path, opts: &Options) -> anyhow::Result<Imported> {
     for file in take(&mut by_role, "blackbox") {
         logs::blackbox(&mut ctx, &file);
     }
+    for file in take(&mut by_role, "jaeger") {
+        jaeger::read(&mut ctx, &file);
+    }
     for file in take(&mut by_role, "ruletests") {
         prometheus::rule_tests(&mut ctx, &file);
     }
@@ -410,7 +420,7 @@ pub fn import_dir(from: &Path, opts: &Options) -> anyhow::Result<Imported> {
             ctx.note(Outcome::NotExpressed, &file.name, 1, "an existing stack.yaml is not read: import builds the spec from the rendered files");
             continue;
         }
-        ctx.note(Outcome::NotExpressed, &file.name, 1, "not a file stackctl knows (compose, Prometheus, Alertmanager, Grafana provisioning, Loki, Promtail, blackbox): not imported");
+        ctx.note(Outcome::NotExpressed, &file.name, 1, "not a file stackctl knows (compose, Prometheus, Alertmanager, Grafana provisioning, Loki, Promtail, Alloy, Jaeger, blackbox): not imported");
     }
     for path in others {
         let name = ctx.display(&path);

@@ -254,3 +254,94 @@ fn dockprom_style_folder_imports_with_secrets_moved_and_a_positioned_report() {
     );
     assert!(stack.secrets.contains_key("slack_webhook_url"));
 }
+
+/// A hand-written Alloy config: its file and Docker sources become
+/// `logs.sources`; what stackctl's Alloy config does not have (another
+/// component, a drop stage, a custom relabel rule) is reported with its line.
+#[test]
+fn alloy_config_is_read_back_and_what_it_cannot_express_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("alloy")).unwrap();
+    let alloy = r#"local.file_match "app" {
+  path_targets = [{ __path__ = "/var/log/app/*.log", job = "app", env = "prod" }]
+}
+loki.source.file "app" {
+  targets    = local.file_match.app.targets
+  forward_to = [loki.process.app.receiver]
+}
+loki.process "app" {
+  forward_to = [loki.write.default.receiver]
+  stage.json {
+    expressions = { level = "lvl" }
+  }
+  stage.drop {
+    expression = ".*debug.*"
+  }
+  stage.labels {
+    values = { level = "" }
+  }
+}
+discovery.docker "c" {
+  host = "unix:///var/run/docker.sock"
+}
+discovery.relabel "c" {
+  targets = discovery.docker.c.targets
+  rule {
+    source_labels = ["__meta_docker_container_label_team"]
+    target_label  = "team"
+  }
+}
+loki.source.docker "c" {
+  host       = "unix:///var/run/docker.sock"
+  targets    = discovery.relabel.c.output
+  labels     = { job = "containers" }
+  forward_to = [loki.write.default.receiver]
+}
+prometheus.scrape "x" {
+  targets    = [{ __address__ = "a:1" }]
+  forward_to = []
+}
+loki.write "default" {
+  endpoint {
+    url = "http://loki:3100/loki/api/v1/push"
+  }
+}
+"#;
+    std::fs::write(dir.path().join("alloy/config.alloy"), alloy).unwrap();
+    let imported = stackctl::import::import_dir(dir.path(), &Default::default()).unwrap();
+    let sources = &imported.spec["logs"]["sources"];
+    assert_eq!(
+        sources,
+        &serde_json::json!([
+            {"name": "app", "paths": ["/var/log/app/*.log"], "labels": {"env": "prod"},
+             "pipeline": [{"json": {"expressions": {"level": "lvl"}}}, {"labels": {"level": null}}]},
+            {"name": "containers", "docker": true, "include_stack": true},
+        ]),
+        "{}",
+        imported.stack_yaml
+    );
+    let notes = &imported.report.notes;
+    let f = "alloy/config.alloy";
+    assert_eq!(find(notes, Outcome::NotExpressed, f, "stage.drop").line, 13);
+    assert_eq!(
+        find(
+            notes,
+            Outcome::NotExpressed,
+            f,
+            "__meta_docker_container_label_team"
+        )
+        .line,
+        25
+    );
+    assert_eq!(
+        find(notes, Outcome::NotExpressed, f, "prometheus.scrape").line,
+        36
+    );
+    // The imported spec renders, and the file differs from stackctl's: said so.
+    find(
+        notes,
+        Outcome::NotExpressed,
+        f,
+        "renders `alloy/config.alloy` differently",
+    );
+}
