@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Every finding code (`code` in JSON): the check modules' own and the
 /// specific ones. `tests` keeps it in step with the sources.
-pub const CODES: [&str; 35] = [
+pub const CODES: [&str; 36] = [
     "alert-severity",
     "alert-unrouted",
     "alerting",
@@ -46,6 +46,7 @@ pub const CODES: [&str; 35] = [
     "spec",
     "template",
     "tests",
+    "tls-file",
     "version",
 ];
 
