@@ -413,8 +413,10 @@ pub enum Command {
     /// Check an archive from `backup`, put its data back into the stack's
     /// volumes, start the stack and run `verify`.
     Restore {
-        /// The archive `stackctl backup` wrote.
-        file: PathBuf,
+        /// The archive `stackctl backup` wrote. (Not named `file`: that id
+        /// is the global `-f/--file`, and clap would fill both.)
+        #[arg(value_name = "FILE")]
+        archive: PathBuf,
         /// Replace volumes that hold data.
         #[arg(long)]
         force: bool,

@@ -149,7 +149,11 @@ fn dispatch(command: Command, dir: &Path) -> anyhow::Result<Exit> {
             out,
             include_secrets,
         } => backup::run(dir, out.as_deref(), include_secrets),
-        Command::Restore { file, force, wait } => restore::run(&file, dir, force, &wait),
+        Command::Restore {
+            archive,
+            force,
+            wait,
+        } => restore::run(&archive, dir, force, &wait),
         Command::Verify {
             wait,
             timeout,

@@ -126,6 +126,18 @@ fn two_ways_to_name_the_spec_are_a_usage_error() {
     assert!(err.contains("`profiles` reads no stack"), "{err}");
 }
 
+/// `restore ARCHIVE --dir D`: the archive is not a way of naming the spec
+/// (its argument once shared the id of the global `-f/--file`).
+#[test]
+fn restore_takes_its_archive_beside_dir() {
+    let dir = minimal();
+    let archive = dir.path().join("missing.tar.zst");
+    let (code, _, err) = run(&["restore", path_str(&archive), "--dir", path_str(dir.path())]);
+    assert!(!err.contains("both name the spec"), "{err}");
+    assert_ne!(code, 2, "{err}");
+    assert!(err.contains("missing.tar.zst"), "{err}");
+}
+
 #[test]
 fn a_mistyped_profile_or_bad_name_is_exit_2_with_a_hint_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
