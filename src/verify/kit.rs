@@ -8,5 +8,5 @@ pub use super::check::Finding;
 pub use super::context::Context;
 pub use super::http::{Http, join};
 pub use super::probe::{Attempt, Probe, Work};
-pub use super::shared::{all, now_nanos, otlp_test_span, poll, random_hex};
+pub use super::shared::{all, poll, send_test_span};
 pub use super::yamlvalue::str_at;

@@ -7,7 +7,7 @@ use super::check::Finding;
 use super::context::Context;
 use super::http::{Http, join};
 use super::probe::{Attempt, Probe, Work};
-use super::shared::{all, now_nanos, otlp_test_span, poll, random_hex};
+use super::shared::{all, now_nanos, poll, random_hex, send_test_span};
 use super::yamlvalue::str_at;
 use crate::model::Kind;
 use serde_json::{Value, json};
@@ -129,17 +129,7 @@ async fn loki(http: &Http, base: &str, deadline: Instant) -> Result<String, Stri
 }
 
 async fn jaeger(http: &Http, otlp: &str, query: &str, deadline: Instant) -> Result<String, String> {
-    let (trace, span) = (random_hex(16)?, random_hex(8)?);
-    let start = now_nanos();
-    let body = otlp_test_span(&trace, &span, start);
-    let url = join(otlp, "/v1/traces");
-    let reply = http.post_json(&url, &body, None).await?;
-    if !reply.ok() {
-        return Err(format!(
-            "sending a test span to {url}: {}",
-            reply.describe()
-        ));
-    }
+    let (trace, span) = send_test_span(http, otlp).await?;
     let get = join(query, &format!("/api/traces/{trace}"));
     let found = poll(deadline, || async {
         let reply = http.get(&get, None).await?;

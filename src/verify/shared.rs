@@ -99,3 +99,20 @@ pub fn otlp_test_span(trace: &str, span: &str, start: u128) -> Value {
         }]
     }]})
 }
+
+/// Sends one fresh test span to the OTLP/HTTP endpoint `otlp`; returns its
+/// (trace, span) IDs in hex, for the backend's read-back.
+pub async fn send_test_span(http: &Http, otlp: &str) -> Result<(String, String), String> {
+    let (trace, span) = (random_hex(16)?, random_hex(8)?);
+    let url = join(otlp, "/v1/traces");
+    let reply = http
+        .post_json(&url, &otlp_test_span(&trace, &span, now_nanos()), None)
+        .await?;
+    if !reply.ok() {
+        return Err(format!(
+            "sending a test span to {url}: {}",
+            reply.describe()
+        ));
+    }
+    Ok((trace, span))
+}

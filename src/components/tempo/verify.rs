@@ -6,8 +6,7 @@
 
 use crate::model::Kind;
 use crate::verify::kit::{
-    Attempt, Context, Finding, Http, Probe, Work, all, join, now_nanos, otlp_test_span, poll,
-    random_hex, str_at,
+    Attempt, Context, Finding, Http, Probe, Work, all, join, poll, send_test_span, str_at,
 };
 use serde_json::Value;
 use tokio::time::Instant;
@@ -59,17 +58,7 @@ async fn round_trip(
     query: &str,
     deadline: Instant,
 ) -> Result<String, String> {
-    let (trace, span) = (random_hex(16)?, random_hex(8)?);
-    let url = join(otlp, "/v1/traces");
-    let reply = http
-        .post_json(&url, &otlp_test_span(&trace, &span, now_nanos()), None)
-        .await?;
-    if !reply.ok() {
-        return Err(format!(
-            "sending a test span to {url}: {}",
-            reply.describe()
-        ));
-    }
+    let (trace, span) = send_test_span(http, otlp).await?;
     let get = join(query, &format!("/api/v2/traces/{trace}"));
     let found = poll(deadline, || async {
         let reply = http.get(&get, None).await?;
